@@ -1,0 +1,1 @@
+"""The Dagster code location: definitions, jobs, schedule, sensors, resources, IO manager."""

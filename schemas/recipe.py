@@ -1,0 +1,241 @@
+"""The curation recipe: a versioned YAML file in ``recipes/``, validated on load.
+
+Every threshold, fraction and price lives here, and the recipe's hash goes into
+each release manifest, so a release can always say which rules made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSpec(_Strict):
+    """One input source. ``path`` may contain ``{partition}`` (the day, YYYY-MM-DD) and globs."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    path: str
+    format: Literal["jsonl", "parquet", "text"]
+    text_field: str = "text"
+    id_field: str | None = "id"
+    url_field: str | None = "url"
+    lang_field: str | None = None
+    timestamp_field: str | None = None
+    metadata_fields: list[str] = Field(default_factory=list)
+
+
+class GopherQualityConfig(_Strict):
+    """Published Gopher quality thresholds (Rae et al. 2021; datatrove defaults)."""
+
+    enabled: bool = True
+    min_doc_words: int = 50
+    max_doc_words: int = 100_000
+    min_avg_word_length: float = 3
+    max_avg_word_length: float = 10
+    max_symbol_word_ratio: float = 0.1
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    max_non_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
+
+
+class GopherRepetitionConfig(_Strict):
+    """Published Gopher repetition thresholds."""
+
+    enabled: bool = True
+    dup_line_frac: float = 0.3
+    dup_para_frac: float = 0.3
+    dup_line_char_frac: float = 0.2
+    dup_para_char_frac: float = 0.2
+    top_n_grams: dict[int, float] = Field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
+    dup_n_grams: dict[int, float] = Field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    )
+
+
+class C4Config(_Strict):
+    """C4 rules (Raffel et al. 2020) as implemented by datatrove's C4QualityFilter."""
+
+    enabled: bool = True
+    split_paragraph: bool = True
+    remove_citations: bool = True
+    filter_no_terminal_punct: bool = True
+    min_num_sentences: int = 5
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+
+
+class FineWebConfig(_Strict):
+    """FineWeb quality rules (Penedo et al. 2024)."""
+
+    enabled: bool = True
+    line_punct_thr: float = 0.12
+    line_punct_exclude_zero: bool = False
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    char_duplicates_ratio: float = 0.01
+    new_line_ratio: float = 0.3
+
+
+class LanguageConfig(_Strict):
+    """Language ID filter: keep documents whose detected language is allowed."""
+
+    enabled: bool = True
+    allowed: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es", "it", "pt", "ja", "zh"])
+    min_confidence: float = 0.5
+
+
+class FiltersConfig(_Strict):
+    gopher_quality: GopherQualityConfig = Field(default_factory=GopherQualityConfig)
+    gopher_repetition: GopherRepetitionConfig = Field(default_factory=GopherRepetitionConfig)
+    c4: C4Config = Field(default_factory=C4Config)
+    fineweb: FineWebConfig = Field(default_factory=FineWebConfig)
+    language: LanguageConfig = Field(default_factory=LanguageConfig)
+    #: apply the English-only Gopher/C4/FineWeb rules only to these languages
+    rule_languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es", "it", "pt"])
+
+
+class MinHashConfig(_Strict):
+    enabled: bool = True
+    bands: int = Field(14, ge=1)
+    rows: int = Field(8, ge=1)
+    ngram: int = Field(5, ge=1)
+    cjk_char_ngram: int = Field(5, ge=1)
+    seed: int = 1
+
+
+class DedupConfig(_Strict):
+    exact: bool = True
+    minhash: MinHashConfig = Field(default_factory=MinHashConfig)
+    #: deduplicate each night against everything already published
+    against_history: bool = True
+
+
+class SamplingConfig(_Strict):
+    """The human sample: a fixed fraction, stratified, deterministic."""
+
+    fraction: float = Field(0.02, gt=0, le=1)
+    rejected_fraction: float = Field(0.01, ge=0, le=1)
+    overlap_fraction: float = Field(0.2, ge=0, le=1)
+    nightly_budget: int = Field(500, ge=1)
+    active_learning_share: float = Field(0.1, ge=0, lt=1)
+    score_buckets: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75])
+
+    @field_validator("score_buckets")
+    @classmethod
+    def _sorted(cls, v: list[float]) -> list[float]:
+        if v != sorted(v) or any(not 0 < x < 1 for x in v):
+            raise ValueError("score_buckets must be increasing cut points inside (0, 1)")
+        return v
+
+
+class AnnotationConfig(_Strict):
+    project_title: str = Field("Winnow quality review", min_length=3)
+    min_alpha: float = 0.6
+    import_batch_size: int = Field(1000, ge=1)
+
+
+class ModelConfig(_Strict):
+    min_labels: int = Field(40, ge=2)
+    target_precision: float = Field(0.9, gt=0, le=1)
+    n_features: int = Field(2**18, ge=16)
+    cv_folds: int = Field(5, ge=2)
+
+
+class EstimatesConfig(_Strict):
+    min_curated_quality: float = Field(0.5, ge=0, le=1)
+    confidence: float = 0.95
+
+
+class ValidationConfig(_Strict):
+    min_text_chars: int = 1
+    max_text_chars: int = 100_000_000
+
+
+class PublishConfig(_Strict):
+    dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_.-]+$")
+    shard_target_mb: float = Field(64, gt=0)
+    tokenizer: str = "gpt2"
+
+
+class ComputeConfig(_Strict):
+    model_sizes: list[float] = Field(default_factory=lambda: [1e9, 7e9])
+    peak_flops: float = 312e12
+    mfu: float = Field(0.4, gt=0, le=1)
+    price_per_gpu_hour: float = 7.8
+    currency: str = "CNY"
+    gpu_name: str = "A100-class (bf16)"
+
+
+class ScheduleConfig(_Strict):
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+
+class Recipe(_Strict):
+    name: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    description: str = ""
+    seed: int = 0
+    partitions_start: str = "2026-11-01"
+    sources: list[SourceSpec] = Field(min_length=1)
+    filters: FiltersConfig = Field(default_factory=FiltersConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    annotation: AnnotationConfig = Field(default_factory=AnnotationConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    estimates: EstimatesConfig = Field(default_factory=EstimatesConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, v: list[SourceSpec]) -> list[SourceSpec]:
+        names = [s.name for s in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        return v
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON form: equal recipes hash equal, whatever the YAML layout."""
+        canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+
+class RecipeError(ValueError):
+    """A recipe file that cannot be used; the message names the file and the field."""
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a recipe YAML, raising ``RecipeError`` naming file and field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: recipe file not found") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: a recipe must be a YAML mapping, got {type(raw).__name__}")
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"{path}: field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()
+        ]
+        raise RecipeError("invalid recipe\n" + "\n".join(lines)) from None

@@ -1,0 +1,138 @@
+"""Each bad-input case lands in quarantine with its reason, and nothing else is lost."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from schemas.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA
+from schemas.recipe import Recipe
+from winnow.ingest import ingest_partition
+
+P = "2026-11-24"
+
+
+def _recipe(sources: list[dict]) -> Recipe:
+    return Recipe.model_validate({"name": "t", "version": 1, "sources": sources})
+
+
+def _jsonl_bytes(rows: list) -> bytes:
+    out = []
+    for r in rows:
+        out.append(r if isinstance(r, bytes) else json.dumps(r).encode())
+    return b"\n".join(out) + b"\n"
+
+
+def _run(tmp_path: Path, files: dict[str, bytes], sources: list[dict]):
+    d = tmp_path / "in" / P
+    d.mkdir(parents=True)
+    for name, data in files.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_bytes(data)
+    res = ingest_partition(_recipe(sources), tmp_path / "in", P, tmp_path / "work")
+    return res, res.documents.collect(), res.quarantine.collect()
+
+
+GOOD = [{"id": i, "text": f"good document number {i}", "url": f"http://x/{i}"} for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        (b'{"id": 99, "text": "unterminated', "malformed_json"),
+        (b'[1, 2, 3]', "malformed_json"),
+        (b'{"id": 98, "text": "bad \xff\xfe bytes"}', "invalid_utf8"),
+        ({"id": 97, "url": "http://x/no-text"}, "missing_text"),
+        ({"id": 96, "text": None}, "missing_text"),
+        ({"id": 95, "text": 12345}, "non_string_text"),
+        ({"id": 94, "text": ["a", "list"]}, "non_string_text"),
+        ({"id": 93, "text": "   \n\t "}, "empty_text"),
+        ({"id": 1, "text": "same id as an earlier row"}, "duplicate_id"),
+    ],
+)
+def test_bad_row_goes_to_quarantine_with_reason(tmp_path, bad, reason):
+    rows = GOOD[:3] + [bad] + GOOD[3:]
+    res, docs, q = _run(tmp_path, {"a.jsonl": _jsonl_bytes(rows)}, [{"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"}])
+    assert docs.height == 5, "every good row is kept"
+    assert sorted(docs["doc_id"]) == sorted(f"s:{i}" for i in range(5))
+    assert q.height == 1
+    row = q.row(0, named=True)
+    assert row["reason"] == reason
+    assert row["source_line"] == 4  # the bad row is the 4th line
+    assert "a.jsonl:4" in row["message"]
+    assert dict(q.schema) == QUARANTINE_SCHEMA
+    assert dict(docs.schema) == DOCUMENT_SCHEMA
+
+
+def test_compressed_formats_and_field_mapping(tmp_path):
+    rows = [{"key": f"k{i}", "body": f"text {i}", "when": "2026-11-24T10:00:00Z", "title": f"T{i}", "junk": 1} for i in range(4)]
+    data = _jsonl_bytes(rows)
+    files = {"a.jsonl.gz": gzip.compress(data), "b.jsonl.zst": zstandard.ZstdCompressor().compress(data)}
+    src = {"format": "jsonl", "text_field": "body", "id_field": "key", "timestamp_field": "when", "metadata_fields": ["title"]}
+    res, docs, q = _run(
+        tmp_path, files, [{"name": "gz", "path": "{partition}/*.gz", **src}, {"name": "zst", "path": "{partition}/*.zst", **src}]
+    )
+    assert q.height == 0
+    assert docs.height == 8
+    assert set(docs["doc_id"]) == {f"{s}:k{i}" for s in ("gz", "zst") for i in range(4)}
+    assert json.loads(docs["metadata"][0]) == {"title": "T0"}
+    assert docs["created_at"].null_count() == 0
+
+
+def test_truncated_compressed_file_fails_by_name_and_others_go_on(tmp_path):
+    data = _jsonl_bytes([{"id": i, "text": "x " * 2000} for i in range(200)])
+    gz = gzip.compress(data)
+    zs = zstandard.ZstdCompressor().compress(data)
+    files = {
+        "good.jsonl": _jsonl_bytes(GOOD),
+        "broken.jsonl.gz": gz[: len(gz) // 2],
+        "broken.jsonl.zst": zs[: len(zs) // 2],
+    }
+    res, docs, q = _run(tmp_path, files, [{"name": "s", "path": "{partition}/*", "format": "jsonl"}])
+    assert docs.height == 5
+    assert sorted(q["reason"].to_list()) == ["corrupt_file", "corrupt_file"]
+    assert any("broken.jsonl.gz" in m for m in q["message"]) and any("broken.jsonl.zst" in m for m in q["message"])
+    assert len(res.errors) == 2 and all("broken.jsonl" in e for e in res.errors)
+    assert {f["status"] for f in res.files} == {"ok", "failed"}
+
+
+def test_parquet_and_text_folder(tmp_path):
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["alpha doc", None, "gamma doc"]}), buf)
+    files = {
+        "p.parquet": buf.getvalue().to_pybytes(),
+        "txt/one.txt": "first text file".encode(),
+        "txt/two.md": "# second\n\nmarkdown".encode(),
+        "txt/empty.txt": b"  ",
+        "txt/bad.txt": b"\xff\xfe",
+        "txt/ignored.bin": b"binary",
+    }
+    res, docs, q = _run(
+        tmp_path,
+        files,
+        [
+            {"name": "pq", "path": "{partition}/*.parquet", "format": "parquet"},
+            {"name": "tx", "path": "{partition}/txt", "format": "text", "id_field": None},
+        ],
+    )
+    assert sorted(docs.filter(pl.col("source") == "pq")["doc_id"]) == ["pq:a", "pq:c"]
+    assert docs.filter(pl.col("source") == "tx").height == 2
+    assert sorted(q["reason"].to_list()) == ["empty_text", "invalid_utf8", "missing_text"]
+    pq_row = q.filter(pl.col("reason") == "missing_text").row(0, named=True)
+    assert pq_row["source_line"] == 2
+
+
+def test_doc_id_is_stable_across_runs(tmp_path):
+    rows = [{"text": "no id here"}, {"text": "another"}]
+    src = [{"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"}]
+    _, d1, _ = _run(tmp_path / "r1", {"a.jsonl": _jsonl_bytes(rows)}, src)
+    _, d2, _ = _run(tmp_path / "r2", {"a.jsonl": _jsonl_bytes(rows)}, src)
+    assert d1["doc_id"].to_list() == d2["doc_id"].to_list()
+    assert all(i.startswith("s:h") for i in d1["doc_id"])

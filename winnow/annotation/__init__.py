@@ -1,0 +1,1 @@
+"""The human sample: selection, Label Studio transport, parsing and agreement."""

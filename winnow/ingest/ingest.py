@@ -1,0 +1,163 @@
+"""Ingest one partition: every source's files to canonical Parquet parts plus quarantine.
+
+Each file is written to its own part and kept only if it was read to the end, so a
+truncated file contributes one ``corrupt_file`` quarantine row (naming it) instead of
+half its rows, while the other files go on. Duplicate ids are moved to quarantine
+after all files are read, keeping the first occurrence in file and line order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from schemas.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA
+from schemas.recipe import Recipe, SourceSpec
+from winnow.ingest.readers import (
+    Batch,
+    CorruptFileError,
+    batch_frames,
+    read_jsonl,
+    read_parquet,
+    read_text_file,
+)
+from winnow.ingest.sources import resolve_source_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    documents: pl.LazyFrame
+    quarantine: pl.LazyFrame
+    files: list[dict] = field(default_factory=list)  # per file: source, path, bytes, rows, status
+    errors: list[str] = field(default_factory=list)  # one message per file that failed
+
+
+def _read(source: SourceSpec, path: Path, root: Path) -> Iterator[Batch]:
+    if source.format == "jsonl":
+        return read_jsonl(source, path)
+    if source.format == "parquet":
+        return read_parquet(source, path)
+    return read_text_file(source, path, root)
+
+
+class _PartWriter:
+    """Appends frames to one Parquet file through pyarrow, so memory stays one batch."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += frame.height
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path) -> IngestResult:
+    """Read every source of ``recipe`` for ``partition`` into parts under ``work_dir``.
+
+    Returns lazy scans of the documents and the quarantine (both in canonical
+    schemas); the caller persists them before ``work_dir`` is removed.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    ingested_at = datetime.now(timezone.utc).replace(microsecond=0)
+    files: list[dict] = []
+    errors: list[str] = []
+    file_failures: list[dict] = []
+    doc_parts: list[Path] = []
+    q_parts: list[Path] = []
+    n = 0
+    for source in recipe.sources:
+        paths = resolve_source_files(source, partition, recipe_dir)
+        if not paths:
+            log.info("source %s: no files for partition %s", source.name, partition)
+        root = Path(source.path.replace("{partition}", partition))
+        root = root if root.is_absolute() else recipe_dir / root
+        for path in paths:
+            n += 1
+            docs_w = _PartWriter(work_dir / f"docs-{n:05d}.parquet")
+            q_w = _PartWriter(work_dir / f"quarantine-{n:05d}.parquet")
+            status = "ok"
+            try:
+                for batch in _read(source, path, root):
+                    d, q = batch_frames(batch, partition, ingested_at)
+                    docs_w.write(d)
+                    q_w.write(q)
+            except (CorruptFileError, OSError) as exc:
+                status = "failed"
+                msg = str(exc) if isinstance(exc, CorruptFileError) else f"{path}: {exc}"
+                errors.append(msg)
+                log.error("ingest of %s failed: %s", path, msg)
+                file_failures.append(
+                    {
+                        "source": source.name,
+                        "source_file": str(path),
+                        "source_line": None,
+                        "raw_excerpt": "",
+                        "reason": "corrupt_file",
+                        "message": msg + " (no rows of this file were ingested; fix or replace it and rerun)",
+                        "partition": partition,
+                    }
+                )
+            finally:
+                docs_w.close()
+                q_w.close()
+            if status == "ok":
+                doc_parts += [docs_w.path] if docs_w.rows else []
+                q_parts += [q_w.path] if q_w.rows else []
+            else:
+                docs_w.path.unlink(missing_ok=True)
+                q_w.path.unlink(missing_ok=True)
+            files.append(
+                {
+                    "source": source.name,
+                    "path": str(path),
+                    "bytes": path.stat().st_size if path.exists() else 0,
+                    "rows": docs_w.rows if status == "ok" else 0,
+                    "quarantined": q_w.rows if status == "ok" else 0,
+                    "status": status,
+                }
+            )
+    if file_failures:
+        failed = work_dir / "quarantine-files.parquet"
+        pl.DataFrame(file_failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
+        q_parts.append(failed)
+
+    all_docs = (
+        pl.scan_parquet(doc_parts).with_row_index("_order")
+        if doc_parts
+        else pl.LazyFrame(schema=DOCUMENT_SCHEMA).with_row_index("_order")
+    )
+    first = pl.col("_order") == pl.col("_order").min().over("doc_id")
+    documents = all_docs.filter(first).drop("_order")
+    dup_quarantine = all_docs.filter(~first).select(
+        "source",
+        "source_file",
+        "source_line",
+        pl.col("text").str.slice(0, 500).alias("raw_excerpt"),
+        pl.lit("duplicate_id").alias("reason"),
+        pl.format("{}:{}: doc_id '{}' already used earlier in this partition", "source_file", "source_line", "doc_id").alias(
+            "message"
+        ),
+        "partition",
+    )
+    base_q = pl.scan_parquet(q_parts) if q_parts else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
+    quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), dup_quarantine.cast(QUARANTINE_SCHEMA)])
+    return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, files, errors)

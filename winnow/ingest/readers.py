@@ -1,0 +1,280 @@
+"""Streaming readers: each yields batches of canonical rows and quarantine rows.
+
+Readers never hold a whole file: JSONL is read line by line through the
+decompressor, Parquet batch by batch. A row that cannot become a document is
+yielded as a quarantine row with its reason; a file that cannot be read to the
+end raises ``CorruptFileError`` naming it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+import pyarrow.parquet as pq
+import zstandard
+
+from schemas.recipe import SourceSpec
+from winnow.ids import derived_doc_id, given_doc_id
+
+BATCH_ROWS = 20_000
+EXCERPT_CHARS = 500
+
+
+class CorruptFileError(Exception):
+    """A file that cannot be read to the end; the message names the file."""
+
+
+@dataclass
+class Batch:
+    """Rows read so far, as column lists (docs) and dicts (quarantine)."""
+
+    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in DOC_FIELDS})
+    quarantine: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.docs["doc_id"]) + len(self.quarantine)
+
+
+DOC_FIELDS = ("doc_id", "text", "source", "url", "source_file", "source_line", "lang", "created_at", "metadata")
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open a possibly compressed file for streaming reads, by its suffix."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".zst") or name.endswith(".zstd"):
+        return io.BufferedReader(_ZstdRaw(open(path, "rb")), buffer_size=1 << 20)
+    return open(path, "rb")
+
+
+class _ZstdRaw(io.RawIOBase):
+    """Streaming zstd reader that notices truncation.
+
+    ``zstandard``'s own stream reader ends quietly at a cut-off frame; this one
+    raises ``ZstdError`` when the file ends inside a frame. Concatenated frames work.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, fh: IO[bytes]):
+        self._fh = fh
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj = self._dctx.decompressobj()
+        self._pending = b""
+        self._in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self._pending:
+            chunk = self._fh.read(self.CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    raise zstandard.ZstdError("file ends inside a zstd frame (truncated)")
+                return 0
+            while chunk:
+                self._in_frame = True
+                self._pending += self._dobj.decompress(chunk)
+                if self._dobj.eof:
+                    chunk = self._dobj.unused_data
+                    self._dobj = self._dctx.decompressobj()
+                    self._in_frame = False
+                else:
+                    chunk = b""
+        n = min(len(buf), len(self._pending))
+        buf[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO-8601 string or epoch seconds to an aware UTC datetime; anything else to None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        if isinstance(value, str) and value:
+            ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _excerpt(raw: bytes | str) -> str:
+    if isinstance(raw, bytes):
+        raw = raw[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    return raw[:EXCERPT_CHARS]
+
+
+def _text_problem(text: object) -> tuple[str, str] | None:
+    if text is None:
+        return "missing_text", "text field is absent or null"
+    if not isinstance(text, str):
+        return "non_string_text", f"text field is a {type(text).__name__}, not a string"
+    if not text.strip():
+        return "empty_text", "text field is empty or whitespace only"
+    return None
+
+
+class _Row:
+    """Builds canonical rows for one source and file."""
+
+    def __init__(self, source: SourceSpec, path: Path):
+        self.source = source
+        self.path = str(path)
+        mapped = {source.text_field, source.id_field, source.url_field, source.lang_field, source.timestamp_field}
+        self.mapped = {m for m in mapped if m}
+
+    def add(self, batch: Batch, obj: dict, line: int, text: str) -> None:
+        s = self.source
+        raw_id = obj.get(s.id_field) if s.id_field else None
+        doc_id = given_doc_id(s.name, raw_id) if raw_id not in (None, "") else derived_doc_id(s.name, text)
+        url = obj.get(s.url_field) if s.url_field else None
+        lang = obj.get(s.lang_field) if s.lang_field else None
+        if s.metadata_fields:
+            meta = {k: obj[k] for k in s.metadata_fields if k in obj}
+        else:
+            meta = {k: v for k, v in obj.items() if k not in self.mapped}
+        d = batch.docs
+        d["doc_id"].append(doc_id)
+        d["text"].append(text)
+        d["source"].append(s.name)
+        d["url"].append(str(url) if url is not None else self.path)
+        d["source_file"].append(self.path)
+        d["source_line"].append(line)
+        d["lang"].append(str(lang) if lang not in (None, "") else None)
+        d["created_at"].append(parse_timestamp(obj.get(s.timestamp_field)) if s.timestamp_field else None)
+        d["metadata"].append(json.dumps(meta, ensure_ascii=False, default=str, sort_keys=True))
+
+    def quarantine(self, batch: Batch, line: int | None, raw: bytes | str, reason: str, message: str) -> None:
+        batch.quarantine.append(
+            {
+                "source": self.source.name,
+                "source_file": self.path,
+                "source_line": line,
+                "raw_excerpt": _excerpt(raw),
+                "reason": reason,
+                "message": f"{self.path}" + (f":{line}" if line is not None else "") + f": {message}",
+            }
+        )
+
+
+def read_jsonl(source: SourceSpec, path: Path) -> Iterator[Batch]:
+    """Stream a JSON Lines file (plain, .gz or .zst); blank lines are skipped."""
+    row = _Row(source, path)
+    batch = Batch()
+    line_no = 0
+    try:
+        with open_binary(path) as fh:
+            for raw in fh:
+                line_no += 1
+                stripped = raw.strip()
+                if not stripped:
+                    continue
+                try:
+                    decoded = stripped.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    row.quarantine(batch, line_no, stripped, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
+                    continue
+                try:
+                    obj = json.loads(decoded)
+                except json.JSONDecodeError as exc:
+                    row.quarantine(batch, line_no, decoded, "malformed_json", f"malformed JSON: {exc.msg} (col {exc.colno})")
+                    continue
+                if not isinstance(obj, dict):
+                    row.quarantine(batch, line_no, decoded, "malformed_json", f"a JSON {type(obj).__name__}, not an object")
+                    continue
+                text = obj.get(source.text_field)
+                problem = _text_problem(text)
+                if problem:
+                    row.quarantine(batch, line_no, decoded, *problem)
+                    continue
+                row.add(batch, obj, line_no, text)
+                if len(batch) >= BATCH_ROWS:
+                    yield batch
+                    batch = Batch()
+    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+        raise CorruptFileError(f"{path}: cannot read past line {line_no}: {type(exc).__name__}: {exc}") from exc
+    yield batch
+
+
+def read_parquet(source: SourceSpec, path: Path) -> Iterator[Batch]:
+    """Stream a Parquet file batch by batch; rows are numbered from 1."""
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a broken footer
+        raise CorruptFileError(f"{path}: not a readable Parquet file: {exc}") from exc
+    columns = pf.schema_arrow.names
+    if source.text_field not in columns:
+        raise CorruptFileError(f"{path}: no column '{source.text_field}' (the source's text_field); columns: {columns}")
+    row = _Row(source, path)
+    offset = 0
+    try:
+        for rb in pf.iter_batches(batch_size=BATCH_ROWS):
+            batch = Batch()
+            for i, obj in enumerate(rb.to_pylist()):
+                line = offset + i + 1
+                text = obj.get(source.text_field)
+                problem = _text_problem(text)
+                if problem:
+                    row.quarantine(batch, line, json.dumps(obj, default=str, ensure_ascii=False), *problem)
+                    continue
+                row.add(batch, obj, line, text)
+            offset += rb.num_rows
+            yield batch
+    except CorruptFileError:
+        raise
+    except Exception as exc:
+        raise CorruptFileError(f"{path}: cannot read past row {offset}: {type(exc).__name__}: {exc}") from exc
+
+
+def read_text_file(source: SourceSpec, path: Path, root: Path | None = None) -> Iterator[Batch]:
+    """One ``.txt``/``.md`` file is one document; its id comes from source and content."""
+    row = _Row(source, path)
+    batch = Batch()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        row.quarantine(batch, 1, raw, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
+        yield batch
+        return
+    problem = _text_problem(text)
+    if problem:
+        row.quarantine(batch, 1, raw, *problem)
+    else:
+        rel = str(path.relative_to(root)) if root else path.name
+        row.add(batch, {"path": rel}, 1, text)
+    yield batch
+
+
+def batch_frames(batch: Batch, partition: str, ingested_at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Column lists to typed polars frames in the canonical schemas."""
+    from schemas.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA
+
+    n = len(batch.docs["doc_id"])
+    docs = pl.DataFrame(
+        {**batch.docs, "ingested_at": [ingested_at] * n, "partition": [partition] * n},
+        schema={k: DOCUMENT_SCHEMA[k] for k in (*DOC_FIELDS, "ingested_at", "partition")},
+    ).select(list(DOCUMENT_SCHEMA))
+    quarantine = pl.DataFrame(
+        [{**q, "partition": partition} for q in batch.quarantine], schema=QUARANTINE_SCHEMA
+    )
+    return docs, quarantine

@@ -1,0 +1,1 @@
+"""The quality model trained on human labels, and the estimates drawn from them."""

@@ -1,0 +1,1 @@
+"""Publishing: versioned, atomic releases with a manifest, a card and a compute report."""
