@@ -8,13 +8,27 @@ import assets.annotate
 import assets.dedup
 import assets.filtering
 import assets.ingest
+import assets.labels
+import assets.model
 import assets.publish
 import assets.scoring
+import assets.validation
 from assets.resources import RecipeResource, ReleaseStoreResource
 from pipelines.io_manager import ParquetIOManager
 from pipelines.jobs import build_nightly_job, nightly_schedule
+from pipelines.sensors import JOBS, SENSORS
 
-ASSET_MODULES = [assets.ingest, assets.filtering, assets.dedup, assets.scoring, assets.annotate, assets.publish]
+ASSET_MODULES = [
+    assets.ingest,
+    assets.filtering,
+    assets.dedup,
+    assets.scoring,
+    assets.annotate,
+    assets.labels,
+    assets.model,
+    assets.validation,
+    assets.publish,
+]
 
 all_assets = dg.load_assets_from_modules(ASSET_MODULES)
 nightly_curation = build_nightly_job(all_assets)
@@ -32,7 +46,8 @@ def resources() -> dict:
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
-    jobs=[nightly_curation],
+    jobs=[nightly_curation, *JOBS],
+    sensors=SENSORS,
     schedules=[nightly_schedule(nightly_curation)],
     resources=resources(),
 )

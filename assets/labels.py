@@ -1,0 +1,1 @@
+"""Annotation stage, unpartitioned: labels pulled from Label Studio and agreement."""

@@ -1,0 +1,1 @@
+"""Model stage: the quality model trained on human labels and quality estimates."""
