@@ -15,15 +15,15 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from winnow.paths import storage_dir
+from winnow.paths import asset_table_path, storage_dir
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
     base_dir: str = Field(default_factory=lambda: str(storage_dir()))
 
     def _path(self, key: dg.AssetKey, partition: str | None, suffix: str) -> Path:
-        name = partition or "__all__"
-        return Path(self.base_dir).joinpath(*key.path) / f"{name}{suffix}"
+        table = asset_table_path("/".join(key.path), partition, Path(self.base_dir))
+        return table.with_suffix(suffix)
 
     def _partitions(self, context) -> list[str | None]:
         if context.has_asset_partitions:

@@ -40,20 +40,20 @@ def test_whole_graph_materializes_a_partition(tmp_path, winnow_home):
         [*all_assets, *checks],
         partition_key=P,
         resources={
-            "io_manager": ParquetIOManager(base_dir=str(tmp_path / "storage")),
+            "io_manager": ParquetIOManager(),
             "recipe": RecipeResource(path=str(recipe)),
             "releases": ReleaseStoreResource(root=str(tmp_path / "releases")),
         },
     )
     assert result.success
-    raw = pl.read_parquet(tmp_path / "storage" / "raw_documents" / f"{P}.parquet")
-    q = pl.read_parquet(tmp_path / "storage" / "quarantine" / f"{P}.parquet")
+    raw = pl.read_parquet(winnow_home / "storage" / "raw_documents" / f"{P}.parquet")
+    q = pl.read_parquet(winnow_home / "storage" / "quarantine" / f"{P}.parquet")
     assert raw.height == 65 and q["reason"].to_list() == ["malformed_json"]
     release = tmp_path / "releases" / "tiny" / P
     assert verify_release(release) == []
     manifest = json.loads((release / "manifest.json").read_text())
     assert manifest["totals"]["rows"] == pl.scan_parquet(release / "*.parquet").select(pl.len()).collect().item()
-    sample = pl.read_parquet(tmp_path / "storage" / "annotation_sample" / f"{P}.parquet")
+    sample = pl.read_parquet(winnow_home / "storage" / "annotation_sample" / f"{P}.parquet")
     assert sample.height > 0 and (sample["inclusion_prob"] > 0).all()
 
 
