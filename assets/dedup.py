@@ -14,7 +14,7 @@ OWNERS = ["team:data-curation"]
 @dg.multi_asset(
     outs={
         "deduplicated_documents": dg.AssetOut(
-            description="Filtered documents with exact and near duplicates removed; one kept per cluster.",
+            description="Documents kept by the filters, with exact and near duplicates removed; one kept per cluster.",
             group_name="curate", owners=OWNERS, kinds={"polars", "parquet"},
         ),
         "duplicates": dg.AssetOut(
@@ -24,8 +24,9 @@ OWNERS = ["team:data-curation"]
     },
     partitions_def=daily_partitions,
 )
-def deduplication(context: dg.AssetExecutionContext, filtered_documents: pl.LazyFrame):
-    marked = mark_exact_duplicates(filtered_documents).with_columns(dup_of=pl.col("exact_dup_of"), dup_kind=pl.lit("exact"))
+def deduplication(context: dg.AssetExecutionContext, scored_documents: pl.LazyFrame):
+    kept_by_filters = scored_documents.filter(pl.col("status") == "kept")
+    marked = mark_exact_duplicates(kept_by_filters).with_columns(dup_of=pl.col("exact_dup_of"), dup_kind=pl.lit("exact"))
     kept = marked.filter(pl.col("dup_of").is_null())
     dups = marked.filter(pl.col("dup_of").is_not_null())
     yield dg.Output(kept, output_name="deduplicated_documents", metadata={

@@ -1,5 +1,4 @@
-"""Model stage, per night: every document of the partition with its quality score and status."""
-
+"""Model stage, per night: every document of the partition with its quality score."""
 
 import dagster as dg
 import polars as pl
@@ -17,26 +16,29 @@ OWNERS = ["team:data-curation"]
     group_name="model",
     owners=OWNERS,
     kinds={"polars", "parquet"},
-    description="Every document of the night (curated, rejected or duplicate, in `status`) with its "
+    description="Every document of the night, kept or rejected by the filters (`status`), with its "
     "quality_score: from the trained quality model once there are enough human labels, else heuristic.",
 )
 def scored_documents(
     context: dg.AssetExecutionContext,
     recipe: RecipeResource,
-    deduplicated_documents: pl.LazyFrame,
+    filtered_documents: pl.LazyFrame,
     rejected_documents: pl.LazyFrame,
-    duplicates: pl.LazyFrame,
 ):
     everything = pl.concat(
         [
-            deduplicated_documents.with_columns(status=pl.lit("curated")),
+            filtered_documents.with_columns(status=pl.lit("kept")),
             rejected_documents.with_columns(status=pl.lit("rejected")),
-            duplicates.with_columns(status=pl.lit("duplicate")),
         ],
         how="diagonal_relaxed",
     )
     scored = heuristic_score(everything)
-    by_status = scored.group_by("status").agg(documents=pl.len(), mean_score=pl.col("quality_score").mean()).sort("status").collect()
+    by_status = (
+        scored.group_by("status")
+        .agg(documents=pl.len(), mean_score=pl.col("quality_score").mean())
+        .sort("status")
+        .collect()
+    )
     return dg.Output(scored, metadata={
         "dagster/row_count": row_count(scored),
         "by_status": table_md(by_status),
@@ -50,10 +52,10 @@ def scored_documents(
     group_name="publish",
     owners=OWNERS,
     kinds={"polars", "parquet"},
-    description="The documents that go into tonight's release: curated status (passed filters and dedup).",
+    description="The documents that go into tonight's release: passed the filters and deduplication.",
 )
-def curated_documents(context: dg.AssetExecutionContext, scored_documents: pl.LazyFrame):
-    curated = scored_documents.filter(pl.col("status") == "curated")
+def curated_documents(context: dg.AssetExecutionContext, deduplicated_documents: pl.LazyFrame):
+    curated = deduplicated_documents
     return dg.Output(curated, metadata={
         "dagster/row_count": row_count(curated),
         "preview": preview(curated, ["doc_id", "source", "quality_score", "text"]),
