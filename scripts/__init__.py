@@ -1,0 +1,1 @@
+"""Operational scripts (demo, Label Studio control, corpus builders)."""

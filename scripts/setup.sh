@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11) and install Winnow with pinned dependencies. Idempotent:
+# a stamp of pyproject.toml + constraints.txt skips the install when nothing changed.
+#   scripts/setup.sh          runtime + dev dependencies
+#   scripts/setup.sh --test   also Debian's chromium + chromium-driver for browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for cand in python3.11 python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then PY="$cand"; break; fi
+  done
+fi
+[ -n "$PY" ] || { echo "setup: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.winnow-installed
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python dependencies into .venv (about 2 minutes the first time)"
+  .venv/bin/python -m pip install -q --upgrade "pip==26.3"
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null; then
+  echo "setup: installing Debian's chromium and chromium-driver for the browser tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+echo "setup: ready (.venv)"
