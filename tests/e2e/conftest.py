@@ -1,0 +1,30 @@
+"""Helpers for end-to-end tests that run Dagster's own command-line tools."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def cli_env(tmp_path) -> dict:
+    """Environment for a CLI run with its own WINNOW_HOME / DAGSTER_HOME, Label Studio not configured."""
+    home = tmp_path / "home"
+    (home / "dagster_home").mkdir(parents=True)
+    (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WINNOW_", "LABEL_STUDIO"))}
+    env.update(WINNOW_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"), POLARS_MAX_THREADS="2")
+    return env
