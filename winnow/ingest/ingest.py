@@ -145,9 +145,18 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         if doc_parts
         else pl.LazyFrame(schema=DOCUMENT_SCHEMA).with_row_index("_order")
     )
-    first = pl.col("_order") == pl.col("_order").min().over("doc_id")
-    documents = all_docs.filter(first).drop("_order")
-    dup_quarantine = all_docs.filter(~first).select(
+    # Only ids seen more than once are held in memory (a group-by over ids, not texts).
+    repeated = (
+        all_docs.group_by("doc_id")
+        .agg(_first=pl.col("_order").min(), _n=pl.len())
+        .filter(pl.col("_n") > 1)
+        .drop("_n")
+        .collect(engine="streaming")
+    )
+    marked = all_docs.join(repeated.lazy(), on="doc_id", how="left")
+    first = pl.col("_first").is_null() | (pl.col("_order") == pl.col("_first"))
+    documents = marked.filter(first).drop("_order", "_first")
+    dup_quarantine = marked.filter(~first).select(
         "source",
         "source_file",
         "source_line",

@@ -26,6 +26,7 @@ from schemas.recipe import SourceSpec
 from winnow.ids import derived_doc_id, given_doc_id
 
 BATCH_ROWS = 20_000
+BATCH_BYTES = 16 << 20  # flush a batch at this much text, so huge documents keep memory bounded
 EXCERPT_CHARS = 500
 
 
@@ -40,8 +41,14 @@ class Batch:
     docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in DOC_FIELDS})
     quarantine: list[dict] = field(default_factory=list)
 
+    text_bytes: int = 0
+
     def __len__(self) -> int:
         return len(self.docs["doc_id"]) + len(self.quarantine)
+
+    @property
+    def full(self) -> bool:
+        return len(self) >= BATCH_ROWS or self.text_bytes >= BATCH_BYTES
 
 
 DOC_FIELDS = ("doc_id", "text", "source", "url", "source_file", "source_line", "lang", "created_at", "metadata")
@@ -207,7 +214,8 @@ def read_jsonl(source: SourceSpec, path: Path) -> Iterator[Batch]:
                     row.quarantine(batch, line_no, decoded, *problem)
                     continue
                 row.add(batch, obj, line_no, text)
-                if len(batch) >= BATCH_ROWS:
+                batch.text_bytes += len(raw)
+                if batch.full:
                     yield batch
                     batch = Batch()
     except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
