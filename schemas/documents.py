@@ -94,3 +94,26 @@ def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame
     ]
     extra = [n for n in names if n not in schema]
     return frame.select(cols + extra)
+
+
+# --- Release (publishing; owner: publish) -----------------------------------------
+#: Version of the release layout and manifest.json (bump on incompatible changes).
+RELEASE_MANIFEST_VERSION = 1
+
+#: Columns of a published release shard, in order. Run-dependent columns (ingested_at)
+#: are left out so equal inputs give byte-identical shards.
+RELEASE_SCHEMA: dict[str, pl.DataType] = {
+    "doc_id": pl.String(),
+    "text": pl.String(),
+    "source": pl.String(),
+    "url": pl.String(),
+    "lang": pl.String(),  # as given by the input (nullable)
+    "lang_detected": pl.String(),  # from language ID (nullable)
+    "created_at": UTC_TS,
+    "partition": pl.String(),
+    "source_file": pl.String(),
+    "source_line": pl.Int64(),
+    "metadata": pl.String(),
+    "quality_score": pl.Float64(),
+    "n_tokens": pl.Int64(),  # BPE tokens of ``text`` (tokenizer named in the manifest)
+}

@@ -166,18 +166,40 @@ class ValidationConfig(_Strict):
 
 
 class PublishConfig(_Strict):
+    """The release: ``releases/<dataset>/v<recipe.version>-<partition>/`` (see docs/publishing.md)."""
+
     dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_.-]+$")
+    #: a shard is closed once its compressed size reaches this many MB (so shards are about this size)
     shard_target_mb: float = Field(64, gt=0)
-    tokenizer: str = "gpt2"
+    #: rows per Parquet row group (fixed, so equal inputs give byte-identical shards)
+    row_group_rows: int = Field(1000, ge=1)
+    zstd_level: int = Field(3, ge=1, le=22)
+    #: BPE tokenizer used for token counts; "gpt2" is committed under winnow/publish/tokenizer/
+    tokenizer: Literal["gpt2"] = "gpt2"
+    #: written into the card's metadata; the sources' own licences apply
+    license: str = "other"
 
 
 class ComputeConfig(_Strict):
-    model_sizes: list[float] = Field(default_factory=lambda: [1e9, 7e9])
-    peak_flops: float = 312e12
+    """Training compute C = 6·N·D (one pass over D tokens) for each model size N."""
+
+    model_sizes: list[float] = Field(default_factory=lambda: [1e9, 7e9], min_length=1)
+    #: peak FLOP/s of one GPU at the training precision
+    peak_flops: float = Field(312e12, gt=0)
+    #: model FLOPs utilization: the share of peak actually achieved
     mfu: float = Field(0.4, gt=0, le=1)
-    price_per_gpu_hour: float = 7.8
+    price_per_gpu_hour: float = Field(7.8, ge=0)
     currency: str = "CNY"
     gpu_name: str = "A100-class (bf16)"
+    #: quality_estimates metric used as the human-keep share for "good tokens"
+    quality_metric: str = "keep_share"
+
+    @field_validator("model_sizes")
+    @classmethod
+    def _positive_sizes(cls, v: list[float]) -> list[float]:
+        if any(x <= 0 for x in v):
+            raise ValueError("model_sizes must be positive parameter counts, e.g. 1e9")
+        return v
 
 
 class ScheduleConfig(_Strict):
