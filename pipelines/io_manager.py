@@ -16,6 +16,7 @@ import polars as pl
 from pydantic import Field
 
 from winnow.paths import asset_table_path, storage_dir
+from winnow.storage import sink_parquet
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -36,15 +37,13 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         (partition,) = self._partitions(context) if context.has_asset_partitions else [None]
         is_table = isinstance(obj, (pl.LazyFrame, pl.DataFrame))
         path = self._path(context.asset_key, partition, ".parquet" if is_table else ".pkl")
+        if is_table:
+            sink_parquet(obj, path)  # streamed, atomic: readers never see a half-written file
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        if isinstance(obj, pl.LazyFrame):
-            obj.sink_parquet(tmp, compression="zstd")
-        elif isinstance(obj, pl.DataFrame):
-            obj.write_parquet(tmp, compression="zstd")
-        else:
-            tmp.write_bytes(pickle.dumps(obj))
-        os.replace(tmp, path)  # readers never see a half-written file
+        tmp.write_bytes(pickle.dumps(obj))
+        os.replace(tmp, path)
 
     def load_input(self, context: dg.InputContext):
         key = context.asset_key
