@@ -1,0 +1,136 @@
+"""Inter-annotator agreement on the overlap items.
+
+* Cohen's kappa for a pair of annotators (their shared items).
+* Krippendorff's alpha (nominal or interval) for any number of annotators and
+  missing values, from the coincidence matrix (Krippendorff 2011, "Computing
+  Krippendorff's Alpha-Reliability").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping, Sequence
+from itertools import combinations, permutations
+
+import polars as pl
+
+
+def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
+    """Cohen's kappa of two raters over the same items (None when undefined)."""
+    if len(a) != len(b):
+        raise ValueError("cohen_kappa: both raters need the same number of items")
+    n = len(a)
+    if n == 0:
+        return None
+    po = sum(x == y for x, y in zip(a, b)) / n
+    ca, cb = Counter(a), Counter(b)
+    pe = sum(ca[k] * cb.get(k, 0) for k in ca) / (n * n)
+    if pe == 1:
+        return 1.0 if po == 1 else None
+    return (po - pe) / (1 - pe)
+
+
+def krippendorff_alpha(units: Mapping[Hashable, Sequence[Hashable | None]] | Sequence[Sequence[Hashable | None]],
+                       metric: str = "nominal") -> float | None:
+    """Krippendorff's alpha; ``units`` maps each item to the values its raters gave.
+
+    ``None`` values are missing. Only items with at least two values count ("pairable").
+    ``metric`` is "nominal" or "interval" (numeric values). None when undefined.
+    """
+    values_by_unit = units.values() if isinstance(units, Mapping) else units
+    coinc: dict[tuple, float] = defaultdict(float)
+    for vals in values_by_unit:
+        vs = [v for v in vals if v is not None]
+        m = len(vs)
+        if m < 2:
+            continue
+        for i, j in permutations(range(m), 2):
+            coinc[(vs[i], vs[j])] += 1.0 / (m - 1)
+    if not coinc:
+        return None
+    n_c: dict[Hashable, float] = defaultdict(float)
+    for (c, _k), w in coinc.items():
+        n_c[c] += w
+    n = sum(n_c.values())
+    if n <= 1:
+        return None
+    if metric == "nominal":
+        def delta(c: Hashable, k: Hashable) -> float:
+            return 0.0 if c == k else 1.0
+    elif metric == "interval":
+        def delta(c: Hashable, k: Hashable) -> float:
+            return (float(c) - float(k)) ** 2  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"unknown metric {metric!r} (nominal | interval)")
+    d_o = sum(w * delta(c, k) for (c, k), w in coinc.items()) / n
+    cats = list(n_c)
+    d_e = sum(n_c[c] * n_c[k] * delta(c, k) for c in cats for k in cats) / (n * (n - 1))
+    if d_e == 0:
+        return 1.0 if d_o == 0 else None
+    return 1.0 - d_o / d_e
+
+
+def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
+    """Agreement on items labelled by two or more annotators.
+
+    Returns ``cohen_kappa`` (the pair's kappa when two annotators share items; with
+    more, the mean of pairwise kappas weighted by shared items, documented as such),
+    ``krippendorff_alpha`` (nominal, on ``value``), ``krippendorff_alpha_rating``
+    (interval, on ``rating``), ``n_overlap_items``, ``pairwise`` (a frame),
+    ``per_annotator`` (a frame) and ``disagreements`` (a frame of items whose
+    decisions differ).
+    """
+    cols = ["doc_id", "task_id", "annotator", value, "rating"]
+    a = ann.select([c for c in cols if c in ann.columns]).filter(pl.col(value).is_not_null())
+    per_item = a.group_by("task_id").agg(
+        pl.col("doc_id").first(), pl.col("annotator"), pl.col(value), pl.col("rating"),
+        n=pl.col("annotator").n_unique(),
+    ).filter(pl.col("n") >= 2).sort("task_id")
+    units = {r["task_id"]: r[value] for r in per_item.iter_rows(named=True)}
+    ratings = {r["task_id"]: r["rating"] for r in per_item.iter_rows(named=True)}
+    by_pair: dict[tuple[str, str], tuple[list, list]] = defaultdict(lambda: ([], []))
+    for r in per_item.iter_rows(named=True):
+        labelled = dict(zip(r["annotator"], r[value]))
+        for x, y in combinations(sorted(labelled), 2):
+            by_pair[(x, y)][0].append(labelled[x])
+            by_pair[(x, y)][1].append(labelled[y])
+    pair_rows = [
+        {"annotator_a": x, "annotator_b": y, "shared_items": len(va), "agreement": sum(p == q for p, q in zip(va, vb)) / len(va),
+         "cohen_kappa": cohen_kappa(va, vb)}
+        for (x, y), (va, vb) in sorted(by_pair.items())
+    ]
+    pairwise = pl.DataFrame(pair_rows, schema={"annotator_a": pl.String, "annotator_b": pl.String,
+                                               "shared_items": pl.Int64, "agreement": pl.Float64,
+                                               "cohen_kappa": pl.Float64})
+    defined = pairwise.filter(pl.col("cohen_kappa").is_not_null())
+    kappa = None
+    if defined.height:
+        kappa = float((defined["cohen_kappa"] * defined["shared_items"]).sum() / defined["shared_items"].sum())
+    per_annotator = (
+        ann.group_by("annotator")
+        .agg(
+            annotations=pl.len(),
+            keep=(pl.col(value) == "keep").sum(),
+            drop=(pl.col(value) == "drop").sum(),
+            mean_rating=pl.col("rating").mean(),
+            overlap_items=pl.col("task_id").is_in(per_item["task_id"].implode()).sum(),
+            **({"median_lead_time_s": pl.col("lead_time_s").median()} if "lead_time_s" in ann.columns else {}),
+        )
+        .sort("annotator")
+    )
+    disagreements = per_item.filter(pl.col(value).list.n_unique() > 1).select(
+        "doc_id", "task_id",
+        pl.col("annotator").list.join(", ").alias("annotators"),
+        pl.col(value).list.join(", ").alias(value + "s"),
+    )
+    return {
+        "cohen_kappa": kappa,
+        "krippendorff_alpha": krippendorff_alpha(units, "nominal"),
+        "krippendorff_alpha_rating": krippendorff_alpha(
+            {k: [v for v in vs if v is not None] for k, vs in ratings.items()}, "interval"),
+        "n_overlap_items": per_item.height,
+        "n_annotators": ann["annotator"].n_unique() if ann.height else 0,
+        "pairwise": pairwise,
+        "per_annotator": per_annotator,
+        "disagreements": disagreements,
+    }

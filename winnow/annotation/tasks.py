@@ -1,0 +1,128 @@
+"""Label Studio task payloads: sample rows -> task JSON with pre-annotations.
+
+Pure formatting, no transport: testable offline and checked against the labeling
+config with ``label_studio_sdk.label_interface.LabelInterface``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+LABEL_CONFIG_PATH = SCHEMAS_DIR / "labeling_config.xml"
+INSTRUCTIONS_PATH = SCHEMAS_DIR / "annotator_instructions.md"
+
+#: Control names in schemas/labeling_config.xml
+DECISION, RATING, TAGS, COMMENT, TEXT = "decision", "rating", "tags", "comment", "text"
+
+#: Signal columns copied into task data (shown in the Data Manager, kept for lineage).
+TASK_SIGNALS = ["status", "drop_reason", "drop_family", "score_source", "lang_score", "n_chars", "n_words"]
+
+
+@lru_cache(maxsize=1)
+def label_config() -> str:
+    return LABEL_CONFIG_PATH.read_text(encoding="utf-8")
+
+
+def instructions_html() -> str:
+    """The annotator instructions (Markdown in schemas/) as HTML for the project."""
+    md = INSTRUCTIONS_PATH.read_text(encoding="utf-8")
+    try:
+        from markdown_it import MarkdownIt
+
+        return MarkdownIt("commonmark").render(md)
+    except ImportError:  # pragma: no cover - markdown-it ships with rich (dagster)
+        import html
+
+        return f"<pre>{html.escape(md)}</pre>"
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    return v
+
+
+def info_line(row: dict) -> str:
+    score = row.get("quality_score")
+    score_s = "n/a" if score is None else f"{score:.2f}"
+    src = row.get("score_source")
+    parts = [
+        f"source: {row.get('source') or 'unknown'}",
+        f"language: {row.get('sample_lang') or 'und'}",
+        f"score: {score_s}" + (f" ({src})" if src else ""),
+        f"pipeline: {row.get('status') or 'kept'}" + (f" ({row['drop_reason']})" if row.get("drop_reason") else ""),
+        f"sampled: {row.get('sample_kind')}",
+    ]
+    return " · ".join(parts)
+
+
+def prediction(score: float | None, model_version: str) -> dict | None:
+    """Pre-annotation from the current score: decision (keep iff score >= 0.5) and a rating."""
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return None
+    s = min(1.0, max(0.0, float(score)))
+    decision = "keep" if s >= 0.5 else "drop"
+    return {
+        "model_version": model_version,
+        "score": round(max(s, 1 - s), 4),
+        "result": [
+            {"from_name": DECISION, "to_name": TEXT, "type": "choices", "value": {"choices": [decision]}},
+            {"from_name": RATING, "to_name": TEXT, "type": "rating", "value": {"rating": 1 + round(4 * s)}},
+        ],
+    }
+
+
+def format_task(row: dict, model_version: str = "winnow-score") -> dict:
+    """One sample row -> a Label Studio task (``data`` + ``predictions``)."""
+    p = row.get("inclusion_prob")
+    data = {
+        "text": row.get("text") or "",
+        "info": info_line(row),
+        "doc_id": row["doc_id"],
+        "partition": row.get("partition"),
+        "source": row.get("source"),
+        "lang": row.get("sample_lang"),
+        "quality_score": _num(row.get("quality_score")),
+        "stratum": row.get("stratum"),
+        "inclusion_prob": _num(p),
+        "weight": _num(1.0 / p) if p else None,
+        "sample_kind": row.get("sample_kind"),
+        "overlap": bool(row.get("overlap")),
+        "url": row.get("url"),
+    }
+    data.update({k: _num(row[k]) for k in TASK_SIGNALS if k in row and row[k] is not None})
+    if data.get("status") is None:
+        data.pop("status", None)
+    task: dict = {"data": data}
+    pred = prediction(row.get("quality_score"), model_version)
+    if pred is not None:
+        task["predictions"] = [pred]
+    return task
+
+
+def format_tasks(sample: pl.DataFrame, model_version: str = "winnow-score") -> list[dict]:
+    return [format_task(r, model_version) for r in sample.iter_rows(named=True)]
+
+
+def validate_tasks(tasks: list[dict], config: str | None = None) -> list[str]:
+    """Problems with task payloads against the labeling config (empty when all valid)."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    li = LabelInterface(config or label_config())
+    problems: list[str] = []
+    needed = {"text", "info"}
+    for i, t in enumerate(tasks):
+        missing = needed - set(t.get("data", {}))
+        if missing:
+            problems.append(f"task {i} ({t.get('data', {}).get('doc_id')}): data lacks {sorted(missing)}")
+        for pred in t.get("predictions", []):
+            errs = li.validate_prediction(pred, return_errors=True)
+            if errs is not True and errs:
+                problems.append(f"task {i} ({t['data'].get('doc_id')}): prediction invalid: {errs}")
+    return problems
