@@ -125,13 +125,24 @@ class DedupConfig(_Strict):
 
 
 class SamplingConfig(_Strict):
-    """The human sample: a fixed fraction, stratified, deterministic."""
+    """The human sample: a fixed fraction, stratified, deterministic (winnow/annotation/sampling.py).
 
+    Strata are population (kept/rejected) x source x language x score bucket; each
+    non-empty stratum gets max(1, round-half-up(fraction * N)) documents, the ones
+    with the smallest xxh64(seed:doc_id).
+    """
+
+    #: share of each kept-document stratum sent to annotators
     fraction: float = Field(0.02, gt=0, le=1)
+    #: share of each rejected-document stratum (the "rejected slice": measures false drops); 0 = none
     rejected_fraction: float = Field(0.01, ge=0, le=1)
+    #: share of the night's sent rows labelled by two annotators (agreement)
     overlap_fraction: float = Field(0.2, ge=0, le=1)
+    #: at most this many rows per night (design + active); the design sample is scaled down to fit
     nightly_budget: int = Field(500, ge=1)
+    #: share of the sent rows chosen by uncertainty (|score - 0.5| smallest), kept apart as sample_kind="active"
     active_learning_share: float = Field(0.1, ge=0, lt=1)
+    #: increasing cut points in (0, 1) of the score buckets
     score_buckets: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75])
 
     @field_validator("score_buckets")
@@ -143,9 +154,26 @@ class SamplingConfig(_Strict):
 
 
 class AnnotationConfig(_Strict):
+    """Label Studio project, push and pull (winnow/annotation/)."""
+
+    #: one project per corpus, found or created by this exact title
     project_title: str = Field("Winnow quality review", min_length=3)
-    min_alpha: float = 0.6
+    #: the agreement asset check warns below this Krippendorff's alpha (nominal, on keep/drop)
+    min_alpha: float = Field(0.6, ge=-1, le=1)
+    #: the check only judges alpha once this many overlap items have two or more labels
+    min_overlap_items: int = Field(10, ge=1)
+    #: tasks per import request
     import_batch_size: int = Field(1000, ge=1)
+    #: distinct annotators asked for on overlap tasks
+    overlap_annotators: int = Field(2, ge=2)
+    #: tries after the first failed call, with exponential backoff from backoff_s
+    retries: int = Field(4, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+    timeout_s: float = Field(120.0, gt=0)
+    #: how often the annotation sensor asks Label Studio for new or updated annotations
+    sensor_interval_s: int = Field(60, ge=5)
+    #: model_version shown on pre-annotations
+    prediction_model_version: str = "winnow-score"
 
 
 class ModelConfig(_Strict):

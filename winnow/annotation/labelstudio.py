@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -189,10 +189,18 @@ class LabelStudioClient:
 
         self.call("GET /health", go)
 
+    def _projects_titled(self, title: str) -> list:
+        return [p for p in self.call("list projects", lambda: list(self.sdk.projects.list(title=title)))
+                if p.title == title]
+
+    def find_project(self, title: str) -> int | None:
+        """The id of the (oldest) project with this exact title, or None."""
+        found = self._projects_titled(title)
+        return int(min(p.id for p in found)) if found else None
+
     def ensure_project(self, title: str, label_config: str, instructions_html: str = "") -> int:
         """The project with this exact title: found, or created once. Config kept in sync."""
-        found = [p for p in self.call("list projects", lambda: list(self.sdk.projects.list(title=title)))
-                 if p.title == title]
+        found = self._projects_titled(title)
         if found:
             project = min(found, key=lambda p: p.id)  # oldest wins if someone made a copy
             if (project.label_config or "").strip() != label_config.strip():
@@ -277,7 +285,7 @@ class LabelStudioClient:
         items = [{"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]
         if since is not None:
             items.append({"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime",
-                          "value": since.isoformat()})
+                          "value": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
         q = {"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:updated_at"]}
         return list(self.iter_tasks(project_id, query=q, include="id,updated_at"))
 
