@@ -194,7 +194,7 @@ class ValidationConfig(_Strict):
 
 
 class PublishConfig(_Strict):
-    """The release: ``releases/<dataset>/v<recipe.version>-<partition>/`` (see docs/publishing.md)."""
+    """The release: ``releases/<dataset>/<partition>-v<recipe.version>/`` (see docs/publishing.md)."""
 
     dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_.-]+$")
     #: a shard is closed once its compressed size reaches this many MB (so shards are about this size)

@@ -1,24 +1,53 @@
-"""Write a release atomically: shards and manifest into a temp dir, then one rename.
+"""Write a release atomically: shards, card and manifest into a temp dir, then one rename.
 
 A reader never sees a half-written release: either ``<dataset>/<version>/`` exists
-complete, or it does not exist.
+complete, or it does not exist. The ``LATEST`` pointer next to the versions is a
+one-line file replaced with ``os.replace``, moved only after the release was renamed
+into place and verified against its manifest.
+
+Shards are deterministic: rows sorted by ``doc_id``, a fixed number of rows per row
+group, a fixed zstd level, an explicit Arrow schema and no timestamps in the Parquet
+metadata, so equal inputs give byte-identical files.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.documents import SCHEMA_VERSION
+from schemas.documents import RELEASE_SCHEMA, conform
+from winnow.paths import REPO_ROOT
+from winnow.publish.tokens import count_tokens
+
+SHARD_PATTERN = "part-{:05d}.parquet"
+LATEST_FILE = "LATEST"
+MANIFEST = "manifest.json"
+#: Columns with few distinct values get dictionary encoding; text and ids do not.
+_DICT_COLUMNS = ["source", "lang", "lang_detected", "partition", "source_file"]
+#: Min/max statistics only where they help readers skip row groups (not on long text).
+_STATS_COLUMNS = ["doc_id", "source", "lang", "lang_detected", "created_at", "partition", "quality_score", "n_tokens"]
 
 
+class ReleaseError(RuntimeError):
+    """A release that cannot be written or does not match its manifest."""
+
+
+# --------------------------------------------------------------------------- hashing
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -27,68 +56,377 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_shards(docs: pl.DataFrame, out: Path, rows_per_shard: int) -> list[dict]:
-    shards = []
-    n = max(1, -(-docs.height // rows_per_shard)) if docs.height else 1
-    for i in range(n):
-        part = docs.slice(i * rows_per_shard, rows_per_shard)
-        name = f"part-{i:05d}.parquet"
-        part.write_parquet(out / name, compression="zstd", statistics=False)
-        shards.append({"file": name, "rows": part.height, "bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)})
-    return shards
+def code_version(repo: Path = REPO_ROOT) -> dict:
+    """The git sha of the code that published, or why it is unknown (not a git checkout).
 
-
-def write_release(
-    curated: pl.LazyFrame,
-    root: Path,
-    dataset: str,
-    version: str,
-    extra_manifest: dict | None = None,
-    rows_per_shard: int = 50_000,
-) -> Path:
-    """Publish ``curated`` as ``root/dataset/version``; returns the final path.
-
-    Rows are sorted by ``doc_id`` so equal inputs give equal shards.
+    ``WINNOW_CODE_VERSION`` overrides it, for deployments built without ``.git``.
     """
-    final = root / dataset / version
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=final.parent))
+    if os.environ.get("WINNOW_CODE_VERSION"):
+        return {"git_sha": os.environ["WINNOW_CODE_VERSION"], "dirty": None, "source": "WINNOW_CODE_VERSION"}
     try:
-        docs = curated.sort("doc_id").collect()
-        shards = _write_shards(docs, tmp, rows_per_shard)
-        manifest = {
-            "dataset": dataset,
-            "version": version,
-            "schema_version": SCHEMA_VERSION,
-            "shards": shards,
-            "totals": {"rows": sum(s["rows"] for s in shards), "bytes": sum(s["bytes"] for s in shards)},
-            **(extra_manifest or {}),
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"git_sha": None, "dirty": None, "source": "unavailable", "reason": f"git not runnable: {exc}"}
+    if head.returncode != 0:
+        reason = (head.stderr.strip().splitlines() or ["git rev-parse failed"])[0]
+        return {"git_sha": None, "dirty": None, "source": "unavailable", "reason": reason}
+    status = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True, text=True, timeout=60,
+    )
+    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    return {"git_sha": head.stdout.strip(), "dirty": dirty, "source": "git"}
+
+
+def fingerprint_files(paths: Iterable[str], cache_file: Path | None = None) -> list[dict]:
+    """Size, mtime and sha256 of each input file, sorted by path.
+
+    The sha256 is computed once per (path, size, mtime) and kept in ``cache_file``, so
+    re-publishing a night does not re-read its inputs. A file that no longer exists is
+    listed with ``missing: true``.
+    """
+    cache: dict = {}
+    if cache_file is not None and cache_file.exists():
+        try:
+            cache = json.loads(cache_file.read_text())
+        except (OSError, ValueError):
+            cache = {}
+    out, changed = [], False
+    for p in sorted({str(p) for p in paths if p}):
+        f = Path(p)
+        try:
+            st = f.stat()
+        except OSError:
+            out.append({"path": p, "missing": True})
+            continue
+        if f.is_dir():
+            continue
+        key = str(f.resolve())
+        hit = cache.get(key)
+        if hit and hit["bytes"] == st.st_size and hit["mtime_ns"] == st.st_mtime_ns:
+            digest = hit["sha256"]
+        else:
+            digest = sha256_file(f)
+            cache[key] = {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+            changed = True
+        out.append({"path": p, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest})
+    if changed and cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{uuid.uuid4().hex}")
+        tmp.write_text(json.dumps(cache, sort_keys=True))
+        os.replace(tmp, cache_file)
+    return out
+
+
+# --------------------------------------------------------------------------- shards
+def release_arrow_schema() -> pa.Schema:
+    """The Arrow schema of a release shard (from ``schemas.documents.RELEASE_SCHEMA``)."""
+    return pl.DataFrame(schema=RELEASE_SCHEMA).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+
+
+def _rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly ``rows`` rows (the last may be shorter), whatever the input batching."""
+    pending: list[pa.RecordBatch] = []
+    have = 0
+    for b in batches:
+        while b.num_rows:
+            take = min(rows - have, b.num_rows)
+            pending.append(b.slice(0, take))
+            have += take
+            b = b.slice(take)
+            if have == rows:
+                yield pa.Table.from_batches(pending).combine_chunks()
+                pending, have = [], 0
+    if have:
+        yield pa.Table.from_batches(pending).combine_chunks()
+
+
+@dataclass
+class _Shard:
+    index: int
+    path: Path
+    sink: pa.OSFile
+    writer: pq.ParquetWriter
+    rows: int = 0
+    tokens: int = 0
+    row_groups: int = 0
+
+
+def write_shards(
+    docs: pl.LazyFrame,
+    out: Path,
+    *,
+    work_dir: Path,
+    shard_target_bytes: int,
+    row_group_rows: int = 1000,
+    zstd_level: int = 3,
+    tokenizer: str = "gpt2",
+) -> list[dict]:
+    """Write ``docs`` as sorted, token-counted zstd Parquet shards into ``out``.
+
+    The documents are conformed to ``RELEASE_SCHEMA``, sorted by ``doc_id`` (streamed to a
+    scratch file in ``work_dir``), then cut into row groups of ``row_group_rows``. Each row
+    group is token-counted with one batched tokenizer call and appended to the current
+    shard, which is closed once it reaches ``shard_target_bytes``.
+    """
+    schema = release_arrow_schema()
+    cols = [c for c in RELEASE_SCHEMA if c != "n_tokens"]
+    scratch = work_dir / f"sorted-{uuid.uuid4().hex}.parquet"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        (
+            conform(docs, {c: RELEASE_SCHEMA[c] for c in cols})
+            .select(cols)
+            .sort(["doc_id", "source_file", "source_line"], nulls_last=True, maintain_order=True)
+            .sink_parquet(scratch, compression="lz4", row_group_size=row_group_rows)
+        )
+        shards: list[dict] = []
+        cur: _Shard | None = None
+
+        def open_shard(i: int) -> _Shard:
+            path = out / SHARD_PATTERN.format(i)
+            sink = pa.OSFile(str(path), "wb")
+            writer = pq.ParquetWriter(
+                sink, schema, compression="zstd", compression_level=zstd_level,
+                use_dictionary=_DICT_COLUMNS, write_statistics=_STATS_COLUMNS, store_schema=True,
+            )
+            return _Shard(i, path, sink, writer)
+
+        def close_shard(s: _Shard) -> None:
+            s.writer.close()
+            s.sink.close()
+            with open(s.path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            shards.append({
+                "file": s.path.name,
+                "rows": s.rows,
+                "tokens": s.tokens,
+                "row_groups": s.row_groups,
+                "bytes": s.path.stat().st_size,
+                "sha256": sha256_file(s.path),
+            })
+
+        reader = pq.ParquetFile(scratch)
+        for table in _rechunk(reader.iter_batches(batch_size=row_group_rows, columns=cols), row_group_rows):
+            n_tokens = count_tokens(table.column("text").to_pylist(), tokenizer)
+            table = table.append_column("n_tokens", pa.array(n_tokens, pa.int64())).cast(schema)
+            if cur is None:
+                cur = open_shard(len(shards))
+            cur.writer.write_table(table, row_group_size=row_group_rows)
+            cur.rows += table.num_rows
+            cur.tokens += sum(n_tokens)
+            cur.row_groups += 1
+            if cur.sink.tell() >= shard_target_bytes:
+                close_shard(cur)
+                cur = None
+        reader.close()
+        if cur is not None:
+            close_shard(cur)
+        if not shards:  # an empty night still gets one (empty) shard, so loaders work
+            close_shard(open_shard(0))
+        return shards
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- staging
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class ReleaseStage:
+    """A release being written in a hidden temp dir next to its final place.
+
+    Use as a context manager: on any exception the temp dir is removed and nothing
+    is published. ``commit`` writes the manifest and renames the dir into place.
+    """
+
+    root: Path
+    dataset: str
+    version: str
+    tmp: Path = field(init=False)
+    committed: Path | None = field(default=None, init=False)
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.root / self.dataset
+
+    @property
+    def final(self) -> Path:
+        return self.dataset_dir / self.version
+
+    def __enter__(self) -> ReleaseStage:
+        self.dataset_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.dataset_dir, self.version)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.version}.tmp-", dir=self.dataset_dir))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.committed is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write_file(self, name: str, data: bytes | str) -> Path:
+        if "/" in name or name.startswith("."):
+            raise ReleaseError(f"release file name {name!r} must be a plain file name")
+        p = self.tmp / name
+        p.write_bytes(data.encode() if isinstance(data, str) else data)
+        return p
+
+    def commit(self, manifest: dict) -> Path:
+        """Record the other files' hashes in the manifest, write it, verify, and rename into place."""
+        shard_files = {s["file"] for s in manifest.get("shards", [])}
+        manifest = dict(manifest)
+        manifest["files"] = {
+            p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+            for p in sorted(self.tmp.iterdir())
+            if p.is_file() and p.name not in shard_files and p.name != MANIFEST
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        self.write_file(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+        problems = verify_release(self.tmp)
+        if problems:
+            raise ReleaseError(f"{self.final}: not published, the manifest does not match the files:\n"
+                               + "\n".join(problems))
+        _fsync_dir(self.tmp)
+        final = self.final
         if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+            # Swap atomically where the OS can; else move the old one aside first.
+            if not _exchange(self.tmp, final):
+                aside = self.dataset_dir / f".{self.version}.old-{uuid.uuid4().hex[:8]}"
+                os.rename(final, aside)
+                os.rename(self.tmp, final)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)  # tmp now holds the old release
+        else:
+            os.rename(self.tmp, final)
+        _fsync_dir(self.dataset_dir)
+        self.committed = final
+        return final
 
 
+def remove_stale_temps(dataset_dir: Path, version: str) -> list[Path]:
+    """Remove leftovers of an earlier crashed publish of the same version."""
+    gone = []
+    for p in dataset_dir.glob(f".{version}.*"):
+        if p.is_dir() and (".tmp-" in p.name or ".old-" in p.name):
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
+# --------------------------------------------------------------------------- LATEST
+def read_latest(dataset_dir: Path) -> str | None:
+    f = dataset_dir / LATEST_FILE
+    if not f.exists():
+        return None
+    v = f.read_text().strip()
+    return v or None
+
+
+def _order_key(dataset_dir: Path, version: str) -> tuple | None:
+    m = dataset_dir / version / MANIFEST
+    if not m.exists():
+        return None
+    man = json.loads(m.read_text())
+    return (man.get("partition") or "", int(man.get("recipe", {}).get("version") or 0))
+
+
+def move_latest(dataset_dir: Path, version: str) -> bool:
+    """Point ``LATEST`` at ``version`` unless it already points at a newer night.
+
+    Newer means a later partition, then a higher recipe version, so a backfill of an
+    old night does not move it back. Returns whether it moved. The file is replaced
+    atomically (write a temp file, then ``os.replace``).
+    """
+    new_key = _order_key(dataset_dir, version)
+    if new_key is None:
+        raise ReleaseError(f"{dataset_dir / version}: no such release, LATEST not moved")
+    current = read_latest(dataset_dir)
+    if current and current != version:
+        cur_key = _order_key(dataset_dir, current)
+        if cur_key is not None and cur_key > new_key:
+            return False
+    tmp = dataset_dir / f".{LATEST_FILE}.{uuid.uuid4().hex}"
+    tmp.write_text(version + "\n")
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dataset_dir / LATEST_FILE)
+    _fsync_dir(dataset_dir)
+    return True
+
+
+# --------------------------------------------------------------------------- verify
 def verify_release(path: Path) -> list[str]:
-    """Problems found comparing ``manifest.json`` with the shard files (empty list: all good)."""
-    manifest = json.loads((path / "manifest.json").read_text())
+    """Problems found comparing ``manifest.json`` with the files (empty list: all good).
+
+    Checks each shard's existence, sha256, bytes, rows and token sum, the totals, the
+    other listed files' hashes, and that no unlisted shard lies in the folder.
+    """
+    path = Path(path)
+    mf = path / MANIFEST
+    if not mf.exists():
+        return [f"{mf}: missing"]
+    manifest = json.loads(mf.read_text())
     problems = []
-    for shard in manifest["shards"]:
+    listed = set()
+    for shard in manifest.get("shards", []):
         f = path / shard["file"]
+        listed.add(shard["file"])
         if not f.exists():
             problems.append(f"{f}: missing")
             continue
         if sha256_file(f) != shard["sha256"]:
             problems.append(f"{f}: sha256 differs from manifest")
-        rows = pq.ParquetFile(f).metadata.num_rows
-        if rows != shard["rows"]:
-            problems.append(f"{f}: {rows} rows, manifest says {shard['rows']}")
-    total = sum(s["rows"] for s in manifest["shards"])
-    if total != manifest["totals"]["rows"]:
-        problems.append(f"{path}: shard rows sum to {total}, totals say {manifest['totals']['rows']}")
+        if "bytes" in shard and f.stat().st_size != shard["bytes"]:
+            problems.append(f"{f}: {f.stat().st_size} bytes, manifest says {shard['bytes']}")
+        pf = pq.ParquetFile(f)
+        if pf.metadata.num_rows != shard["rows"]:
+            problems.append(f"{f}: {pf.metadata.num_rows} rows, manifest says {shard['rows']}")
+        if "tokens" in shard:
+            col = pf.read(columns=["n_tokens"]).column("n_tokens")
+            tokens = int(pc.sum(col).as_py() or 0)
+            if tokens != shard["tokens"]:
+                problems.append(f"{f}: n_tokens sums to {tokens}, manifest says {shard['tokens']}")
+    for extra in sorted(p.name for p in path.glob("*.parquet") if p.name not in listed):
+        problems.append(f"{path / extra}: shard not listed in the manifest")
+    totals = manifest.get("totals", {})
+    shards = manifest.get("shards", [])
+    for key in ("rows", "bytes", "tokens"):
+        if key in totals:
+            s = sum(x.get(key, 0) for x in shards)
+            if s != totals[key]:
+                problems.append(f"{path}: shard {key} sum to {s}, totals say {totals[key]}")
+    if "shards" in totals and totals["shards"] != len(shards):
+        problems.append(f"{path}: {len(shards)} shards listed, totals say {totals['shards']}")
+    for name, meta in manifest.get("files", {}).items():
+        f = path / name
+        if not f.exists():
+            problems.append(f"{f}: missing")
+        elif sha256_file(f) != meta["sha256"]:
+            problems.append(f"{f}: sha256 differs from manifest")
     return problems

@@ -1,0 +1,272 @@
+"""Publish one night: shards, statistics, card, compute report and manifest, atomically.
+
+``publish_night`` is the whole publishing step as a plain function (no Dagster): the
+``curated_release`` asset is a thin wrapper around it, and the benchmark calls it
+directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from schemas.documents import RELEASE_MANIFEST_VERSION, RELEASE_SCHEMA, SCHEMA_VERSION
+from schemas.recipe import Recipe
+from winnow.publish.card import CardContext, build_card
+from winnow.publish.compute import compute_report, quality_shares, report_markdown
+from winnow.publish.plots import compute_png, funnel_png
+from winnow.publish.release import (
+    ReleaseStage,
+    code_version,
+    fingerprint_files,
+    move_latest,
+    read_latest,
+    write_shards,
+)
+from winnow.publish.stats import (
+    count_removed,
+    curated_by_lang,
+    dedup_stats,
+    funnel_table,
+    language_mix,
+    removed_documents,
+)
+from winnow.publish.tokens import tokenizer_info
+
+CARD = "README.md"
+FUNNEL_PNG = "funnel.png"
+COMPUTE_JSON = "compute_report.json"
+COMPUTE_MD = "compute_report.md"
+COMPUTE_PNG = "compute_report.png"
+
+
+def release_version(recipe: Recipe, partition: str) -> str:
+    """``<night>-v<recipe version>``, e.g. ``2026-11-24-v1``: one release per night and recipe
+    version; names sort by night."""
+    return f"{partition}-v{recipe.version}"
+
+
+@dataclass
+class NightTables:
+    """The night's tables; all but ``curated`` may be missing (None) on a cold start."""
+
+    curated: pl.LazyFrame
+    scored: pl.LazyFrame | None = None
+    rejected: pl.LazyFrame | None = None
+    duplicates: pl.LazyFrame | None = None
+    raw: pl.LazyFrame | None = None
+    quarantine: pl.LazyFrame | None = None
+    estimates: pl.DataFrame | None = None
+    agreement: pl.DataFrame | None = None
+    annotations: pl.LazyFrame | None = None
+    sample: pl.LazyFrame | None = None
+
+
+@dataclass
+class PublishResult:
+    path: Path
+    version: str
+    manifest: dict
+    report: dict
+    card: str
+    funnel: pl.DataFrame
+    language_mix: pl.DataFrame
+    dedup: pl.DataFrame | None
+    moved_latest: bool
+    latest: str | None
+    timings: dict = field(default_factory=dict)
+
+
+def _source_files(tables: NightTables) -> dict[str, str]:
+    """Input file -> source name, from raw_documents and quarantine (files that failed too)."""
+    out: dict[str, str] = {}
+    for t in (tables.raw, tables.quarantine):
+        if t is None:
+            continue
+        names = t.collect_schema().names()
+        if "source_file" not in names:
+            continue
+        src = pl.col("source") if "source" in names else pl.lit(None, dtype=pl.String)
+        for path, source in t.select(pl.col("source_file"), src.alias("source")).unique().collect().iter_rows():
+            if path:
+                out.setdefault(path, source)
+    return out
+
+
+def _annotation_summary(annotations: pl.LazyFrame | None) -> dict | None:
+    if annotations is None:
+        return None
+    names = annotations.collect_schema().names()
+    aggs = [pl.len().alias("labels")]
+    if "doc_id" in names:
+        aggs.append(pl.col("doc_id").n_unique().alias("documents"))
+    if "annotator" in names:
+        aggs.append(pl.col("annotator").n_unique().alias("annotators"))
+    row = annotations.select(aggs).collect().row(0, named=True)
+    return row if row["labels"] else None
+
+
+def _sample_summary(sample: pl.LazyFrame | None) -> dict | None:
+    if sample is None:
+        return None
+    names = sample.collect_schema().names()
+    n = int(sample.select(pl.len()).collect().item())
+    by_kind = {}
+    if "sample_kind" in names:
+        by_kind = dict(sample.group_by("sample_kind").agg(pl.len()).collect().iter_rows())
+    return {"documents": n, "by_kind": {str(k): int(v) for k, v in by_kind.items()}}
+
+
+def read_check_summaries(validation_dir: Path, partition: str) -> dict:
+    """Validation summaries written by the checks: ``<dir>/<asset>/<partition>.json`` (or ``__all__.json``)."""
+    out: dict = {}
+    if not validation_dir.exists():
+        return out
+    for asset_dir in sorted(p for p in validation_dir.iterdir() if p.is_dir()):
+        for name in (f"{partition}.json", "__all__.json"):
+            f = asset_dir / name
+            if f.exists():
+                try:
+                    out[asset_dir.name] = json.loads(f.read_text())
+                except ValueError as exc:
+                    out[asset_dir.name] = {"error": f"{f}: not valid JSON: {exc}"}
+                break
+    return out
+
+
+def publish_night(
+    tables: NightTables,
+    recipe: Recipe,
+    partition: str,
+    releases_root: Path,
+    *,
+    work_dir: Path,
+    checks: dict | None = None,
+    fingerprint_cache: Path | None = None,
+    upstream: dict | None = None,
+    move_pointer: bool = True,
+) -> PublishResult:
+    """Publish the night's curated documents as ``releases_root/<dataset>/<night>-v<version>/``.
+
+    Everything is written into a hidden temp dir, the manifest is verified against the
+    files, then the dir is renamed into place and ``LATEST`` is moved (forward only).
+    Any exception leaves no release and ``LATEST`` untouched.
+    """
+    cfg = recipe.publish
+    version = release_version(recipe, partition)
+    timings: dict[str, float] = {}
+    t0 = t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        timings[name] = round(now - t, 3)
+        t = now
+
+    with ReleaseStage(releases_root, cfg.dataset, version) as stage:
+        shards = write_shards(
+            tables.curated,
+            stage.tmp,
+            work_dir=work_dir,
+            shard_target_bytes=int(cfg.shard_target_mb * 1024 * 1024),
+            row_group_rows=cfg.row_group_rows,
+            zstd_level=cfg.zstd_level,
+            tokenizer=cfg.tokenizer,
+        )
+        lap("shards_and_curated_tokens")
+        totals = {
+            "shards": len(shards),
+            "rows": sum(s["rows"] for s in shards),
+            "bytes": sum(s["bytes"] for s in shards),
+            "tokens": sum(s["tokens"] for s in shards),
+        }
+        release = pl.scan_parquet([stage.tmp / s["file"] for s in shards])
+        removed = removed_documents(release.select("doc_id"), tables.scored, tables.rejected, tables.duplicates)
+        removed_counts = count_removed(removed, cfg.tokenizer)
+        lap("removed_tokens")
+        cur_lang = curated_by_lang(release)
+        by_source = (
+            release.group_by("source").agg(documents=pl.len(), tokens=pl.col("n_tokens").sum()).sort("source").collect()
+        )
+        funnel = funnel_table(removed_counts, totals["rows"], totals["tokens"])
+        mix = language_mix(removed_counts, cur_lang)
+        dedup = dedup_stats(tables.duplicates, removed_counts)
+        raw_tokens = int(funnel.filter(pl.col("kind") == "total")["tokens"][0])
+        shares = quality_shares(tables.estimates, recipe.compute.quality_metric)
+        report = compute_report(raw_tokens, totals["tokens"], recipe.compute, shares)
+        lap("statistics")
+
+        stage.write_file(FUNNEL_PNG, funnel_png(funnel, f"{cfg.dataset} {version}: curation funnel"))
+        stage.write_file(COMPUTE_PNG, compute_png(report))
+        stage.write_file(COMPUTE_JSON, json.dumps(report, indent=2, sort_keys=True) + "\n")
+        stage.write_file(COMPUTE_MD, report_markdown(report, heading="#"))
+        lap("charts_and_report")
+
+        files = _source_files(tables)
+        fps = fingerprint_files(files, fingerprint_cache)
+        for fp in fps:
+            fp["source"] = files.get(fp["path"])
+        lineage = {
+            "partitions": [partition],
+            "source_files": fps,
+            "upstream_tables": upstream or {},
+        }
+        lap("fingerprints")
+
+        code = code_version()
+        tok = tokenizer_info(cfg.tokenizer)
+        recipe_hash = recipe.content_hash()
+        validation = checks or {}
+        ctx = CardContext(
+            dataset=cfg.dataset, version=version, partition=partition, recipe=recipe, recipe_hash=recipe_hash,
+            code=code, tokenizer=tok, totals=totals, funnel=funnel, language_mix=mix, by_source=by_source,
+            compute=report, lineage=lineage, dedup=dedup, estimates=tables.estimates, agreement=tables.agreement,
+            annotations=_annotation_summary(tables.annotations), sample=_sample_summary(tables.sample),
+            checks=validation, images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG},
+        )
+        card = build_card(ctx)
+        stage.write_file(CARD, card)
+        lap("card")
+
+        manifest = {
+            "manifest_version": RELEASE_MANIFEST_VERSION,
+            "dataset": cfg.dataset,
+            "version": version,
+            "partition": partition,
+            "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "schema_version": SCHEMA_VERSION,
+            "columns": {c: str(t_) for c, t_ in RELEASE_SCHEMA.items()},
+            "shards": shards,
+            "totals": totals,
+            "tokenizer": tok,
+            "recipe": {
+                "name": recipe.name,
+                "version": recipe.version,
+                "sha256": recipe_hash,
+                "content": recipe.model_dump(mode="json"),
+            },
+            "code_version": code,
+            "lineage": lineage,
+            "checks": {
+                "gate": "curated_release runs only after the blocking checks on curated_documents passed",
+                "validation": validation,
+            },
+            "funnel": funnel.to_dicts(),
+            "language_mix": mix.to_dicts(),
+            "dedup": None if dedup is None else dedup.to_dicts(),
+            "compute": {"file": COMPUTE_JSON, "tokens": report["tokens"]},
+        }
+        path = stage.commit(manifest)
+        lap("manifest_verify_commit")
+    moved = move_latest(releases_root / cfg.dataset, version) if move_pointer else False
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    return PublishResult(
+        path=path, version=version, manifest=json.loads((path / "manifest.json").read_text()), report=report,
+        card=card, funnel=funnel, language_mix=mix, dedup=dedup, moved_latest=moved,
+        latest=read_latest(releases_root / cfg.dataset), timings=timings,
+    )
