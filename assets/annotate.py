@@ -1,15 +1,31 @@
-"""Annotate stage: the fixed-fraction human sample."""
+"""Annotate stage, per night: the human sample and its push to Label Studio."""
 
+import time
 
 import dagster as dg
 import polars as pl
 
-from assets.metadata import preview, row_count
+from assets.metadata import preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import RecipeResource
-from winnow.annotation.sampling import select_sample
+from assets.resources import LabelStudioResource, RecipeResource
+from winnow.annotation.ledger import Ledger, ledger_path
+from winnow.annotation.push import push_sample
+from winnow.annotation.sampling import sample_summary, select_sample
+from winnow.annotation.tasks import instructions_html, label_config
+from winnow.paths import winnow_home
 
 OWNERS = ["team:annotation"]
+
+PUSHED_SCHEMA = {
+    "doc_id": pl.String(),
+    "task_id": pl.Int64(),
+    "state": pl.String(),
+    "partition": pl.String(),
+    "stratum": pl.String(),
+    "sample_kind": pl.String(),
+    "overlap": pl.Boolean(),
+    "project_id": pl.Int64(),
+}
 
 
 @dg.asset(
@@ -17,12 +33,90 @@ OWNERS = ["team:annotation"]
     group_name="annotate",
     owners=OWNERS,
     kinds={"polars", "parquet"},
-    description="A deterministic fixed fraction of the night's documents for human labelling, "
-    "chosen by hashing doc_id with the recipe seed; each row carries its inclusion probability.",
+    description="Tonight's documents for human labelling: a deterministic, stratified sample (population "
+    "kept/rejected x source x language x score bucket) of exactly the recipe's fraction per stratum, chosen by "
+    "hashing doc_id with the recipe seed; plus a rejected slice, uncertainty-chosen 'active' rows kept apart, "
+    "an overlap flag (two annotators) and the nightly budget cap. Each row carries its inclusion probability.",
 )
 def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource, scored_documents: pl.LazyFrame):
-    sample = select_sample(scored_documents, recipe.load())
+    r = recipe.load()
+    sample = select_sample(scored_documents, r).collect()
+    kinds = sample.group_by("sample_kind").agg(rows=pl.len(), overlap=pl.col("overlap").sum()).sort("sample_kind")
+    budget_bound = bool(sample["budget_bound"].any()) if sample.height else False
+    if budget_bound:
+        context.log.warning(
+            f"nightly budget {r.sampling.nightly_budget} binds: the design sample was scaled down and its "
+            "inclusion probabilities with it"
+        )
     return dg.Output(sample, metadata={
-        "dagster/row_count": row_count(sample),
-        "preview": preview(sample, ["doc_id", "stratum", "inclusion_prob", "text"]),
+        "dagster/row_count": sample.height,
+        "population_rows": row_count(scored_documents),
+        "by_kind": table_md(kinds),
+        "strata": table_md(sample_summary(sample)),
+        "budget_bound": budget_bound,
+        "nightly_budget": r.sampling.nightly_budget,
+        "fraction": r.sampling.fraction,
+        "rejected_fraction": r.sampling.rejected_fraction,
+        "preview": preview(sample, ["doc_id", "sample_kind", "stratum", "inclusion_prob", "overlap", "text"]),
+    })
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="annotate",
+    owners=OWNERS,
+    kinds={"labelstudio", "parquet"},
+    description="The night's annotation sample pushed to Label Studio as tasks (PII-redacted text, doc_id, "
+    "stratum, weight, signals, and pre-annotations from the current score) into one project found or "
+    "created by title. Batched and idempotent: a persisted ledger means a rerun or a later night never sends "
+    "a document twice, and a crash mid-import is reconciled on the next run. If no Label Studio is "
+    "configured the push is skipped with a warning (the nightly run never waits for humans).",
+)
+def label_studio_tasks(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    label_studio: LabelStudioResource,
+    annotation_sample: pl.LazyFrame,
+):
+    r = recipe.load()
+    sample = annotation_sample.collect()
+    client = label_studio.client(r)
+    if client is None:
+        msg = ("Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
+               "scripts/labelstudio.sh): push skipped. Start it with `scripts/labelstudio.sh start` and "
+               "rematerialize this partition to send the sample.")
+        context.log.warning(msg)
+        return dg.Output(pl.DataFrame(schema=PUSHED_SCHEMA), metadata={
+            "dagster/row_count": 0, "status": "skipped: not configured", "warning": msg,
+            "sample_rows": sample.height,
+        })
+    t0 = time.perf_counter()
+    try:
+        client.wait_healthy()
+        project_id = client.ensure_project(r.annotation.project_title, label_config(), instructions_html())
+        ledger = Ledger(ledger_path(winnow_home(), client.url, project_id))
+        result = push_sample(
+            client, project_id, sample, ledger,
+            batch_size=r.annotation.import_batch_size,
+            model_version=r.annotation.prediction_model_version,
+            overlap_annotators=r.annotation.overlap_annotators,
+            after_batch=lambda b, ids: context.log.info(f"imported batch {b}: {len(ids)} tasks"),
+        )
+    finally:
+        client.close()
+    seconds = time.perf_counter() - t0
+    led = ledger.read().filter(pl.col("doc_id").is_in(sample["doc_id"].implode()))
+    pushed = led.select(
+        "doc_id", "task_id", "state", "partition", "stratum", "sample_kind", "overlap",
+        project_id=pl.lit(project_id, dtype=pl.Int64),
+    )
+    return dg.Output(pushed, metadata={
+        "dagster/row_count": pushed.height,
+        "status": "pushed",
+        "label_studio_project": dg.MetadataValue.url(f"{client.url}/projects/{project_id}/data"),
+        "project_id": project_id,
+        **{k: v for k, v in result.as_dict().items() if k != "project_id"},
+        "seconds": round(seconds, 3),
+        "tasks_per_s": round(result.imported / seconds, 1) if result.imported and seconds else 0.0,
+        "preview": preview(pushed, ["doc_id", "task_id", "sample_kind", "overlap", "stratum"]),
     })

@@ -2,7 +2,70 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import dagster as dg
+
+from assets.resources import LabelStudioResource, RecipeResource
+from schemas.recipe import load_recipe
+from winnow.annotation.labelstudio import START_HINT, LabelStudioError, LabelStudioUnavailable
+from winnow.annotation.pull import latest_change
+from winnow.paths import default_recipe_path
+
+#: Pull completed annotations and recompute agreement (unpartitioned assets).
+annotation_pull_job = dg.define_asset_job(
+    name="annotation_pull",
+    selection=dg.AssetSelection.assets("annotations", "annotator_agreement"),
+    description="Pull new or updated annotations from Label Studio and recompute inter-annotator agreement.",
+)
+
+
+def _interval() -> int:
+    try:
+        return load_recipe(default_recipe_path()).annotation.sensor_interval_s
+    except Exception:  # the recipe's own loader reports errors where it is used
+        return 60
+
+
+@dg.sensor(
+    name="label_studio_annotations",
+    job=annotation_pull_job,
+    minimum_interval_seconds=_interval(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches Label Studio for annotated tasks updated since the cursor (the newest task "
+    "updated_at seen) and launches annotation_pull. Skips, never fails, while Label Studio is not "
+    "configured, not running or has no new labels.",
+)
+def label_studio_annotations(
+    context: dg.SensorEvaluationContext, recipe: RecipeResource, label_studio: LabelStudioResource
+):
+    r = recipe.load()
+    try:
+        client = label_studio.client(r, quick=True)
+    except LabelStudioError as exc:
+        return dg.SkipReason(str(exc))
+    if client is None:
+        return dg.SkipReason("Label Studio is not configured; nothing to pull. " + START_HINT)
+    try:
+        if not client.health():
+            return dg.SkipReason(f"Label Studio at {client.url} is not answering. {START_HINT}")
+        project_id = client.find_project(r.annotation.project_title)
+        if project_id is None:
+            return dg.SkipReason(f"no Label Studio project titled {r.annotation.project_title!r} yet")
+        since = datetime.fromisoformat(context.cursor) if context.cursor else None
+        latest = latest_change(client, project_id, since)
+    except (LabelStudioUnavailable, LabelStudioError) as exc:
+        return dg.SkipReason(str(exc))
+    finally:
+        client.close()
+    if latest is None:
+        return dg.SkipReason(f"no new or updated annotations since {context.cursor or 'the beginning'}")
+    cursor = latest.isoformat()
+    context.update_cursor(cursor)
+    return dg.RunRequest(run_key=f"annotations@{cursor}", tags={"winnow/annotations_until": cursor})
+
+
 #: Jobs launched by sensors (added to Definitions).
-JOBS: list = []
+JOBS: list = [annotation_pull_job]
 #: Sensors (added to Definitions).
-SENSORS: list = []
+SENSORS: list = [label_studio_annotations]

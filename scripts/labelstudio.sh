@@ -60,10 +60,12 @@ cmd_install() {
   local py; py="$(pick_python)"
   log "installing label-studio==$LS_VERSION into $LS_VENV (about 4 minutes the first time)"
   [ -x "$LS_VENV/bin/python" ] || "$py" -m venv "$LS_VENV"
-  "$LS_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$LS_VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored: it is neither" >&2 || true
   # (filter pip's noise about unused local index locations)
   "$LS_VENV/bin/python" -m pip install -q "label-studio==$LS_VERSION" 2>&1 | grep -v "is ignored: it is neither" >&2 || true
-  "$LS_VENV/bin/label-studio" --version >/dev/null 2>&1 || die "label-studio did not install correctly in $LS_VENV"
+  # (`label-studio --version` boots Django and checks PyPI for a newer release: slow; import instead)
+  [ "$("$LS_VENV/bin/python" -c 'import label_studio; print(label_studio.__version__)' 2>/dev/null)" = "$LS_VERSION" ] \
+    || die "label-studio $LS_VERSION did not install correctly in $LS_VENV"
   touch "$LS_VENV/.winnow-ls-$LS_VERSION"
   log "installed label-studio $LS_VERSION"
 }

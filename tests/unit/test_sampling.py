@@ -1,0 +1,127 @@
+"""Sampling: exact per-stratum fractions, determinism, rejected slice, budget, active rows, overlap."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+from schemas.recipe import Recipe
+from winnow.annotation.sampling import bucket_labels, largest_remainder, select_sample, stratum_sizes
+
+
+def _recipe(**sampling) -> Recipe:
+    base = {"fraction": 0.02, "rejected_fraction": 0.01, "overlap_fraction": 0.2, "nightly_budget": 100_000,
+            "active_learning_share": 0.0}
+    base.update(sampling)
+    return Recipe.model_validate({"name": "t", "version": 1, "seed": 11,
+                                  "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
+                                  "sampling": base})
+
+
+def _scored(sizes: dict[tuple[str, str | None, float, str], int]) -> pl.LazyFrame:
+    rows = []
+    for (source, lang, score, status), n in sizes.items():
+        for i in range(n):
+            rows.append({"doc_id": f"{source}:{lang}:{score}:{status}:{i}", "source": source, "lang": lang,
+                         "lang_detected": lang, "quality_score": score, "status": status,
+                         "text": f"original {i}", "text_redacted": f"redacted {i}", "partition": "2026-11-24",
+                         "drop_reason": None if status == "kept" else "gopher_short_doc"})
+    return pl.DataFrame(rows, infer_schema_length=None).lazy()
+
+
+SIZES = {
+    ("web", "en", 0.9, "kept"): 1000,   # 0.02 * 1000 = 20
+    ("web", "de", 0.9, "kept"): 37,     # 0.74 -> round half up -> 1
+    ("docs", "en", 0.3, "kept"): 125,   # 2.5 -> 3 (half up)
+    ("docs", None, 0.6, "kept"): 3,     # 0.06 -> at least one
+    ("web", "en", 0.1, "rejected"): 450,  # 0.01 * 450 = 4.5 -> 5
+}
+
+
+def test_exact_fraction_per_stratum_with_round_half_up_and_at_least_one():
+    sample = select_sample(_scored(SIZES), _recipe()).collect()
+    got = dict(sample.group_by("stratum").agg(pl.len()).iter_rows())
+    assert got == {
+        "kept:web:en:q0.75-1.00": 20,
+        "kept:web:de:q0.75-1.00": 1,
+        "kept:docs:en:q0.25-0.50": 3,
+        "kept:docs:und:q0.50-0.75": 1,
+        "rejected:web:en:q0.00-0.25": 5,
+    }
+    probs = dict(sample.group_by("stratum").agg(pl.col("inclusion_prob").first()).iter_rows())
+    assert probs["kept:web:en:q0.75-1.00"] == pytest.approx(20 / 1000)
+    assert probs["kept:web:de:q0.75-1.00"] == pytest.approx(1 / 37)
+    assert probs["rejected:web:en:q0.00-0.25"] == pytest.approx(5 / 450)
+    # the rejected slice is its own kind; text is the redacted text
+    assert set(sample.filter(pl.col("stratum").str.starts_with("rejected"))["sample_kind"]) == {"rejected"}
+    assert sample["text"].str.starts_with("redacted").all()
+
+
+def test_horvitz_thompson_counts_recover_each_population_exactly():
+    sample = select_sample(_scored(SIZES), _recipe()).collect()
+    ht = sample.group_by("sample_kind").agg((1 / pl.col("inclusion_prob")).sum()).sort("sample_kind")
+    assert dict(ht.iter_rows()) == pytest.approx({"random": 1000 + 37 + 125 + 3, "rejected": 450})
+
+
+def test_deterministic_and_independent_of_row_order_and_seed_sensitive():
+    lf = _scored(SIZES)
+    a = select_sample(lf, _recipe()).collect()
+    b = select_sample(lf.collect().sample(fraction=1.0, shuffle=True, seed=3).lazy(), _recipe()).collect()
+    assert a["doc_id"].to_list() == b["doc_id"].to_list()
+    other = _recipe().model_copy(update={"seed": 12})
+    c = select_sample(lf, other).collect()
+    assert set(c["doc_id"]) != set(a["doc_id"])
+
+
+def test_score_buckets_cut_points_go_up_and_null_language_falls_back():
+    assert bucket_labels([0.25, 0.5, 0.75]) == ["q0.00-0.25", "q0.25-0.50", "q0.50-0.75", "q0.75-1.00"]
+    lf = pl.DataFrame({"doc_id": ["a", "b", "c"], "source": ["s"] * 3, "lang": ["fr", None, None],
+                       "lang_detected": [None, None, "it"], "quality_score": [0.25, 0.5, 0.0],
+                       "status": ["kept"] * 3, "text": ["x"] * 3}).lazy()
+    s = select_sample(lf, _recipe(fraction=1.0, overlap_fraction=0)).collect().sort("doc_id")
+    assert s["stratum"].to_list() == ["kept:s:fr:q0.25-0.50", "kept:s:und:q0.50-0.75", "kept:s:it:q0.00-0.25"]
+
+
+def test_budget_cap_scales_inclusion_probabilities_and_active_share():
+    budget, share = 20, 0.1
+    sample = select_sample(_scored(SIZES), _recipe(nightly_budget=budget, active_learning_share=share)).collect()
+    assert sample.height == budget
+    active = sample.filter(pl.col("sample_kind") == "active")
+    assert active.height == math.floor(share * budget + 0.5) == 2
+    assert (active["inclusion_prob"] == 1.0).all()
+    design = sample.filter(pl.col("sample_kind") != "active")
+    assert design["budget_bound"].all()
+    # within each stratum, rows == inclusion_prob * N: the probabilities describe what was drawn
+    per = design.group_by("stratum").agg(n=pl.len(), p=pl.col("inclusion_prob").first(), N=pl.col("stratum_size").first())
+    for n, p, N in per.select("n", "p", "N").iter_rows():
+        assert n == round(p * N)
+    # scaled-down design sample is a subset of the uncapped one (same hashes, fewer per stratum)
+    full = select_sample(_scored(SIZES), _recipe()).collect()
+    assert set(design["doc_id"]) <= set(full["doc_id"])
+    assert not set(active["doc_id"]) & set(design["doc_id"])
+
+
+def test_active_rows_are_the_most_uncertain_and_kept_apart():
+    rows = [{"doc_id": f"d{i}", "source": "s", "lang": "en", "quality_score": i / 100, "status": "kept", "text": "t"}
+            for i in range(101)]
+    s = select_sample(pl.DataFrame(rows).lazy(), _recipe(fraction=0.05, active_learning_share=0.5)).collect()
+    active = s.filter(pl.col("sample_kind") == "active")
+    design = s.filter(pl.col("sample_kind") == "random")
+    assert active.height == design.height  # share 0.5 of what is sent
+    dist = (active["quality_score"] - 0.5).abs()
+    rest = (pl.DataFrame(rows).filter(~pl.col("doc_id").is_in(s["doc_id"].implode()))["quality_score"] - 0.5).abs()
+    assert dist.max() <= rest.min()
+
+
+def test_overlap_is_the_configured_share_of_sent_rows():
+    s = select_sample(_scored(SIZES), _recipe(overlap_fraction=0.25)).collect()
+    assert s["overlap"].sum() == math.floor(0.25 * s.height + 0.5)
+
+
+def test_helpers():
+    assert stratum_sizes(0, 0.5) == 0 and stratum_sizes(10, 0) == 0
+    assert stratum_sizes(50, 0.01) == 1 and stratum_sizes(150, 0.01) == 2 and stratum_sizes(3, 1.0) == 3
+    assert largest_remainder({"a": 5, "b": 3, "c": 2}, 5) == {"a": 3, "b": 1, "c": 1}
+    assert largest_remainder({"a": 1}, 5) == {"a": 1}
