@@ -158,6 +158,7 @@ def publish_night(
     Any exception leaves no release and ``LATEST`` untouched.
     """
     cfg = recipe.publish
+    releases_root, work_dir = Path(releases_root), Path(work_dir)
     version = release_version(recipe, partition)
     timings: dict[str, float] = {}
     t0 = t = time.perf_counter()
