@@ -61,6 +61,10 @@ def funnel_png(funnel: pl.DataFrame, title: str = "Curation funnel") -> bytes:
     return _png(fig)
 
 
+def _money(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def compute_png(report: dict) -> bytes:
     """GPU-hours and cost, raw against curated, per model size; good tokens if estimated."""
     models = report["models"]
@@ -77,7 +81,7 @@ def compute_png(report: dict) -> bytes:
     b2 = ax.bar([i + w / 2 for i in x], curated, w, label="curated", color="#4f81bd")
     for bars, ms, pop in ((b1, models, "raw"), (b2, models, "curated")):
         for b, m in zip(bars, ms):
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), f"{m[pop]['cost']:,.0f} {cur}",
+            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), f"{_money(m[pop]['cost'])} {cur}",
                     ha="center", va="bottom", fontsize=8)
     ax.set_xticks(list(x), [f"{m['label']} params" for m in models])
     ax.set_ylabel("GPU-hours (one pass)")
@@ -96,6 +100,7 @@ def compute_png(report: dict) -> bytes:
         ax2.bar([0 + w / 2, 1 + w / 2], g, w, yerr=[lo, hi], capsize=4, label="good tokens (95% CI)", color="#9bbb59")
         ax2.set_xticks([0, 1], pops)
         ax2.set_ylabel("tokens")
+        ax2.yaxis.set_major_formatter(lambda v, _pos: fmt_count(v))
         ax2.set_title("Human-estimated good tokens")
         ax2.legend(frameon=False)
         ax2.spines[["top", "right"]].set_visible(False)
