@@ -36,6 +36,8 @@ from winnow.publish.tokens import count_tokens
 
 SHARD_PATTERN = "part-{:05d}.parquet"
 LATEST_FILE = "LATEST"
+#: Rows per tokenizer call when writing shards (rounded up to whole row groups).
+TOKENIZE_BATCH_ROWS = 4096
 MANIFEST = "manifest.json"
 #: Columns with few distinct values get dictionary encoding; text and ids do not.
 _DICT_COLUMNS = ["source", "lang", "lang_detected", "partition", "source_file"]
@@ -209,18 +211,22 @@ def write_shards(
             })
 
         reader = pq.ParquetFile(scratch)
-        for table in _rechunk(reader.iter_batches(batch_size=row_group_rows, columns=cols), row_group_rows):
-            n_tokens = count_tokens(table.column("text").to_pylist(), tokenizer)
-            table = table.append_column("n_tokens", pa.array(n_tokens, pa.int64())).cast(schema)
-            if cur is None:
-                cur = open_shard(len(shards))
-            cur.writer.write_table(table, row_group_size=row_group_rows)
-            cur.rows += table.num_rows
-            cur.tokens += sum(n_tokens)
-            cur.row_groups += 1
-            if cur.sink.tell() >= shard_target_bytes:
-                close_shard(cur)
-                cur = None
+        # tokenize several row groups per call (fewer, larger batches keep the cores busy)
+        per_call = row_group_rows * max(1, -(-TOKENIZE_BATCH_ROWS // row_group_rows))
+        for block in _rechunk(reader.iter_batches(batch_size=per_call, columns=cols), per_call):
+            n_tokens = pa.array(count_tokens(block.column("text").to_pylist(), tokenizer), pa.int64())
+            block = block.append_column("n_tokens", n_tokens).cast(schema)
+            for start in range(0, block.num_rows, row_group_rows):
+                table = block.slice(start, row_group_rows)
+                if cur is None:
+                    cur = open_shard(len(shards))
+                cur.writer.write_table(table, row_group_size=row_group_rows)
+                cur.rows += table.num_rows
+                cur.tokens += int(pc.sum(table.column("n_tokens")).as_py() or 0)
+                cur.row_groups += 1
+                if cur.sink.tell() >= shard_target_bytes:
+                    close_shard(cur)
+                    cur = None
         reader.close()
         if cur is not None:
             close_shard(cur)
