@@ -74,8 +74,10 @@ def _labels() -> tuple[pl.DataFrame, pl.DataFrame]:
         "n_labels": [150, 120, 30],
         "method": ["horvitz-thompson"] * 3,
     })
-    agreement = pl.DataFrame({"metric": ["krippendorff_alpha", "cohen_kappa"], "value": [0.71, 0.69],
-                              "n_items": [40, 40]})
+    agreement = pl.DataFrame([{  # the annotator_agreement asset's one-row summary
+        "cohen_kappa": 0.69, "krippendorff_alpha": 0.71, "krippendorff_alpha_rating": 0.6,
+        "n_overlap_items": 40, "n_annotators": 3, "n_annotations": 300, "min_alpha": 0.6,
+    }])
     return est, agreement
 
 
@@ -175,7 +177,7 @@ def test_card_with_labels_shows_estimates_agreement_and_quality_adjusted_compute
     res = _publish(tmp_path, tables)
     card = res.card
     assert "0.83 [0.76, 0.89]" in card and "horvitz-thompson" in card
-    assert "krippendorff_alpha | 0.71" in card
+    assert "| krippendorff_alpha | 0.71 |" in card and "| n_overlap_items | 40 |" in card
     assert "3 labels on 2 documents by 2 annotators" in card
     assert "Tonight's sample: 3 documents (random: 2, rejected: 1)" in card
     assert "Raw data: 52.0% good [44.0%, 60.0%]; curated: 83.0% good [76.0%, 89.0%]" in card
@@ -251,3 +253,14 @@ def test_hard_kill_mid_publish_leaves_no_release_and_the_next_run_recovers(tmp_p
     res = publish_night(tables, _recipe(), "2026-11-26", tmp_path / "releases", work_dir=tmp_path / "work")
     assert not [p for p in dataset_dir.iterdir() if p.name.startswith(".")]  # leftovers cleaned
     assert verify_release(res.path) == [] and read_latest(dataset_dir) == "2026-11-26-v3"
+
+
+def test_card_agreement_without_overlap_yet_is_a_cold_start():
+    from winnow.publish.card import _agreement
+
+    empty = pl.DataFrame([{"cohen_kappa": None, "krippendorff_alpha": None, "n_overlap_items": 3,
+                           "min_alpha": 0.6}], schema={"cohen_kappa": pl.Float64, "krippendorff_alpha": pl.Float64,
+                                                       "n_overlap_items": pl.Int64, "min_alpha": pl.Float64})
+    assert _agreement(empty) == "_Not available yet (cold start)_: agreement needs double-annotated documents " \
+                                "(3 overlap items so far)."
+    assert "cold start" in _agreement(None)

@@ -198,12 +198,24 @@ def _annotation_section(ctx: CardContext) -> list[str]:
         out += [COLD + ": no human labels have been pulled from Label Studio yet.", ""]
     out.append("**Agreement.**")
     out.append("")
-    if ctx.agreement is None or ctx.agreement.height == 0:
-        out.append(COLD + ": agreement needs double-annotated documents.")
-    else:
-        out.append(md_table(ctx.agreement, max_rows=20))
+    out.append(_agreement(ctx.agreement))
     out.append("")
     return out
+
+
+def _agreement(ag: pl.DataFrame | None) -> str:
+    """The agreement table; a one-row summary is shown as metric | value rows."""
+    if ag is None or ag.height == 0:
+        return COLD + ": agreement needs double-annotated documents."
+    if ag.height > 1:
+        return md_table(ag, max_rows=20)
+    row = ag.row(0, named=True)
+    coefficients = {k: v for k, v in row.items() if ("kappa" in k or "alpha" in k) and not k.startswith("min_")}
+    if coefficients and all(v is None for v in coefficients.values()):
+        n = row.get("n_overlap_items")
+        return COLD + ": agreement needs double-annotated documents" + (
+            f" ({n} overlap items so far)." if n is not None else ".")
+    return md_table(pl.DataFrame({"metric": list(row), "value": [_cell(v) for v in row.values()]}))
 
 
 def _quality_section(ctx: CardContext) -> list[str]:
