@@ -92,7 +92,9 @@ def removed_documents(
         parts.append(o)
     if not parts:
         return pl.LazyFrame(schema=REMOVED_SCHEMA)
-    return pl.concat(parts, how="vertical_relaxed").unique("doc_id", keep="first", maintain_order=True)
+    # parts are disjoint by the anti-joins above (doc_id is unique within a night), so no
+    # global unique() is needed and the texts stream through
+    return pl.concat(parts, how="vertical_relaxed")
 
 
 def count_removed(removed: pl.LazyFrame, tokenizer: str = "gpt2") -> pl.DataFrame:
