@@ -1,7 +1,7 @@
 """Annotation stage, unpartitioned: labels pulled from Label Studio and agreement."""
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import polars as pl
@@ -54,7 +54,8 @@ def annotations(context: dg.AssetExecutionContext, recipe: RecipeResource, label
             out = previous if previous is not None else pl.DataFrame(schema=TABLE_SCHEMA)
             return dg.Output(out, metadata={"dagster/row_count": out.height,
                                             "status": f"no project titled {r.annotation.project_title!r} yet"})
-        table, stats = pull_annotations(client, project_id, previous)
+        table, stats = pull_annotations(client, project_id, previous,
+                                        timedelta(seconds=r.annotation.pull_safety_margin_s))
     finally:
         client.close()
     table = table.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
@@ -75,7 +76,8 @@ def annotations(context: dg.AssetExecutionContext, recipe: RecipeResource, label
         "documents_labelled": table["doc_id"].n_unique(),
         "annotators": table["annotator"].n_unique(),
         "by_decision": table_md(by_decision),
-        "preview": preview(table, ["doc_id", "annotator", "decision", "rating", "tags", "sample_kind", "updated_at"]),
+        "preview": preview(table.with_columns(pl.col("tags").list.join(", ")),
+                           ["doc_id", "annotator", "decision", "rating", "tags", "sample_kind", "updated_at"]),
     })
 
 

@@ -172,6 +172,8 @@ class AnnotationConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     #: how often the annotation sensor asks Label Studio for new or updated annotations
     sensor_interval_s: int = Field(60, ge=5)
+    #: each pull re-reads tasks updated this long before the last watermark (late commits)
+    pull_safety_margin_s: float = Field(60.0, ge=0)
     #: model_version shown on pre-annotations
     prediction_model_version: str = "winnow-score"
 

@@ -52,14 +52,15 @@ def _parse_ts(v: str) -> datetime:
 
 
 def pull_annotations(
-    client: LabelStudioClient, project_id: int, previous: pl.DataFrame | None
+    client: LabelStudioClient, project_id: int, previous: pl.DataFrame | None,
+    safety_margin: timedelta = SAFETY_MARGIN,
 ) -> tuple[pl.DataFrame, PullStats]:
     t0 = time.perf_counter()
     if previous is not None and "project_id" in previous.columns and previous.height and \
             previous["project_id"].unique().to_list() != [project_id]:
         previous = None  # another project (or server): start over
     mark = watermark(previous)
-    since = mark - SAFETY_MARGIN if mark is not None else None
+    since = mark - safety_margin if mark is not None else None
     stats = PullStats(project_id=project_id, since=since)
     changed = client.changed_tasks(project_id, since)
     stats.changed_tasks = len(changed)
