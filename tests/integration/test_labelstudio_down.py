@@ -1,0 +1,79 @@
+"""Label Studio absent or down: never block the night for humans, but say exactly what to start."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from tests.integration.ls_server import write_recipe
+from tests.integration.test_labelstudio_roundtrip import P, _meta, _scored, _sensor_tick
+
+ENV = ("WINNOW_LABEL_STUDIO_URL", "WINNOW_LABEL_STUDIO_TOKEN", "WINNOW_LABEL_STUDIO_TOKEN_FILE", "WINNOW_LS_DATA",
+       "WINNOW_LABEL_STUDIO")
+
+
+def _resources(recipe):
+    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
+    from pipelines.io_manager import ParquetIOManager
+
+    return {"io_manager": ParquetIOManager(), "recipe": RecipeResource(path=str(recipe)),
+            "releases": ReleaseStoreResource(root=str(recipe.parent / "releases")),
+            "label_studio": LabelStudioResource()}
+
+
+def test_not_configured_skips_push_and_pull_with_a_warning(tmp_path, winnow_home, monkeypatch):
+    from pipelines.definitions import all_assets
+    from pipelines.sensors import label_studio_annotations
+
+    for k in ENV:
+        monkeypatch.delenv(k, raising=False)
+    recipe = write_recipe(tmp_path / "recipe.yaml", "Winnow not configured")
+    _scored(winnow_home, n=300)
+    res = dg.materialize(all_assets, selection=["annotation_sample", "label_studio_tasks"], partition_key=P,
+                         resources=_resources(recipe))
+    assert res.success
+    meta = _meta(res, "label_studio_tasks")
+    assert meta["status"] == "skipped: not configured" and "scripts/labelstudio.sh start" in meta["warning"]
+    assert meta["sample_rows"] > 0 and pl.read_parquet(
+        winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet").height == 0
+    pulled = dg.materialize(all_assets, selection=["annotations", "annotator_agreement"], resources=_resources(recipe))
+    assert pulled.success and _meta(pulled, "annotations")["status"] == "skipped: not configured"
+    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
+                                  resources={k: v for k, v in _resources(recipe).items() if k in ("recipe", "label_studio")})
+    skip = label_studio_annotations(ctx)
+    assert isinstance(skip, dg.SkipReason) and "not configured" in skip.skip_message
+
+
+@pytest.mark.slow
+@pytest.mark.labelstudio
+def test_stopped_server_fails_the_push_saying_what_to_start(tmp_path, winnow_home, monkeypatch, ls_server):
+    from pipelines.definitions import all_assets
+
+    for k in ENV:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("WINNOW_LABEL_STUDIO_URL", ls_server.url)
+    monkeypatch.setenv("WINNOW_LABEL_STUDIO_TOKEN", ls_server.token)
+    recipe = write_recipe(tmp_path / "recipe.yaml", "Winnow IT stopped")
+    _scored(winnow_home, n=300)
+    ok = dg.materialize(all_assets, selection=["annotation_sample", "label_studio_tasks"], partition_key=P,
+                        resources=_resources(recipe))
+    assert ok.success and _meta(ok, "label_studio_tasks")["imported"] > 0
+
+    stop = ls_server.script("stop")
+    ls_server.stopped = True
+    assert "stopped" in stop.stderr
+    status = ls_server.script("status", check=False)
+    assert status.returncode != 0 and "NOT running" in status.stdout and "scripts/labelstudio.sh start" in status.stdout
+
+    res = dg.materialize(all_assets, selection=["label_studio_tasks"], partition_key=P,
+                         resources=_resources(recipe), raise_on_error=False)
+    assert not res.success
+    (failure,) = res.get_step_failure_events()
+    message = failure.event_specific_data.error.message + "".join(
+        c.message for c in [failure.event_specific_data.error.cause] if c)
+    assert "did not answer" in message and "scripts/labelstudio.sh start" in message
+    assert ls_server.url in message and ls_server.token not in message
+
+    out, _ = _sensor_tick(recipe, ls_server, None)
+    assert isinstance(out, dg.SkipReason) and "scripts/labelstudio.sh start" in out.skip_message
