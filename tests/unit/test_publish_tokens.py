@@ -59,3 +59,13 @@ def test_tokenizer_info_names_the_committed_files_and_their_hashes():
 def test_unknown_tokenizer_is_a_clear_error():
     with pytest.raises(TokenizerError, match="unknown tokenizer 'cl100k'.*gpt2"):
         load_tokenizer("cl100k")
+
+
+def test_count_tokens_splits_large_batches_without_changing_counts(monkeypatch):
+    import winnow.publish.tokens as tokens
+
+    texts = [f"Paragraph {i}. " + "Some words here. " * (i % 40) for i in range(300)] + [None]
+    whole = tokens.count_tokens(texts)
+    monkeypatch.setattr(tokens, "MAX_BATCH_CHARS", 500)  # many small tokenizer calls
+    assert tokens.count_tokens(texts) == whole
+    assert whole[-1] == 0 and len(whole) == 301

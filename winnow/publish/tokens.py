@@ -95,13 +95,26 @@ def tokenizer_info(name: str = "gpt2") -> dict:
     }
 
 
+#: Characters per tokenizer call: large enough to keep every core busy, small enough that
+#: the Encoding objects of one call (ids, token strings, masks: ~50 bytes a token) stay
+#: in the tens of MB whatever the batch's row count.
+MAX_BATCH_CHARS = 2_000_000
+
+
 def count_tokens(texts: Iterable[str | None], name: str = "gpt2") -> list[int]:
-    """Tokens per text (null counts as 0), in one batched call."""
+    """Tokens per text (null counts as 0), in batched calls of at most ``MAX_BATCH_CHARS``."""
     batch = [t if t is not None else "" for t in texts]
     if not batch:
         return []
     tok = load_tokenizer(name)
-    return [len(e) for e in tok.encode_batch_fast(batch, add_special_tokens=False)]
+    out: list[int] = []
+    start, size = 0, 0
+    for i, t in enumerate(batch):
+        size += len(t)
+        if size >= MAX_BATCH_CHARS or i == len(batch) - 1:
+            out.extend(len(e) for e in tok.encode_batch_fast(batch[start:i + 1], add_special_tokens=False))
+            start, size = i + 1, 0
+    return out
 
 
 def count_tokens_series(texts: pl.Series, name: str = "gpt2") -> pl.Series:
