@@ -62,18 +62,11 @@ def curated_release(
 ) -> dg.MaterializeResult:
     spec = recipe.load()
     night = context.partition_key
-    tables = {name: optional_table(name, [night]) for name in NIGHT_UPSTREAMS}
-    quality_estimates = optional_table("quality_estimates", [night])
-    agreement = optional_table("annotator_agreement")
-    annotations = optional_table("annotations")
-    upstream = {
-        name: str(asset_table_path(name, night))
-        for name, frame in {**tables, "quality_estimates": quality_estimates}.items()
-        if frame is not None
-    }
-    missing = [n for n in [*NIGHT_UPSTREAMS, *LABEL_UPSTREAMS] if n not in upstream and n != "annotator_agreement"]
-    if agreement is None:
-        missing.append("annotator_agreement")
+    tables = {name: optional_table(name, [night]) for name in [*NIGHT_UPSTREAMS, "quality_estimates"]}
+    overall = {name: optional_table(name) for name in ("annotator_agreement", "annotations")}  # all nights
+    upstream = {name: str(asset_table_path(name, night)) for name, frame in tables.items() if frame is not None}
+    upstream |= {name: str(asset_table_path(name).parent) for name, frame in overall.items() if frame is not None}
+    missing = [name for name, frame in {**tables, **overall}.items() if frame is None]
     if missing:
         context.log.info(f"not available yet (the card says so): {', '.join(missing)}")
 
@@ -90,9 +83,9 @@ def curated_release(
                 raw=tables["raw_documents"],
                 quarantine=tables["quarantine"],
                 sample=tables["annotation_sample"],
-                estimates=_collect(quality_estimates),
-                agreement=_collect(agreement),
-                annotations=annotations,
+                estimates=_collect(tables["quality_estimates"]),
+                agreement=_collect(overall["annotator_agreement"]),
+                annotations=overall["annotations"],
             ),
             spec,
             night,
