@@ -64,6 +64,10 @@ class CardContext:
 def _cell(v) -> str:
     if v is None:
         return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, dict)):

@@ -198,8 +198,11 @@ def fmt_count(x: float | None) -> str:
 
 
 def fmt_num(x: float | None, digits: int = 2) -> str:
+    """Fixed decimals, or 3 significant digits for small values (so 0.0041 is not shown as 0.00)."""
     if x is None:
         return "n/a"
+    if x != 0 and abs(x) < 10 ** (1 - digits):
+        return f"{x:.3g}"
     return f"{x:,.{digits}f}"
 
 
