@@ -191,8 +191,45 @@ class EstimatesConfig(_Strict):
 
 
 class ValidationConfig(_Strict):
-    min_text_chars: int = 1
-    max_text_chars: int = 100_000_000
+    """Great Expectations gates (schemas/expectations.py, winnow/validation.py, docs/validation.md)."""
+
+    #: every document's text length, in characters, must lie in [min_text_chars, max_text_chars]
+    min_text_chars: int = Field(1, ge=0)
+    max_text_chars: int = Field(100_000_000, ge=1)
+    #: curated language must be in filters.language.allowed (only while that filter is enabled)
+    check_language: bool = True
+    #: numeric columns starting with one of these are quality signals and are range-checked
+    signal_prefixes: list[str] = Field(
+        default_factory=lambda: ["gopher_", "c4_", "fineweb_", "pii_", "lang_score", "quality_score", "n_"]
+    )
+    #: signals whose name matches this regex must lie in [0, 1]; every other signal must be >= 0
+    ratio_pattern: str = r"(ratio|frac|fraction|share|score|prob|proportion)"
+    #: must not occur in text shown to annotators (RE2 syntax, as pyarrow runs it: no look-around)
+    email_pattern: str = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    phone_pattern: str = (
+        r"(\+\d{1,3}[ .-]?(\(\d{1,4}\)[ .-]?)?\d{1,4}([ .-]\d{2,4}){2,4}\b)"
+        r"|(\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}\b)|(\b\d{3}[.-]\d{3}[.-]\d{4}\b)"
+    )
+    #: failing rows named per failed expectation (doc_ids in check metadata and summaries)
+    max_failing_ids: int = Field(20, ge=1, le=1000)
+    #: suites whose failures only warn instead of blocking downstream assets (use sparingly)
+    warn_only: list[Literal["raw_documents", "curated_documents", "annotation_sample", "annotations",
+                            "release_manifest"]] = Field(default_factory=list)
+    #: render Great Expectations Data Docs (HTML) for each check run
+    data_docs: bool = True
+
+    @field_validator("ratio_pattern", "email_pattern", "phone_pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        import re
+
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        if "(?=" in v or "(?!" in v or "(?<" in v:
+            raise ValueError("look-around is not supported by the RE2 engine that runs these patterns")
+        return v
 
 
 class PublishConfig(_Strict):
