@@ -207,7 +207,7 @@ class ValidationConfig(_Strict):
     #: must not occur in text shown to annotators (RE2 syntax, as pyarrow runs it: no look-around)
     email_pattern: str = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
     phone_pattern: str = (
-        r"(\+\d{1,3}[ .-]?(\(\d{1,4}\)[ .-]?)?\d{1,4}([ .-]\d{2,4}){2,4}\b)"
+        r"(\+\d{1,3}([ .-]\(?\d{1,4}\)?){1,4}[ .-]\d{2,8}\b)|(\+\d{10,14}\b)"
         r"|(\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}\b)|(\b\d{3}[.-]\d{3}[.-]\d{4}\b)"
     )
     #: failing rows named per failed expectation (doc_ids in check metadata and summaries)
