@@ -236,14 +236,28 @@ class LabelStudioClient:
                 f"{START_HINT} The batch is recorded as pending and reconciled on the next run."
             ) from None
 
-    def set_overlap(self, task_ids: Iterable[int], overlap: int) -> None:
-        """Ask for ``overlap`` distinct annotators on these tasks (Label Studio's task.overlap)."""
-        for tid in task_ids:
-            def go(tid: int = tid) -> None:
+    def set_overlap(self, task_ids: Iterable[int], overlap: int, workers: int = 4) -> None:
+        """Ask for ``overlap`` distinct annotators on these tasks (Label Studio's task.overlap).
+
+        Community Label Studio has no bulk call for this, so it is one PATCH per task,
+        sent ``workers`` at a time (idempotent, so retried like a read).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(tid: int) -> None:
+            def go() -> None:
                 r = self._http.patch(f"/api/tasks/{tid}/", json={"overlap": overlap})
                 r.raise_for_status()
 
             self.call(f"PATCH /api/tasks/{tid}", go)
+
+        ids = list(task_ids)
+        if len(ids) <= 1 or workers <= 1:
+            for tid in ids:
+                one(tid)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, ids))
 
     def iter_tasks(self, project_id: int, *, query: dict | None = None, page_size: int = 1000,
                    fields: str = "task_only", include: str | None = None) -> Iterable[dict]:

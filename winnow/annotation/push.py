@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ class PushResult:
     recovered_pending: int = 0
     resent_pending: int = 0
     overlap_tasks: int = 0
+    import_seconds: float = 0.0
+    overlap_seconds: float = 0.0
     task_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -92,10 +95,14 @@ def push_sample(
             batch_tasks = todo_tasks[start:start + batch_size]
             batch_id = f"{partition}:{b}:{rows['doc_id'][0]}"
             ledger.add_pending(rows, batch_id)
+            t0 = time.perf_counter()
             ids = client.import_tasks(project_id, batch_tasks)
+            t1 = time.perf_counter()
             overlap_ids = [tid for tid, ov in zip(ids, rows["overlap"].fill_null(False).to_list()) if ov] \
                 if "overlap" in rows.columns else []
             client.set_overlap(overlap_ids, overlap_annotators)
+            result.import_seconds += t1 - t0
+            result.overlap_seconds += time.perf_counter() - t1
             ledger.mark_sent(dict(zip(rows["doc_id"].to_list(), ids)))
             result.imported += len(ids)
             result.overlap_tasks += len(overlap_ids)
