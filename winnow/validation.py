@@ -1,0 +1,456 @@
+"""Run the expectation suites of ``schemas.expectations`` with Great Expectations 1.x.
+
+The table (a polars frame) is reduced to the columns its suite reads, converted to
+pandas (strings stay Arrow-backed, so the conversion and GE's string metrics are
+vectorized) and validated by GE's pandas engine in an ephemeral data context. Each
+run then:
+
+- renders Data Docs (HTML) into one site per asset, ``<root>/data_docs/<asset>/``
+  (validation results are kept as JSON under ``<root>/gx_results/<asset>/`` so the
+  site's index lists the recent runs; older ones are pruned);
+- writes a JSON summary to ``<root>/<asset>/<partition>.json`` (read by publishing into
+  the release manifest);
+- returns a :class:`ValidationOutcome` naming each failing expectation, its column and
+  up to ``max_ids`` failing row ids (``doc_id``).
+
+Great Expectations takes seconds to import, so it is imported only when a suite runs.
+Nothing here imports Dagster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from schemas.expectations import MANIFEST_FRAME_SCHEMA, SuiteSpec, build_suite
+
+#: Data Docs site and result store names inside the (ephemeral) GE context.
+SITE = "winnow"
+#: Validation results (and so Data Docs pages) kept per asset; older ones are pruned.
+KEEP_RESULTS = 200
+
+
+class ValidationInputError(ValueError):
+    """The table handed to a suite cannot be validated (names the table and the problem)."""
+
+
+@dataclass
+class Failure:
+    """One failed expectation."""
+
+    expectation: str
+    column: str | None
+    description: str
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    failing_ids: list[str] = field(default_factory=list)
+    sample_values: list[str] = field(default_factory=list)
+    observed_value: Any = None
+    exception: str | None = None
+
+    def headline(self) -> str:
+        col = f" on column {self.column}" if self.column else ""
+        if self.exception:
+            what = f"raised: {self.exception}"
+        elif self.unexpected_count is not None:
+            what = f"{self.unexpected_count} unexpected row(s)"
+        else:
+            what = f"observed {self.observed_value!r}"
+        return f"{self.expectation}{col}: {what}"
+
+
+@dataclass
+class ValidationOutcome:
+    suite: str
+    asset: str
+    partition: str | None
+    success: bool
+    rows: int
+    statistics: dict
+    failures: list[Failure]
+    validated_at: str
+    data_docs: str | None = None  # the HTML page of this validation
+    data_docs_index: str | None = None
+    summary_path: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def failing_ids(self, limit: int = 20) -> list[str]:
+        """Up to ``limit`` distinct failing row ids across all failed expectations, in order."""
+        out: list[str] = []
+        for f in self.failures:
+            for i in f.failing_ids:
+                if i not in out:
+                    out.append(i)
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def headline(self) -> str:
+        if self.success:
+            s = self.statistics
+            return (f"{self.suite}: all {s.get('evaluated_expectations', '?')} expectations passed "
+                    f"on {self.rows} rows")
+        return f"{self.suite}: {len(self.failures)} expectation(s) failed: " + "; ".join(
+            f.headline() for f in self.failures[:5]
+        )
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["failed_expectations"] = [f.expectation for f in self.failures]
+        return d
+
+
+# --------------------------------------------------------------------------- conversion
+def to_pandas(df: pl.DataFrame):
+    """A pandas frame GE can check types on: strings as pandas ``str``, other non-temporal
+    columns Arrow-backed (integer columns with nulls stay integers), timestamps as
+    ``datetime64``."""
+    import pandas as pd
+    import pyarrow as pa
+
+    def mapper(t: pa.DataType):
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            return None
+        if pa.types.is_timestamp(t) or pa.types.is_date(t):
+            return None
+        return pd.ArrowDtype(t)
+
+    return df.to_arrow(compat_level=pl.CompatLevel.oldest()).to_pandas(types_mapper=mapper)
+
+
+def prepare(frame: pl.LazyFrame | pl.DataFrame, spec: SuiteSpec, *, table: str) -> pl.DataFrame:
+    """The columns the suite reads (plus derived ones), collected."""
+    lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    try:
+        schema = lf.collect_schema()
+    except Exception as exc:  # unreadable file, bad schema
+        raise ValidationInputError(f"{table}: cannot read the table to validate: {exc}") from exc
+    names = schema.names()
+    derived = {k: e for k, e in spec.derived.items() if _refs_ok(e, names)}
+    cols = [c for c in spec.columns(names + list(derived)) if c not in derived]
+    return lf.select(*cols, *[e.alias(k) for k, e in derived.items()]).collect()
+
+
+def _refs_ok(expr: pl.Expr, names: list[str]) -> bool:
+    try:
+        return all(c in names for c in expr.meta.root_names())
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------- GE context
+def _quiet_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    for name in ("great_expectations", "great_expectations.render", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _context(results_dir: Path | None, site_dir: Path | None):
+    """An ephemeral GE context; with a site, validation results persist so the index lists past runs."""
+    _quiet_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    defaults = InMemoryStoreBackendDefaults()
+    config = DataContextConfig(store_backend_defaults=defaults, progress_bars=ProgressBarsConfig(globally=False))
+    if results_dir is not None and site_dir is not None:
+        config.stores[config.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(results_dir),
+        }
+        config.data_docs_sites = {
+            SITE: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                       "validation_results_limit": KEEP_RESULTS},
+            }
+        }
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` (concurrent partitions share one site per asset)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _prune_results(results_dir: Path, keep: int) -> None:
+    files = sorted(results_dir.rglob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name)
+
+
+# --------------------------------------------------------------------------- run
+def validate(
+    frame: pl.LazyFrame | pl.DataFrame,
+    spec: SuiteSpec,
+    *,
+    asset: str,
+    partition: str | None = None,
+    root: Path | None = None,
+    run_name: str | None = None,
+    max_ids: int = 20,
+    data_docs: bool = True,
+) -> ValidationOutcome:
+    """Validate ``frame`` against ``spec``; with ``root``, render Data Docs and write the summary.
+
+    ``root`` is the validation folder (``winnow_home()/validation``); without it nothing
+    is written (unit tests, the benchmark's engine-only phase).
+    """
+    timings: dict[str, float] = {}
+    t0 = t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        timings[name] = round(now - t, 3)
+        t = now
+
+    table = f"{asset}" + (f" partition {partition}" if partition else "")
+    df = prepare(frame, spec, table=table)
+    lap("collect")
+    pdf = to_pandas(df)
+    rows = df.height
+    del df
+    lap("to_pandas")
+
+    import great_expectations as gx  # noqa: F401  (timed apart: first import is slow)
+
+    lap("import_gx")
+    docs = data_docs and root is not None
+    results_dir = site_dir = None
+    if docs:
+        results_dir = root / "gx_results" / asset
+        site_dir = root / "data_docs" / asset
+    ctx = _context(results_dir, site_dir)
+    suite = ctx.suites.add(build_suite(spec))
+    batch_def = (
+        ctx.data_sources.add_pandas("winnow")
+        .add_dataframe_asset(asset)
+        .add_batch_definition_whole_dataframe(_safe(partition or "all"))
+    )
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{asset}-{partition or 'all'}",
+                                                                data=batch_def, suite=suite))
+    now = datetime.now(timezone.utc)
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    run_id = RunIdentifier(run_name=_safe(run_name or (partition or "all")), run_time=now)
+    lap("context")
+    result = vd.run(
+        batch_parameters={"dataframe": pdf},
+        run_id=run_id,
+        result_format={
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": [c for c in spec.id_columns if c in pdf.columns],
+            "partial_unexpected_count": max_ids,
+            "return_unexpected_index_query": False,
+        },
+    )
+    del pdf
+    lap("validate")
+
+    outcome = ValidationOutcome(
+        suite=spec.name,
+        asset=asset,
+        partition=partition,
+        success=bool(result.success),
+        rows=rows,
+        statistics={k: (float(v) if isinstance(v, float) else v) for k, v in result.statistics.items()},
+        failures=summarize(result, spec, max_ids),
+        validated_at=now.isoformat(timespec="seconds"),
+    )
+    if docs:
+        with _locked(site_dir.parent / f".{asset}.lock"):
+            _prune_results(results_dir, KEEP_RESULTS)
+            keys = ctx.validation_results_store.list_keys()
+            mine = [k for k in keys if k.run_id.run_time == run_id.run_time and k.run_id.run_name == run_id.run_name]
+            ctx.build_data_docs(site_names=[SITE], resource_identifiers=mine or None)
+            urls = ctx.get_docs_sites_urls(resource_identifier=mine[0] if mine else None, site_name=SITE)
+        page = urls[0]["site_url"] if urls else None
+        outcome.data_docs = _file_path(page)
+        outcome.data_docs_index = str(site_dir / "index.html")
+        lap("data_docs")
+    if root is not None:
+        outcome.timings = {**timings, "total": round(time.perf_counter() - t0, 3)}
+        outcome.summary_path = str(write_summary(outcome, root))
+        lap("summary")
+    outcome.timings = {**timings, "total": round(time.perf_counter() - t0, 3)}
+    return outcome
+
+
+def _file_path(url: str | None) -> str | None:
+    if not url:
+        return None
+    return url[len("file://"):] if url.startswith("file://") else url
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    try:
+        import numpy as np
+
+        if isinstance(v, np.generic):
+            return v.item()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(v)
+
+
+def _is_na(v: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def summarize(result, spec: SuiteSpec, max_ids: int = 20) -> list[Failure]:
+    """The failed expectations of a GE result, each with its column and failing ids."""
+    id_col = spec.id_columns[0] if spec.id_columns else None
+    by_type_kwargs = {}
+    for rule in spec.rules:
+        by_type_kwargs.setdefault(rule.expectation, []).append(rule)
+    failures: list[Failure] = []
+    for r in result.results:
+        if r.success:
+            continue
+        cfg = r.expectation_config
+        kwargs = dict(cfg.kwargs)
+        col = kwargs.get("column")
+        if col is None and "column_A" in kwargs:
+            col = f"{kwargs['column_A']}, {kwargs['column_B']}"
+        if col is None and "column_list" in kwargs:
+            col = ", ".join(kwargs["column_list"])
+        res = r.result or {}
+        ids: list[str] = []
+        for row in res.get("partial_unexpected_index_list") or []:
+            v = row.get(id_col) if isinstance(row, dict) and id_col else None
+            s = "<null>" if _is_na(v) else str(v)
+            if s not in ids:
+                ids.append(s)
+            if len(ids) >= max_ids:
+                break
+        samples = ["<null>" if _is_na(v) else str(v)[:200] for v in (res.get("partial_unexpected_list") or [])]
+        exc = None
+        info = r.exception_info or {}
+        if info.get("raised_exception"):
+            exc = str(info.get("exception_message") or "exception")[:500]
+        failures.append(Failure(
+            expectation=cfg.type,
+            column=col,
+            description=cfg.description or "",
+            unexpected_count=res.get("unexpected_count"),
+            unexpected_percent=(round(float(res["unexpected_percent"]), 4)
+                                if res.get("unexpected_percent") is not None else None),
+            failing_ids=ids,
+            sample_values=samples[:max_ids],
+            observed_value=_jsonable(res.get("observed_value")),
+            exception=exc,
+        ))
+    return failures
+
+
+# --------------------------------------------------------------------------- summaries
+def summary_path(root: Path, asset: str, partition: str | None) -> Path:
+    """``<root>/<asset>/<partition>.json`` (``__all__.json`` when unpartitioned)."""
+    return Path(root) / asset / f"{partition or '__all__'}.json"
+
+
+def write_summary(outcome: ValidationOutcome, root: Path) -> Path:
+    """Write the summary atomically (publishing reads it into the release manifest)."""
+    path = summary_path(root, outcome.asset, outcome.partition)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d = outcome.as_dict()
+    d["summary_path"] = str(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(_jsonable(d), indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_summary(root: Path, asset: str, partition: str | None) -> dict | None:
+    p = summary_path(root, asset, partition)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+# --------------------------------------------------------------------------- manifest
+def manifest_frame(release_dir: Path) -> tuple[dict, pl.DataFrame]:
+    """The release manifest and one row per shard: the manifest's figures beside the file's.
+
+    Files in the folder that the manifest does not list get a row with ``listed=False``.
+    """
+    import hashlib
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    release_dir = Path(release_dir)
+    mf = release_dir / "manifest.json"
+    if not mf.exists():
+        raise ValidationInputError(f"{mf}: release manifest not found")
+    try:
+        manifest = json.loads(mf.read_text())
+    except ValueError as exc:
+        raise ValidationInputError(f"{mf}: not valid JSON: {exc}") from None
+
+    def facts(f: Path) -> dict:
+        if not f.exists():
+            return {"exists": False, "actual_rows": None, "actual_bytes": None, "actual_sha256": None,
+                    "actual_tokens": None}
+        h = hashlib.sha256()
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        pf = pq.ParquetFile(f)
+        tokens = None
+        if "n_tokens" in pf.schema_arrow.names:
+            tokens = int(pc.sum(pf.read(columns=["n_tokens"]).column("n_tokens")).as_py() or 0)
+        return {"exists": True, "actual_rows": pf.metadata.num_rows, "actual_bytes": f.stat().st_size,
+                "actual_sha256": h.hexdigest(), "actual_tokens": tokens}
+
+    rows = []
+    listed = set()
+    for shard in manifest.get("shards", []):
+        name = str(shard.get("file"))
+        listed.add(name)
+        rows.append({"file": name, "listed": True, "rows": shard.get("rows"), "bytes": shard.get("bytes"),
+                     "sha256": shard.get("sha256"), "tokens": shard.get("tokens"),
+                     **facts(release_dir / name)})
+    for extra in sorted(p.name for p in release_dir.glob("*.parquet") if p.name not in listed):
+        rows.append({"file": extra, "listed": False, "rows": None, "bytes": None, "sha256": None, "tokens": None,
+                     **facts(release_dir / extra)})
+    frame = pl.DataFrame(rows, schema=MANIFEST_FRAME_SCHEMA) if rows else pl.DataFrame(schema=MANIFEST_FRAME_SCHEMA)
+    return manifest, frame
