@@ -109,19 +109,36 @@ class FiltersConfig(_Strict):
 
 
 class MinHashConfig(_Strict):
+    """MinHash LSH near-duplicate detection (see docs/dedup.md)."""
+
     enabled: bool = True
+    #: LSH bands × rows per band = permutations; a pair with Jaccard J collides with P = 1-(1-J^rows)^bands
     bands: int = Field(14, ge=1)
     rows: int = Field(8, ge=1)
+    #: shingles are word n-grams ...
     ngram: int = Field(5, ge=1)
+    #: ... or, for documents mostly in CJK/Thai-family scripts, character n-grams
     cjk_char_ngram: int = Field(5, ge=1)
+    #: share of a document's tokens that must be CJK-family characters to use ``cjk_char_ngram``
+    cjk_min_share: float = Field(0.5, ge=0, le=1)
     seed: int = 1
+    #: hash width of shingles, permutations and band keys (only 64 is implemented)
+    hash_bits: Literal[64] = 64
+    #: a candidate pair is a duplicate only if its signatures agree on at least this share of
+    #: values (estimated Jaccard); null = every LSH collision is a duplicate (like datatrove)
+    threshold: float | None = Field(0.75, gt=0, le=1)
+    #: members of a huge LSH bucket are paired with its first ``bucket_head`` members only
+    bucket_head: int = Field(32, ge=1)
 
 
 class DedupConfig(_Strict):
+    #: exact duplicates: equal hash of the normalized text
     exact: bool = True
     minhash: MinHashConfig = Field(default_factory=MinHashConfig)
     #: deduplicate each night against everything already published
     against_history: bool = True
+    #: text per signature batch; memory is bounded by about 10× this (one bigger document is its own batch)
+    batch_mb: float = Field(32, gt=0)
 
 
 class SamplingConfig(_Strict):

@@ -1,0 +1,180 @@
+"""MinHash signatures and LSH band keys, vectorized over batches of shingles.
+
+For ``k = bands × rows`` permutations ``h_i(x) = a_i·x + b_i mod 2^64`` (``a_i``
+odd, so each is a bijection of the 64-bit shingle hashes), the signature of a
+document is ``min_x h_i(x)`` over its shingles. The work is one numpy pass per
+chunk of shingles: a ``k × chunk`` matrix ``A ⊗ x + B``, reduced per document
+with ``np.minimum.reduceat``; chunks run on a small thread pool (numpy releases
+the GIL). No Python loop runs per document or per permutation.
+
+Band ``j`` of a signature (rows ``j·r … j·r+r-1``) is folded into one 64-bit
+band key; two documents are LSH candidates when they share a key in some band.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from winnow.dedup.hashing import HASH_SCHEME, fmix64, splitmix64
+from winnow.dedup.shingles import TokenBatch, cjk_share, content_hashes, shingle_hashes, tokenize
+
+_U64_MAX = np.iinfo(np.uint64).max
+
+
+@dataclass(frozen=True)
+class MinHashParams:
+    """The parameters that define a signature; the persisted index records them."""
+
+    bands: int = 14
+    rows: int = 8
+    ngram: int = 5
+    cjk_char_ngram: int = 5
+    seed: int = 1
+    #: documents whose tokens are at least this share CJK characters use ``cjk_char_ngram``
+    cjk_min_share: float = 0.5
+
+    @property
+    def num_perm(self) -> int:
+        return self.bands * self.rows
+
+    def identity(self) -> dict:
+        """What must match between an index and the run that queries it."""
+        return {
+            "hash_scheme": HASH_SCHEME,
+            "bands": self.bands,
+            "rows": self.rows,
+            "ngram": self.ngram,
+            "cjk_char_ngram": self.cjk_char_ngram,
+            "cjk_min_share": self.cjk_min_share,
+            "seed": self.seed,
+            "hash_bits": 64,
+        }
+
+    @classmethod
+    def from_config(cls, cfg) -> "MinHashParams":
+        """From a ``schemas.recipe.MinHashConfig``."""
+        return cls(
+            bands=cfg.bands, rows=cfg.rows, ngram=cfg.ngram, cjk_char_ngram=cfg.cjk_char_ngram,
+            seed=cfg.seed, cjk_min_share=cfg.cjk_min_share,
+        )
+
+
+@dataclass
+class SignatureBatch:
+    """Per document of a batch: exact key, token count, MinHash signature."""
+
+    content_hash: np.ndarray  # uint64 (n,)
+    n_tokens: np.ndarray  # int64 (n,)
+    signature: np.ndarray  # uint64 (n, k); rows without a signature are all 2^64-1
+    has_signature: np.ndarray  # bool (n,): False for docs without tokens or skipped
+
+
+class MinHasher:
+    """Computes signatures and band keys for batches of texts."""
+
+    def __init__(self, params: MinHashParams = MinHashParams(), chunk: int = 4096, threads: int | None = None):
+        self.params = params
+        k = params.num_perm
+        self.a = splitmix64(params.seed * 2 + 1, k) | np.uint64(1)
+        self.b = splitmix64(params.seed * 2 + 2, k)
+        self._a_col = self.a[:, None].copy()
+        self._b_col = self.b[:, None].copy()
+        self.band_weights = splitmix64(params.seed * 2 + 3, params.rows) | np.uint64(1)
+        self.band_salts = splitmix64(params.seed * 2 + 4, params.bands)
+        self.chunk = chunk
+        self.threads = threads or min(4, os.cpu_count() or 1)
+
+    # -- shingles -----------------------------------------------------------------
+    def ngram_sizes(self, texts: pl.Series, tokens: TokenBatch) -> np.ndarray | int:
+        p = self.params
+        if p.cjk_char_ngram == p.ngram:
+            return p.ngram
+        share = cjk_share(texts, tokens)
+        return np.where(share >= p.cjk_min_share, p.cjk_char_ngram, p.ngram).astype(np.int64)
+
+    # -- the MinHash kernel ---------------------------------------------------------
+    def _chunk_minima(self, shingles: np.ndarray, seg_starts: np.ndarray, c0: int, c1: int):
+        """Minima over [c0, c1) for every segment piece inside the chunk: (piece starts, k × pieces)."""
+        lo = np.searchsorted(seg_starts, c0, side="right")
+        hi = np.searchsorted(seg_starts, c1, side="left")
+        bounds = seg_starts[lo:hi]
+        if len(bounds) == 0 or bounds[0] != c0:
+            bounds = np.concatenate([[c0], bounds])
+        m = self._a_col * shingles[c0:c1][None, :]
+        m += self._b_col
+        return bounds, np.minimum.reduceat(m, bounds - c0, axis=1)
+
+    def signatures_from_shingles(self, shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Signatures (n, k) from per-document shingle ranges; documents without shingles get all-max rows."""
+        n = len(offsets) - 1
+        k = self.params.num_perm
+        sig = np.full((n, k), _U64_MAX, dtype=np.uint64)
+        counts = np.diff(offsets)
+        has = counts > 0
+        total = int(offsets[-1]) if n else 0
+        if total == 0:
+            return sig, has
+        docs = np.flatnonzero(has)
+        seg_starts = offsets[:-1][docs].astype(np.int64)
+        chunks = [(c, min(c + self.chunk, total)) for c in range(0, total, self.chunk)]
+        if self.threads > 1 and len(chunks) > 4:
+            with ThreadPoolExecutor(self.threads) as pool:
+                parts = list(pool.map(lambda c: self._chunk_minima(shingles, seg_starts, *c), chunks))
+        else:
+            parts = [self._chunk_minima(shingles, seg_starts, *c) for c in chunks]
+        piece_starts = np.concatenate([p[0] for p in parts])
+        minima = np.concatenate([p[1] for p in parts], axis=1)  # k × pieces, pieces in shingle order
+        piece_doc = np.searchsorted(seg_starts, piece_starts, side="right") - 1
+        first_piece = np.flatnonzero(np.concatenate([[True], piece_doc[1:] != piece_doc[:-1]]))
+        sig[docs[piece_doc[first_piece]]] = np.minimum.reduceat(minima, first_piece, axis=1).T
+        return sig, has
+
+    # -- a whole batch --------------------------------------------------------------
+    def compute(self, texts: pl.Series, skip_exact_repeats: bool = True) -> SignatureBatch:
+        """Content hash, token count and signature of each text.
+
+        With ``skip_exact_repeats``, a document whose content hash already occurred
+        earlier in the batch gets no signature (exact dedup links it instead).
+        """
+        tokens = tokenize(texts)
+        chash = content_hashes(tokens)
+        shingles = shingle_hashes(tokens, self.ngram_sizes(texts, tokens))
+        offsets = shingles.offsets
+        hashes = shingles.hashes
+        if skip_exact_repeats and len(chash):
+            _, first = np.unique(chash, return_index=True)
+            wanted = np.zeros(len(chash), dtype=bool)
+            wanted[first] = True
+            if not wanted.all():
+                counts = np.diff(offsets) * wanted
+                keep_sh = np.repeat(wanted, np.diff(offsets))
+                hashes = hashes[keep_sh]
+                offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        sig, has = self.signatures_from_shingles(hashes, offsets)
+        return SignatureBatch(chash, tokens.counts.astype(np.int64), sig, has)
+
+    # -- LSH ------------------------------------------------------------------------
+    def band_keys(self, signature: np.ndarray) -> np.ndarray:
+        """(n, bands) uint64: each band's rows folded into one key."""
+        p = self.params
+        s = signature.reshape(len(signature), p.bands, p.rows)
+        acc = np.zeros((len(signature), p.bands), dtype=np.uint64)
+        for r in range(p.rows):
+            acc += s[:, :, r] * self.band_weights[r]
+        acc ^= self.band_salts[None, :]
+        return fmix64(acc, inplace=True)
+
+
+def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
+    """Share of equal signature values, row by row: an unbiased estimate of the Jaccard similarity."""
+    return (sig_a == sig_b).mean(axis=1)
+
+
+def collision_probability(j: float, bands: int, rows: int) -> float:
+    """P(two sets with Jaccard ``j`` share at least one LSH band key) = 1 - (1 - j^r)^b."""
+    return 1.0 - (1.0 - j**rows) ** bands
