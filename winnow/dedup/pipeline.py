@@ -1,0 +1,350 @@
+"""One night of deduplication as a small map-reduce over files.
+
+1. **map** (``signature_shards``): stream the documents in batches (bounded by
+   ``batch_mb`` of text); per batch ("shard") write the document table (id,
+   content hash, ranking columns), the MinHash signatures, and one bucket file per
+   LSH band (``winnow.dedup.lsh``).
+2. **reduce per band**: candidate pairs from each band's bucket files; exact pairs
+   from equal content hashes; history pairs from the persisted index
+   (``winnow.dedup.index``), excluding the night's own partition.
+3. **verify**: a near-duplicate candidate is kept if the two signatures agree on at
+   least ``threshold`` of their values (an unbiased Jaccard estimate).
+4. **union-find** (``winnow.dedup.components``) over all pairs, then one document
+   kept per cluster: a published (history) document if the cluster has one, else
+   the best ``quality_score``, then the oldest ``created_at`` (nulls last), then the
+   oldest ``ingested_at``, then the smallest ``doc_id``.
+
+Nothing is held in memory for all documents except the clustered ones; the result
+table is written to ``workdir`` and read back lazily.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from winnow.dedup.components import components
+from winnow.dedup.hashing import to_hex
+from winnow.dedup.index import SignatureIndex
+from winnow.dedup.lsh import DEFAULT_BUCKET_HEAD, all_candidate_pairs, band_dir, write_band_buckets
+from winnow.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
+
+RANK_COLUMNS = {"quality_score": pl.Float64, "created_at": pl.Datetime("us", "UTC"), "ingested_at": pl.Datetime("us", "UTC")}
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    exact: bool = True
+    minhash: bool = True
+    params: MinHashParams = MinHashParams()
+    threshold: float | None = 0.75
+    bucket_head: int = DEFAULT_BUCKET_HEAD
+    against_history: bool = True
+    batch_mb: float = 32.0
+    threads: int | None = None
+
+    @classmethod
+    def from_config(cls, cfg) -> "DedupSettings":
+        """From a ``schemas.recipe.DedupConfig``."""
+        m = cfg.minhash
+        return cls(
+            exact=cfg.exact, minhash=m.enabled, params=MinHashParams.from_config(m), threshold=m.threshold,
+            bucket_head=m.bucket_head, against_history=cfg.against_history, batch_mb=cfg.batch_mb,
+        )
+
+
+@dataclass
+class DedupOutcome:
+    """Per-document results (lazy, backed by files in the work directory) and run statistics."""
+
+    results: pl.LazyFrame  # doc_id, content_hash, dup_cluster_id, dup_cluster_size, dup_of, dup_kind
+    signatures: pl.LazyFrame  # doc_id, content_hash (u64), signature: kept documents only
+    stats: dict = field(default_factory=dict)
+
+
+class DuplicateDocIdError(ValueError):
+    pass
+
+
+def iter_text_batches(docs: pl.LazyFrame, batch_mb: float, rows: int = 20_000):
+    """Batches of ``docs`` with at most ``batch_mb`` of text each (a bigger single document is its own batch)."""
+    limit = int(batch_mb * 1e6)
+    for df in docs.collect_batches(chunk_size=rows):
+        if df.height == 0:
+            continue
+        sizes = df.get_column("text").str.len_bytes().fill_null(0).to_numpy()
+        cum = np.cumsum(sizes)
+        start = 0
+        while start < df.height:
+            base = cum[start - 1] if start else 0
+            end = int(np.searchsorted(cum, base + limit, side="right"))
+            end = max(end, start + 1)
+            yield df.slice(start, end - start)
+            start = end
+
+
+def _rank_frame(df: pl.DataFrame) -> pl.DataFrame:
+    cols = []
+    for name, dtype in RANK_COLUMNS.items():
+        if name in df.columns:
+            col = pl.col(name).cast(dtype)
+            cols.append(col.fill_nan(None).alias(name) if name == "quality_score" else col.alias(name))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    return df.with_columns(cols).select(list(RANK_COLUMNS))
+
+
+def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings, hasher: MinHasher) -> dict:
+    """The map step: per batch, ``docs/``, ``sigs/`` and ``buckets/band_*/`` files in ``workdir``."""
+    names = docs.collect_schema().names()
+    if "doc_id" not in names or "text" not in names:
+        raise ValueError(f"deduplication needs columns doc_id and text; got {names}")
+    wanted = ["doc_id", "text", *[c for c in RANK_COLUMNS if c in names]]
+    n = 0
+    shards = 0
+    text_bytes = 0
+    for shard, batch in enumerate(iter_text_batches(docs.select(wanted), settings.batch_mb)):
+        name = f"shard-{shard:06d}"
+        idx = np.arange(n, n + batch.height, dtype=np.int64)
+        texts = batch.get_column("text")
+        text_bytes += int(texts.str.len_bytes().fill_null(0).sum())
+        sb = hasher.compute(texts, skip_exact_repeats=settings.exact) if settings.minhash else None
+        if sb is None:  # exact only: the content hash needs the tokens, not the signature
+            from winnow.dedup.shingles import content_hashes, tokenize
+
+            tokens = tokenize(texts)
+            chash, ntok, has = content_hashes(tokens), tokens.counts, np.zeros(batch.height, bool)
+        else:
+            chash, ntok, has = sb.content_hash, sb.n_tokens, sb.has_signature
+        table = pl.DataFrame({
+            "idx": idx,
+            "doc_id": batch.get_column("doc_id").cast(pl.String),
+            "content_hash": pl.Series(chash, dtype=pl.UInt64),
+            "n_tokens": pl.Series(ntok, dtype=pl.Int64),
+            "has_signature": pl.Series(has, dtype=pl.Boolean),
+        }).hstack(_rank_frame(batch))
+        (workdir / "docs").mkdir(parents=True, exist_ok=True)
+        table.write_parquet(workdir / "docs" / f"{name}.parquet", compression="lz4")
+        if sb is not None and has.any():
+            sel = np.flatnonzero(has)
+            (workdir / "sigs").mkdir(parents=True, exist_ok=True)
+            pl.DataFrame({"idx": idx[sel], "signature": sb.signature[sel]}).write_parquet(
+                workdir / "sigs" / f"{name}.parquet", compression="lz4"
+            )
+            write_band_buckets(workdir / "buckets", name, idx[sel], hasher.band_keys(sb.signature[sel]))
+        n += batch.height
+        shards += 1
+    return {"documents": n, "shards": shards, "text_bytes": text_bytes}
+
+
+def _docs(workdir: Path) -> pl.LazyFrame:
+    files = sorted((workdir / "docs").glob("*.parquet"))
+    return pl.scan_parquet(files)
+
+
+def _load_signatures(workdir: Path, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted idx, signature matrix) for the requested documents."""
+    files = sorted((workdir / "sigs").glob("*.parquet"))
+    if not files or idx.size == 0:
+        return np.empty(0, np.int64), np.empty((0, k), np.uint64)
+    wanted = pl.Series(np.unique(idx))
+    df = pl.scan_parquet(files).filter(pl.col("idx").is_in(wanted.implode())).sort("idx").collect()
+    return df.get_column("idx").to_numpy(), df.get_column("signature").to_numpy().reshape(-1, k)
+
+
+def _rows(sorted_idx: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    pos = np.searchsorted(sorted_idx, idx)
+    if idx.size and (pos.max(initial=0) >= len(sorted_idx) or not (sorted_idx[np.minimum(pos, len(sorted_idx) - 1)] == idx).all()):
+        raise RuntimeError("dedup: a candidate document has no stored signature (corrupt work directory?)")
+    return pos
+
+
+def run_dedup(
+    docs: pl.LazyFrame,
+    settings: DedupSettings,
+    workdir: Path,
+    index: SignatureIndex | None = None,
+    partition: str | None = None,
+) -> DedupOutcome:
+    """Deduplicate ``docs`` (doc_id, text, optional quality_score/created_at/ingested_at).
+
+    ``workdir`` is emptied first and holds the intermediate and result files; keep
+    it until the returned lazy frames have been consumed.
+    """
+    t0 = time.perf_counter()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    hasher = MinHasher(settings.params, threads=settings.threads)
+    k = settings.params.num_perm
+    stats = signature_shards(docs, workdir, settings, hasher)
+    stats["seconds_map"] = round(time.perf_counter() - t0, 3)
+    n = stats["documents"]
+    doc_lf = _docs(workdir) if n else None
+
+    if n:
+        dup_ids = (
+            doc_lf.group_by("doc_id").agg(pl.len()).filter(pl.col("len") > 1).sort("doc_id").head(5).collect()
+        )
+        if dup_ids.height:
+            raise DuplicateDocIdError(
+                f"deduplication input has repeated doc_id values (each document must appear once), e.g. "
+                f"{dup_ids.get_column('doc_id').to_list()}"
+            )
+
+    t1 = time.perf_counter()
+    edges = []  # (a, b, kind) with a, b node ids; history nodes get ids >= n
+    # exact pairs: every member of a content-hash group to the group's first document
+    if settings.exact and n:
+        exact = (
+            doc_lf.select("idx", "content_hash")
+            .with_columns(root=pl.col("idx").min().over("content_hash"))
+            .filter(pl.col("idx") != pl.col("root"))
+            .collect()
+        )
+        edges.append(exact.select(a="root", b="idx", kind=pl.lit("exact")))
+        stats["exact_pairs"] = exact.height
+    # near pairs: per band, from the bucket files; verified against the signatures
+    if settings.minhash and n:
+        pairs = all_candidate_pairs(workdir / "buckets", settings.params.bands, settings.bucket_head)
+        stats["candidate_pairs"] = pairs.height
+        if settings.threshold is not None and pairs.height:
+            a = pairs.get_column("a").to_numpy()
+            b = pairs.get_column("b").to_numpy()
+            sidx, sig = _load_signatures(workdir, np.concatenate([a, b]), k)
+            est = estimated_jaccard(sig[_rows(sidx, a)], sig[_rows(sidx, b)])
+            pairs = pairs.filter(pl.Series(est >= settings.threshold))
+        stats["near_pairs"] = pairs.height
+        edges.append(pairs.with_columns(kind=pl.lit("near")))
+
+    # history: tonight against the published index, excluding tonight's own partition
+    hist_nodes = pl.DataFrame(schema={"node": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
+    if index is not None and settings.against_history and n:
+        found = []
+        tonight = doc_lf.select(doc="idx", content_hash="content_hash").collect()
+        if settings.exact:
+            found.append(index.lookup_exact(tonight, exclude=partition).with_columns(kind=pl.lit("exact")))
+        if settings.minhash:
+            near = []
+            for b in range(settings.params.bands):
+                files = sorted(band_dir(workdir / "buckets", b).glob("*.parquet"))
+                if files:
+                    near.append(index.lookup_band(b, pl.read_parquet(files), exclude=partition))
+            near_df = pl.concat(near).unique() if near else None
+            if near_df is not None and near_df.height and settings.threshold is not None:
+                keys, hsig = index.signatures(near_df.select("hist_doc_id", "hist_partition").unique())
+                keyed = keys.with_row_index("_h")
+                near_df = near_df.join(keyed, on=["hist_doc_id", "hist_partition"], how="inner")
+                d = near_df.get_column("doc").to_numpy()
+                sidx, sig = _load_signatures(workdir, d, k)
+                est = estimated_jaccard(sig[_rows(sidx, d)], hsig[near_df.get_column("_h").to_numpy()])
+                near_df = near_df.filter(pl.Series(est >= settings.threshold)).drop("_h")
+            if near_df is not None:
+                found.append(near_df.with_columns(kind=pl.lit("near")))
+        if found:
+            hist = pl.concat(found).unique(["doc", "hist_doc_id", "hist_partition"], keep="first")
+            hist_nodes = (
+                hist.select("hist_doc_id", "hist_partition").unique().sort(["hist_partition", "hist_doc_id"])
+                .with_row_index("node", offset=n).with_columns(pl.col("node").cast(pl.Int64))
+            )
+            hist = hist.join(hist_nodes, on=["hist_doc_id", "hist_partition"])
+            edges.append(hist.select(a="doc", b="node", kind=pl.lit("history")))
+            stats["history_pairs"] = hist.height
+    stats["seconds_pairs"] = round(time.perf_counter() - t1, 3)
+
+    # union-find and the kept document per cluster
+    t2 = time.perf_counter()
+    edge_cols = [pl.col("a").cast(pl.Int64), pl.col("b").cast(pl.Int64), pl.col("kind").cast(pl.String)]
+    all_edges = pl.concat([e.select(edge_cols) for e in edges]) if edges else pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "kind": pl.String})
+    nodes, roots = components(all_edges.get_column("a").to_numpy(), all_edges.get_column("b").to_numpy())
+    comp = pl.DataFrame({"idx": nodes, "comp": roots})
+    members = comp.filter(pl.col("idx") < n)
+    clustered = (
+        doc_lf.join(members.lazy(), on="idx").collect() if n and members.height else
+        pl.DataFrame(schema={"idx": pl.Int64, "doc_id": pl.String, "content_hash": pl.UInt64, "comp": pl.Int64, **RANK_COLUMNS})
+    )
+    hist_members = comp.filter(pl.col("idx") >= n).rename({"idx": "node"}).join(hist_nodes, on="node")
+    sizes = comp.group_by("comp").agg(dup_cluster_size=pl.len())
+    # a published document wins: the oldest partition, then the smallest doc_id
+    hist_kept = (
+        hist_members.sort(["hist_partition", "hist_doc_id"]).group_by("comp", maintain_order=True).first()
+        .select("comp", kept_id="hist_doc_id", kept_hash=pl.lit(None, dtype=pl.UInt64), from_history=pl.lit(True))
+    )
+    local_kept = (
+        clustered.sort(
+            ["comp", "quality_score", "created_at", "ingested_at", "doc_id"],
+            descending=[False, True, False, False, False], nulls_last=True,
+        )
+        .group_by("comp", maintain_order=True).first()
+        .select("comp", kept_id="doc_id", kept_hash="content_hash", from_history=pl.lit(False))
+        .join(hist_kept.select("comp"), on="comp", how="anti")
+    )
+    kept = pl.concat([hist_kept, local_kept])
+    decided = (
+        clustered.join(kept, on="comp").join(sizes, on="comp")
+        .select(
+            "idx",
+            dup_cluster_id="kept_id",
+            dup_cluster_size=pl.col("dup_cluster_size").cast(pl.Int64),
+            dup_of=pl.when(pl.col("kept_id") != pl.col("doc_id")).then(pl.col("kept_id")),
+            dup_kind=pl.when(pl.col("from_history")).then(pl.lit("history"))
+            .when(pl.col("kept_id") == pl.col("doc_id")).then(None)
+            .when(pl.col("content_hash") == pl.col("kept_hash")).then(pl.lit("exact"))
+            .otherwise(pl.lit("near")),
+        )
+    )
+    stats["seconds_cluster"] = round(time.perf_counter() - t2, 3)
+
+    results_path = workdir / "results.parquet"
+    sigs_path = workdir / "kept_signatures.parquet"
+    if n:
+        results = (
+            doc_lf.join(decided.lazy(), on="idx", how="left", maintain_order="left")
+            .select(
+                "idx", "doc_id",
+                content_hash=pl.col("content_hash").map_batches(
+                    lambda s: pl.Series(to_hex(s.to_numpy()), dtype=pl.String), return_dtype=pl.String
+                ),
+                content_hash_u64="content_hash",
+                dup_cluster_id=pl.coalesce("dup_cluster_id", "doc_id"),
+                dup_cluster_size=pl.col("dup_cluster_size").fill_null(1),
+                dup_of="dup_of",
+                dup_kind="dup_kind",
+            )
+        )
+        results.sink_parquet(results_path, compression="lz4")
+        sig_files = sorted((workdir / "sigs").glob("*.parquet"))
+        kept_lf = pl.scan_parquet(results_path).filter(pl.col("dup_of").is_null()).select(
+            "idx", "doc_id", content_hash="content_hash_u64"
+        )
+        if sig_files:
+            kept_lf = kept_lf.join(pl.scan_parquet(sig_files), on="idx", how="left", maintain_order="left")
+        else:
+            kept_lf = kept_lf.with_columns(signature=pl.lit(None, dtype=pl.Array(pl.UInt64, k)))
+        kept_lf.drop("idx").sink_parquet(sigs_path, compression="zstd")
+        out = pl.scan_parquet(results_path).drop("idx", "content_hash_u64")
+        sig_out = pl.scan_parquet(sigs_path)
+    else:
+        out = pl.LazyFrame(schema={
+            "doc_id": pl.String, "content_hash": pl.String, "dup_cluster_id": pl.String,
+            "dup_cluster_size": pl.Int64, "dup_of": pl.String, "dup_kind": pl.String,
+        })
+        sig_out = pl.LazyFrame(schema={"doc_id": pl.String, "content_hash": pl.UInt64, "signature": pl.Array(pl.UInt64, k)})
+    stats["seconds_total"] = round(time.perf_counter() - t0, 3)
+    return DedupOutcome(out, sig_out, stats)
+
+
+def dedup_frames(docs: pl.LazyFrame, outcome: DedupOutcome) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(kept documents with content_hash/dup_cluster_id/dup_cluster_size, removed ones with dup_of/dup_kind too)."""
+    res = outcome.results
+    names = docs.collect_schema().names()
+    base = docs.drop([c for c in ("content_hash", "dup_cluster_id", "dup_cluster_size", "dup_of", "dup_kind") if c in names])
+    joined = base.join(res, on="doc_id", how="inner", maintain_order="left")
+    kept = joined.filter(pl.col("dup_of").is_null()).drop("dup_of", "dup_kind")
+    dups = joined.filter(pl.col("dup_of").is_not_null())
+    return kept, dups
