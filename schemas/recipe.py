@@ -124,9 +124,15 @@ class MinHashConfig(_Strict):
     seed: int = 1
     #: hash width of shingles, permutations and band keys (only 64 is implemented)
     hash_bits: Literal[64] = 64
-    #: a candidate pair is a duplicate only if its signatures agree on at least this share of
-    #: values (estimated Jaccard); null = every LSH collision is a duplicate (like datatrove)
-    threshold: float | None = Field(0.75, gt=0, le=1)
+    #: how LSH candidate pairs are confirmed: "exact" = shingle-set Jaccard >= threshold, computed
+    #: from the two texts; "signature" = signature agreement >= signature_threshold; "none" = every
+    #: LSH collision is a duplicate (datatrove's behaviour)
+    verify: Literal["exact", "signature", "none"] = "exact"
+    #: Jaccard similarity from which two documents are near-duplicates
+    threshold: float = Field(0.8, gt=0, le=1)
+    #: for pairs where only signatures exist (history, or verify: signature): the share of equal
+    #: signature values (an unbiased Jaccard estimate, sd ~0.04 at 112 values) required
+    signature_threshold: float = Field(0.75, gt=0, le=1)
     #: members of a huge LSH bucket are paired with its first ``bucket_head`` members only
     bucket_head: int = Field(32, ge=1)
 

@@ -7,8 +7,11 @@
 2. **reduce per band**: candidate pairs from each band's bucket files; exact pairs
    from equal content hashes; history pairs from the persisted index
    (``winnow.dedup.index``), excluding the night's own partition.
-3. **verify**: a near-duplicate candidate is kept if the two signatures agree on at
-   least ``threshold`` of their values (an unbiased Jaccard estimate).
+3. **verify**: a near-duplicate candidate is confirmed by the exact Jaccard
+   similarity of the two shingle sets (``verify="exact"``: the texts of just the
+   documents that have a candidate are shingled again), or by the share of equal
+   signature values (``"signature"``; always for history pairs, whose text is not
+   kept), or not at all (``"none"``, like datatrove).
 4. **union-find** (``winnow.dedup.components``) over all pairs, then one document
    kept per cluster: a published (history) document if the cluster has one, else
    the best ``quality_score``, then the oldest ``created_at`` (nulls last), then the
@@ -27,12 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from scipy.sparse import csr_matrix
 
 from winnow.dedup.components import components
 from winnow.dedup.hashing import to_hex
 from winnow.dedup.index import SignatureIndex
 from winnow.dedup.lsh import DEFAULT_BUCKET_HEAD, all_candidate_pairs, band_dir, write_band_buckets
 from winnow.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
+from winnow.dedup.shingles import shingle_hashes, tokenize
 
 RANK_COLUMNS = {"quality_score": pl.Float64, "created_at": pl.Datetime("us", "UTC"), "ingested_at": pl.Datetime("us", "UTC")}
 _INT64_MAX = np.iinfo(np.int64).max
@@ -43,7 +48,9 @@ class DedupSettings:
     exact: bool = True
     minhash: bool = True
     params: MinHashParams = MinHashParams()
-    threshold: float | None = 0.75
+    verify: str = "exact"  # exact | signature | none
+    threshold: float = 0.8
+    signature_threshold: float = 0.75
     bucket_head: int = DEFAULT_BUCKET_HEAD
     against_history: bool = True
     batch_mb: float = 32.0
@@ -54,7 +61,8 @@ class DedupSettings:
         """From a ``schemas.recipe.DedupConfig``."""
         m = cfg.minhash
         return cls(
-            exact=cfg.exact, minhash=m.enabled, params=MinHashParams.from_config(m), threshold=m.threshold,
+            exact=cfg.exact, minhash=m.enabled, params=MinHashParams.from_config(m), verify=m.verify,
+            threshold=m.threshold, signature_threshold=m.signature_threshold,
             bucket_head=m.bucket_head, against_history=cfg.against_history, batch_mb=cfg.batch_mb,
         )
 
@@ -116,7 +124,7 @@ def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings,
         text_bytes += int(texts.str.len_bytes().fill_null(0).sum())
         sb = hasher.compute(texts, skip_exact_repeats=settings.exact) if settings.minhash else None
         if sb is None:  # exact only: the content hash needs the tokens, not the signature
-            from winnow.dedup.shingles import content_hashes, tokenize
+            from winnow.dedup.shingles import content_hashes
 
             tokens = tokenize(texts)
             chash, ntok, has = content_hashes(tokens), tokens.counts, np.zeros(batch.height, bool)
@@ -163,6 +171,46 @@ def _rows(sorted_idx: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if idx.size and (pos.max(initial=0) >= len(sorted_idx) or not (sorted_idx[np.minimum(pos, len(sorted_idx) - 1)] == idx).all()):
         raise RuntimeError("dedup: a candidate document has no stored signature (corrupt work directory?)")
     return pos
+
+
+def exact_pair_jaccard(
+    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, pairs: pl.DataFrame, hasher: MinHasher, batch_mb: float
+) -> np.ndarray:
+    """Exact shingle-set Jaccard of each candidate pair (a, b), from the texts of the documents involved.
+
+    Only documents with at least one candidate are read again and shingled; their
+    shingle sets form a sparse document × shingle matrix, and each pair's
+    intersection is a row-wise product.
+    """
+    involved = np.unique(np.concatenate([pairs.get_column("a").to_numpy(), pairs.get_column("b").to_numpy()]))
+    ids = doc_lf.filter(pl.col("idx").is_in(pl.Series(involved).implode())).select("idx", "doc_id").collect()
+    wanted = docs.select("doc_id", "text").join(ids.lazy(), on="doc_id", how="inner")
+    parts_idx, parts_sh, parts_doc = [], [], []
+    for batch in iter_text_batches(wanted, batch_mb):
+        texts = batch.get_column("text")
+        tokens = tokenize(texts)
+        sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
+        parts_idx.append(batch.get_column("idx").to_numpy())
+        parts_sh.append(sh.hashes)
+        parts_doc.append(np.repeat(np.arange(batch.height) + sum(len(p) for p in parts_idx[:-1]), np.diff(sh.offsets)))
+    row_idx = np.concatenate(parts_idx)
+    hashes = np.concatenate(parts_sh) if parts_sh else np.empty(0, np.uint64)
+    rows = np.concatenate(parts_doc) if parts_doc else np.empty(0, np.int64)
+    vocab, col = np.unique(hashes, return_inverse=True)
+    m = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, col)), shape=(len(row_idx), len(vocab)))
+    m.sum_duplicates()
+    m.data[:] = 1.0  # sets, not bags: a shingle repeated in a document counts once
+    sizes = np.asarray(m.sum(axis=1)).ravel()
+    order = np.argsort(row_idx)
+    ra = order[np.searchsorted(row_idx[order], pairs.get_column("a").to_numpy())]
+    rb = order[np.searchsorted(row_idx[order], pairs.get_column("b").to_numpy())]
+    out = np.empty(len(ra), dtype=np.float64)
+    step = 100_000
+    for s in range(0, len(ra), step):
+        inter = np.asarray(m[ra[s : s + step]].multiply(m[rb[s : s + step]]).sum(axis=1)).ravel()
+        union = sizes[ra[s : s + step]] + sizes[rb[s : s + step]] - inter
+        out[s : s + step] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return out
 
 
 def run_dedup(
@@ -213,12 +261,15 @@ def run_dedup(
     if settings.minhash and n:
         pairs = all_candidate_pairs(workdir / "buckets", settings.params.bands, settings.bucket_head)
         stats["candidate_pairs"] = pairs.height
-        if settings.threshold is not None and pairs.height:
+        if settings.verify == "signature" and pairs.height:
             a = pairs.get_column("a").to_numpy()
             b = pairs.get_column("b").to_numpy()
             sidx, sig = _load_signatures(workdir, np.concatenate([a, b]), k)
             est = estimated_jaccard(sig[_rows(sidx, a)], sig[_rows(sidx, b)])
-            pairs = pairs.filter(pl.Series(est >= settings.threshold))
+            pairs = pairs.filter(pl.Series(est >= settings.signature_threshold))
+        elif settings.verify == "exact" and pairs.height:
+            j = exact_pair_jaccard(docs, doc_lf, pairs, hasher, settings.batch_mb)
+            pairs = pairs.filter(pl.Series(j >= settings.threshold))
         stats["near_pairs"] = pairs.height
         edges.append(pairs.with_columns(kind=pl.lit("near")))
 
@@ -236,14 +287,14 @@ def run_dedup(
                 if files:
                     near.append(index.lookup_band(b, pl.read_parquet(files), exclude=partition))
             near_df = pl.concat(near).unique() if near else None
-            if near_df is not None and near_df.height and settings.threshold is not None:
+            if near_df is not None and near_df.height and settings.verify != "none":
                 keys, hsig = index.signatures(near_df.select("hist_doc_id", "hist_partition").unique())
                 keyed = keys.with_row_index("_h")
                 near_df = near_df.join(keyed, on=["hist_doc_id", "hist_partition"], how="inner")
                 d = near_df.get_column("doc").to_numpy()
                 sidx, sig = _load_signatures(workdir, d, k)
                 est = estimated_jaccard(sig[_rows(sidx, d)], hsig[near_df.get_column("_h").to_numpy()])
-                near_df = near_df.filter(pl.Series(est >= settings.threshold)).drop("_h")
+                near_df = near_df.filter(pl.Series(est >= settings.signature_threshold)).drop("_h")
             if near_df is not None:
                 found.append(near_df.with_columns(kind=pl.lit("near")))
         if found:
