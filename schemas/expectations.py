@@ -93,6 +93,10 @@ class SuiteSpec:
                 out.append(c)
         return out
 
+    def type_checked(self) -> set[str]:
+        """Columns whose type the suite checks (converted faithfully, see winnow.validation.to_pandas)."""
+        return {r.kwargs["column"] for r in self.rules if r.expectation == "ExpectColumnValuesToBeOfType"}
+
     def expectation_names(self) -> list[str]:
         return [r.expectation for r in self.rules]
 
@@ -101,8 +105,9 @@ class SuiteSpec:
 def ge_type(dtype: pl.DataType) -> str | None:
     """The ``type_`` for ``ExpectColumnValuesToBeOfType`` once converted by winnow.validation.to_pandas.
 
-    Strings become pandas' ``str`` dtype, integers/floats/booleans/lists pyarrow-backed
-    dtypes (so nulls keep the type), timestamps ``datetime64[us, UTC]``.
+    Strings become pandas' ``str`` dtype, integers ``int64`` (``Int64`` with nulls),
+    floats ``float64``, booleans ``bool``, timestamps ``datetime64[us, UTC]`` and lists
+    Arrow-backed lists; GE compares the dtype's scalar type with the name given here.
     """
     if dtype == pl.String:
         return "str"
