@@ -1,38 +1,27 @@
-"""Exact dedup on a hash of normalized text.
+"""Exact duplicates: a stable 64-bit hash of the normalized text.
 
-Normalization lowercases and folds whitespace, punctuation and digits, so trivially
-reformatted copies collide. The kept document is the first by (created_at, doc_id):
-the oldest, ties broken by id, so the choice never depends on row order.
+The normalized text is the sequence of normalized tokens (``winnow.dedup.shingles``):
+lowercase, punctuation and whitespace dropped, every run of digits ``0``, diacritics
+removed. Two documents are exact duplicates when these sequences are equal, so
+reformatted, re-cased or re-numbered copies collide. Every document whose
+normalized text is empty (empty, whitespace or punctuation only) has the same hash:
+one of them is kept. ``run_dedup`` groups by this hash; the expression below is for
+ad-hoc use on small frames.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from winnow.ids import stable_hash_hex
+from winnow.dedup.hashing import to_hex
+from winnow.dedup.shingles import content_hashes, tokenize
 
 
-def normalized_text(text: pl.Expr) -> pl.Expr:
-    return (
-        text.str.to_lowercase()
-        .str.replace_all(r"\d", "0")
-        .str.replace_all(r"[\p{P}\p{S}]+", "")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
+def content_hash_series(texts: pl.Series) -> pl.Series:
+    """16 hex chars per text (a null text counts as empty)."""
+    return pl.Series(texts.name, to_hex(content_hashes(tokenize(texts))), dtype=pl.String)
 
 
 def content_hash(text: pl.Expr) -> pl.Expr:
-    """A 64-bit hash of the normalized text, as 16 hex chars."""
-    return stable_hash_hex(normalized_text(text))
-
-
-def mark_exact_duplicates(docs: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``content_hash``, ``exact_cluster_size``, ``exact_dup_of`` (kept doc_id, null if kept)."""
-    ranked = docs.with_columns(content_hash=content_hash(pl.col("text"))).with_columns(
-        exact_cluster_size=pl.len().over("content_hash").cast(pl.Int64),
-        _kept=pl.col("doc_id").sort_by([pl.col("created_at"), pl.col("doc_id")], nulls_last=True).first().over("content_hash"),
-    )
-    return ranked.with_columns(
-        exact_dup_of=pl.when(pl.col("_kept") != pl.col("doc_id")).then(pl.col("_kept")).otherwise(None)
-    ).drop("_kept")
+    """Expression form of ``content_hash_series``."""
+    return text.map_batches(content_hash_series, return_dtype=pl.String)

@@ -261,6 +261,13 @@ def run_dedup(
     if settings.minhash and n:
         pairs = all_candidate_pairs(workdir / "buckets", settings.params.bands, settings.bucket_head)
         stats["candidate_pairs"] = pairs.height
+        if settings.exact and pairs.height:  # exact duplicates are linked already: nothing to verify
+            hashes = doc_lf.select("idx", "content_hash").collect()
+            pairs = (
+                pairs.join(hashes.rename({"idx": "a", "content_hash": "ha"}), on="a")
+                .join(hashes.rename({"idx": "b", "content_hash": "hb"}), on="b")
+                .filter(pl.col("ha") != pl.col("hb")).select("a", "b")
+            )
         if settings.verify == "signature" and pairs.height:
             a = pairs.get_column("a").to_numpy()
             b = pairs.get_column("b").to_numpy()
