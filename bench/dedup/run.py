@@ -1,0 +1,179 @@
+"""Benchmark: Winnow's MinHash dedup against datatrove's four-stage MinHash dedup, same data, one run.
+
+    python -m bench.dedup.run [--corpus .winnow/bench/corpus.jsonl] [--shards 2] [--workers 2]
+
+The corpus (``scripts/corpus/build_bench_corpus.py``: >= 200 MB of real Debian
+documentation in many languages) is split into Parquet shards with ids ``d<position>``
+(untimed). Then each tool runs in its own subprocess on those shards, one after
+the other: datatrove (Signature → Buckets → Cluster → Filter, 14 × 8, 5-grams,
+64-bit, ``--workers`` processes), Winnow with ``verify: none`` (the same algorithm:
+every LSH collision is a duplicate) and Winnow with its default ``verify: exact``.
+Wall time and peak RSS (summed over the process tree, sampled every 20 ms) are
+measured from outside. Printed: times, RSS, clusters, removed documents, the
+Jaccard overlap of the removed ``doc_id`` sets and of the sets of documents in any
+duplicate cluster, and the ratios. Results go to ``.winnow/bench/dedup/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / ".winnow" / "bench"
+
+
+def prepare(corpus: Path, out: Path, shards: int) -> dict:
+    """Split the corpus into ``shards`` Parquet files with positional ids (skipped if already done)."""
+    import polars as pl
+
+    marker = out / "prepared.json"
+    stat = corpus.stat()
+    want = {"corpus": str(corpus), "size": stat.st_size, "mtime": stat.st_mtime, "shards": shards, "format": "parquet"}
+    if marker.exists() and json.loads(marker.read_text()).get("key") == want:
+        return json.loads(marker.read_text())
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    df = pl.read_ndjson(corpus, schema={"text": pl.String}).with_row_index("i")
+    df = df.select(id=pl.format("d{}", pl.col("i").cast(pl.String).str.zfill(8)), text=pl.col("text").fill_null(""))
+    per = -(-df.height // shards)
+    for s in range(shards):
+        df.slice(s * per, per).write_parquet(out / f"shard-{s:05d}.parquet", row_group_size=2_000)
+    info = {"key": want, "documents": df.height, "text_mb": round(df["text"].str.len_bytes().sum() / 1e6, 1), "per_shard": per}
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def measure(cmd: list[str], env: dict) -> dict:
+    """Run ``cmd``; wall time and peak RSS of its whole process tree."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(["nice", "-n", "5", *cmd], env=env, cwd=REPO)
+    root = psutil.Process(proc.pid)
+    peak_tree = peak_single = 0
+    while proc.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+            rss = []
+            for p in procs:
+                try:
+                    rss.append(p.memory_info().rss)
+                except psutil.Error:
+                    pass
+            peak_tree = max(peak_tree, sum(rss))
+            peak_single = max(peak_single, max(rss, default=0))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak_tree / 2**20), "peak_rss_single_mb": round(peak_single / 2**20)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return round(len(a & b) / len(a | b), 4) if a | b else 1.0
+
+
+def pair_similarities(input_dir: Path, pairs: list) -> dict:
+    """Exact shingle-set Jaccard of (doc, kept) pairs, computed with Winnow's shingles."""
+    import polars as pl
+
+    from bench.dedup.accuracy import jaccard as set_jaccard
+    from bench.dedup.accuracy import shingle_sets
+
+    pairs = {(d, k) for d, k in pairs if k is not None}
+    ids = sorted({x for p in pairs for x in p})
+    if not ids:
+        return {}
+    df = pl.scan_parquet(sorted(input_dir.glob("*.parquet"))).filter(pl.col("id").is_in(ids)).collect()
+    sets = dict(zip(df["id"], shingle_sets(df["text"].to_list())))
+    return {(d, k): set_jaccard(sets[d], sets[k]) for d, k in pairs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, default=BENCH / "corpus.jsonl")
+    ap.add_argument("--shards", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="datatrove worker processes (the machine's cores)")
+    ap.add_argument("--skip-datatrove", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.corpus.exists():
+        raise SystemExit(f"{args.corpus} not found: build it with `python scripts/corpus/build_bench_corpus.py`")
+    root = BENCH / "dedup"
+    info = prepare(args.corpus, root / "input", args.shards)
+    print(f"corpus: {info['documents']} documents, {info['text_mb']} MB of text, {args.shards} shards")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "POLARS_MAX_THREADS": str(os.cpu_count() or 2)}
+    py = sys.executable
+    results = {"corpus": info, "cpus": os.cpu_count()}
+    runs = []
+    if not args.skip_datatrove:
+        runs.append(("datatrove", [py, "-m", "bench.dedup.run_datatrove", str(root / "input"), str(root / "work-dt"),
+                                   str(root / "out-datatrove.json"), "--workers", str(args.workers)], "out-datatrove.json", "work-dt"))
+    for name, verify, seed in (("winnow-none", "none", 1), ("winnow-exact", "exact", 1), ("winnow-none-s2", "none", 2)):
+        runs.append((name, [py, "-m", "bench.dedup.run_winnow", str(root / "input"), str(root / f"work-{name}"),
+                            str(root / f"out-{name}.json"), "--verify", verify, "--seed", str(seed)], f"out-{name}.json", f"work-{name}"))
+    outs = {}
+    for name, cmd, out, work in runs:
+        shutil.rmtree(root / work, ignore_errors=True)
+        print(f"running {name} ...", flush=True)
+        m = measure(cmd, env)
+        o = json.loads((root / out).read_text())
+        outs[name] = o
+        results[name] = m | {"inner_s": round(o["seconds"], 2), "clusters": o["clusters"], "removed": len(o["removed"])}
+        if "stats" in o:
+            results[name]["stats"] = o["stats"]
+        shutil.rmtree(root / work, ignore_errors=True)
+        print(f"  {name}: {results[name]}", flush=True)
+
+    # exact Jaccard (Winnow's shingles) of every removed document with the document kept for it
+    sims = pair_similarities(root / "input", [p for o in outs.values() for p in o["removed_pairs"]])
+
+    def confident(o: dict) -> set:
+        return {d for d, k in o["removed_pairs"] if k is not None and sims.get((d, k), 0.0) >= 0.8}
+
+    for name, o in outs.items():
+        js = [sims.get((d, k), 0.0) for d, k in o["removed_pairs"] if k is not None]
+        results[name]["removed_with_jaccard_ge_0.8"] = len(confident(o))
+        results[name]["removed_jaccard_quartiles"] = [round(float(q), 3) for q in np.quantile(js, [0, 0.25, 0.5, 0.75, 1])] if js else []
+    base = "datatrove" if "datatrove" in outs else None
+    for name in [r[0] for r in runs if r[0] != base]:
+        other = base or "winnow-none"
+        if name == other:
+            continue
+        w, ref = outs[name], outs[other]
+        results[name]["vs_" + other] = {
+            "speedup": round(results[other]["wall_s"] / results[name]["wall_s"], 2),
+            "rss_ratio": round(results[name]["peak_rss_mb"] / results[other]["peak_rss_mb"], 3),
+            "removed_jaccard": jaccard(set(w["removed"]), set(ref["removed"])),
+            "removed_j>=0.8_jaccard": jaccard(confident(w), confident(ref)),
+        }
+    if "winnow-none-s2" in outs:  # the noise floor: the same tool with another random draw
+        results["lsh_self_agreement"] = {
+            "removed_jaccard": jaccard(set(outs["winnow-none"]["removed"]), set(outs["winnow-none-s2"]["removed"])),
+            "removed_j>=0.8_jaccard": jaccard(confident(outs["winnow-none"]), confident(outs["winnow-none-s2"])),
+        }
+    (root / "results.json").write_text(json.dumps(results, indent=2))
+    print()
+    print(f"{'tool':<15} {'wall s':>7} {'RSS MB':>7} {'clusters':>8} {'removed':>8} {'J>=0.8':>7} {'speed-up':>8} {'RSS x':>6} {'removed J':>9} {'J>=0.8 J':>9}")
+    for name in [r[0] for r in runs]:
+        r = results[name]
+        v = next((x for k, x in r.items() if k.startswith("vs_")), {})
+        print(f"{name:<15} {r['wall_s']:>7} {r['peak_rss_mb']:>7} {r['clusters']:>8} {r['removed']:>8} {r['removed_with_jaccard_ge_0.8']:>7} "
+              f"{v.get('speedup', ''):>8} {v.get('rss_ratio', ''):>6} {v.get('removed_jaccard', ''):>9} {v.get('removed_j>=0.8_jaccard', ''):>9}")
+    if "lsh_self_agreement" in results:
+        print(f"LSH noise floor (Winnow seed 1 vs seed 2): {results['lsh_self_agreement']}")
+    print(f"\nresults: {root / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
