@@ -72,6 +72,21 @@ _SEP, _WORD, _CJK = 0, 1, 2
 _CP_CLASS: np.ndarray | None = None
 
 
+def _utf8_array(cps: np.ndarray) -> pa.Array:
+    """One string per code point, UTF-8 encoded with numpy (no Python loop)."""
+    width = np.where(cps < 0x80, 1, np.where(cps < 0x800, 2, np.where(cps < 0x10000, 3, 4)))
+    offsets = np.concatenate([[0], np.cumsum(width)]).astype(np.int64)
+    buf = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    start = offsets[:-1]
+    for w, lead in ((1, 0x00), (2, 0xC0), (3, 0xE0), (4, 0xF0)):
+        sel = width == w
+        c, s0 = cps[sel], start[sel]
+        buf[s0] = (lead | (c >> (6 * (w - 1)))).astype(np.uint8)
+        for j in range(1, w):
+            buf[s0 + j] = (0x80 | ((c >> (6 * (w - 1 - j))) & 0x3F)).astype(np.uint8)
+    return pa.LargeStringArray.from_buffers(len(cps), pa.py_buffer(offsets), pa.py_buffer(buf))
+
+
 def codepoint_classes() -> np.ndarray:
     """uint8 class of every Unicode code point (separator / word / CJK), from TOKEN_PATTERN's classes.
 
@@ -80,8 +95,8 @@ def codepoint_classes() -> np.ndarray:
     """
     global _CP_CLASS
     if _CP_CLASS is None:
-        cps = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)])
-        chars = pl.Series([chr(c) for c in cps.tolist()])
+        cps = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
+        chars = pl.Series(_utf8_array(cps))
         cls = np.full(0x110000, _SEP, dtype=np.uint8)  # surrogates never occur in valid UTF-8
         word = np.where(chars.str.contains(rf"^[{_SEP_CLASS}]$").to_numpy(), _SEP, _WORD)
         cls[cps] = np.where(chars.str.contains(rf"^[{CJK_CLASS}]$").to_numpy(), _CJK, word).astype(np.uint8)
