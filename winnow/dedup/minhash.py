@@ -14,6 +14,7 @@ band key; two documents are LSH candidates when they share a key in some band.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -77,7 +78,7 @@ class SignatureBatch:
 class MinHasher:
     """Computes signatures and band keys for batches of texts."""
 
-    def __init__(self, params: MinHashParams = MinHashParams(), chunk: int = 4096, threads: int | None = None):
+    def __init__(self, params: MinHashParams = MinHashParams(), chunk: int = 8192, threads: int | None = None):
         self.params = params
         k = params.num_perm
         self.a = splitmix64(params.seed * 2 + 1, k) | np.uint64(1)
@@ -87,6 +88,7 @@ class MinHasher:
         self.band_weights = splitmix64(params.seed * 2 + 3, params.rows) | np.uint64(1)
         self.band_salts = splitmix64(params.seed * 2 + 4, params.bands)
         self.chunk = chunk
+        self._local = threading.local()  # one scratch matrix per worker thread
         self.threads = threads or min(4, os.cpu_count() or 1)
 
     # -- shingles -----------------------------------------------------------------
@@ -105,7 +107,11 @@ class MinHasher:
         bounds = seg_starts[lo:hi]
         if len(bounds) == 0 or bounds[0] != c0:
             bounds = np.concatenate([[c0], bounds])
-        m = self._a_col * shingles[c0:c1][None, :]
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.shape[1] < c1 - c0:
+            buf = self._local.buf = np.empty((self.params.num_perm, self.chunk), dtype=np.uint64)
+        m = buf[:, : c1 - c0]
+        np.multiply(self._a_col, shingles[c0:c1][None, :], out=m)
         m += self._b_col
         return bounds, np.minimum.reduceat(m, bounds - c0, axis=1)
 
