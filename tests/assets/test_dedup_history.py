@@ -98,7 +98,14 @@ def test_second_night_copies_of_first_night_are_removed_as_history(tmp_path, win
     assert pl.read_parquet(index_dir / "hashes.parquet").height == 30
     assert len(list(index_dir.glob("band_*.parquet"))) == 14
 
-    assert _materialize(recipe, releases, N2).success
+    result2 = _materialize(recipe, releases, N2)
+    assert result2.success
+    md = {m.asset_key.path[-1]: m.metadata for m in result2.asset_materializations_for_node("deduplication")}
+    assert md["deduplicated_documents"]["dagster/row_count"].value == 10
+    assert md["deduplicated_documents"]["duplicate_clusters"].value == 0  # the clusters' kept docs are history
+    assert md["deduplicated_documents"]["history_index_documents"].value == 30
+    assert md["deduplicated_documents"]["cluster_size_chart"].value.startswith("![duplicate cluster sizes](data:image/png")
+    assert "history | 7" in md["duplicates"]["by_kind"].value
     dups2 = pl.read_parquet(storage / "duplicates" / f"{N2}.parquet")
     kept2 = pl.read_parquet(storage / "deduplicated_documents" / f"{N2}.parquet")
     got = dict(zip(dups2["doc_id"], dups2["dup_of"]))
