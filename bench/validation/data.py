@@ -2,11 +2,11 @@
 
 Texts are windows of real text from the bench corpus (``.winnow/bench/corpus.jsonl``,
 Debian documentation and man pages in several languages, built by
-``scripts/corpus/build_bench_corpus.py``): document ``i`` is a window of a corpus document
-at a seeded random offset (windows that repeat a text are dropped), its length drawn from a log-normal (median about
-1,100 characters, clipped to 200..20,000), so every text differs and lengths look like
-web pages. The other columns are what ``curated_documents`` carries at that point of the
-graph: the canonical document columns, signals (Gopher/C4/FineWeb/PII/language style,
+``scripts/corpus/build_bench_corpus.py``): each document is a window of a corpus
+document at a seeded random offset, its length drawn from a log-normal (median about
+900 characters, clipped to 100..20,000); windows that repeat a text are dropped, so every
+text (and content hash) is distinct. The other columns are what ``curated_documents``
+carries: the canonical document columns, signals (Gopher/C4/FineWeb/PII/language style,
 ratios in [0, 1] and counts), ``content_hash`` and ``quality_score``.
 
 Written (zstd Parquet) to ``.winnow/bench/validation/curated_<n>.parquet``; reused while
