@@ -180,10 +180,21 @@ CASES = {
 }
 
 
+def _peak_rss_mib() -> float:
+    """This process's peak RSS (VmHWM: reset at exec, unlike ru_maxrss which a child inherits)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _child(case: str, path: Path) -> None:
     os.environ.setdefault("POLARS_MAX_THREADS", "2")
     out = CASES[case](path)
-    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["peak_rss_mib"] = _peak_rss_mib()
     print("RESULT " + json.dumps(out))
 
 
