@@ -145,3 +145,37 @@ def test_warn_only_lets_the_release_through_and_says_so(tmp_path, winnow_home):
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert "warn_only" in check.metadata
     assert (tmp_path / "releases" / "tiny" / f"{P}-v1" / "manifest.json").exists()
+
+
+def test_a_clean_night_passes_every_gate_and_the_manifest_carries_the_summaries(tmp_path, winnow_home):
+    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
+    from assets.validation import CURATED_CHECK, MANIFEST_CHECK, RAW_CHECK, SAMPLE_CHECK
+    from pipelines.definitions import ASSET_MODULES, all_assets, nightly_curation
+    from pipelines.io_manager import ParquetIOManager
+
+    recipe = _recipe(tmp_path, "sampling: {fraction: 0.3}\n")
+    rows = [{"id": i, "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (3 + i % 7),
+             "lang": "en"} for i in range(40)]
+    (tmp_path / "in" / P / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    defs = dg.Definitions(
+        assets=all_assets,
+        asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
+        jobs=[nightly_curation],
+        resources={
+            "io_manager": ParquetIOManager(),
+            "recipe": RecipeResource(path=str(recipe)),
+            "releases": ReleaseStoreResource(root=str(tmp_path / "releases")),
+            "label_studio": LabelStudioResource(enabled=False),
+        },
+    )
+    result = defs.resolve_job_def("nightly_curation").execute_in_process(partition_key=P)
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    for name in (RAW_CHECK, CURATED_CHECK, SAMPLE_CHECK, MANIFEST_CHECK):
+        assert evaluations[name].passed, (name, evaluations[name].description)
+        assert Path(evaluations[name].metadata["data_docs"].value).exists()
+    assert evaluations[RAW_CHECK].metadata["rows"].value == 40
+    for asset in ("raw_documents", "curated_documents", "annotation_sample", "curated_release"):
+        assert json.loads((winnow_home / "validation" / asset / f"{P}.json").read_text())["success"] is True
+    manifest = json.loads((tmp_path / "releases" / "tiny" / f"{P}-v1" / "manifest.json").read_text())
+    assert {"raw_documents", "curated_documents", "annotation_sample"} <= set(manifest["checks"]["validation"])
