@@ -39,7 +39,7 @@ class PushResult:
     task_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        d = dict(self.__dict__)
+        d = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
         d.pop("task_ids")
         return d
 
