@@ -16,8 +16,10 @@ P = "2026-11-24"
 def _corpus(root: Path) -> Path:
     d = root / "in" / P
     d.mkdir(parents=True)
-    rows = [{"id": i, "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (5 + i % 20),
-             "lang": "en"} for i in range(80)]
+    words = ("the river crossed a quiet valley where farmers grew barley and old bridges carried carts "
+             "toward market towns while children watched boats drift past stone mills").split()
+    rows = [{"id": i, "text": f"Document {i}. " + " ".join(words[(i * 7 + j) % len(words)] for j in range(30 + i))
+             + ".", "lang": "en"} for i in range(80)]  # 80 distinct texts
     rows += [{"id": 200 + i, "text": rows[i]["text"], "lang": "en"} for i in range(6)]  # exact copies
     (d / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     recipe = root / "recipe.yaml"
@@ -25,6 +27,10 @@ def _corpus(root: Path) -> Path:
         "name: tiny\nversion: 2\nseed: 7\n"
         "sources:\n  - {name: s, path: 'in/{partition}/*.jsonl', format: jsonl, lang_field: lang}\n"
         "sampling: {fraction: 0.2}\npublish: {dataset: tiny, shard_target_mb: 0.001, row_group_rows: 4}\n"
+        # this test is about publishing: rule filters and near-dedup off, exact dedup on
+        "filters:\n" + "".join(f"  {f}: {{enabled: false}}\n" for f in
+                               ("gopher_quality", "gopher_repetition", "c4", "fineweb", "language"))
+        + "dedup: {minhash: {enabled: false}}\n"
     )
     return recipe
 
@@ -76,7 +82,7 @@ def test_curated_release_publishes_with_card_report_metadata_and_check(tmp_path,
     md = mat.metadata
     rows = pl.scan_parquet(release / "*.parquet").select(pl.len()).collect().item()
     curated = pl.scan_parquet(storage / "curated_documents" / f"{P}.parquet").select(pl.len()).collect().item()
-    assert md["dagster/row_count"].value == rows == curated > 0
+    assert md["dagster/row_count"].value == rows == curated == 80
     funnel = json.loads((release / "manifest.json").read_text())["funnel"]
     assert funnel[0]["documents"] == 86 and funnel[-1]["documents"] == rows  # raw: 80 + 6 copies
     assert md["version"].value == f"{P}-v2" and md["moved_latest"].value is True
