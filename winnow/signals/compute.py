@@ -1,22 +1,174 @@
 """Compute every signal column for a LazyFrame of canonical documents.
 
-(Foundation version: basic size signals; the Gopher, C4, FineWeb, language and PII
-families are added by the signals work.)
+``compute_signals`` adds one ``map_batches`` expression over ``text`` (declared
+elementwise, so polars' streaming engine feeds it one morsel at a time and memory
+stays bounded) and unnests its struct. Inside, each batch is cut into slices of
+at most ``SLICE_BYTES`` of text and every family runs vectorized over the slice:
+lines, paragraphs and tokens are exploded into long frames, flagged with polars
+string kernels and aggregated back per document with hash group-bys. Only the
+language-ID call walks the texts, one C++ ``predict`` per document on its first
+``detect_chars`` characters.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
-from schemas.recipe import Recipe
+from schemas.recipe import FiltersConfig, Recipe
+from winnow.signals import c4, fineweb, gopher, langid, lines, pii, words
+
+#: text bytes per vectorized slice (bounds the exploded token frame to a few hundred MB)
+SLICE_BYTES = 16 * 1024 * 1024
+_STRUCT = "__winnow_signals"
+
+
+def signal_schema(cfg: FiltersConfig) -> dict[str, pl.DataType]:
+    """Every column ``compute_signals`` adds, in order, with its dtype."""
+    i, f = pl.Int64(), pl.Float64()
+    rep = cfg.gopher_repetition
+    cols: dict[str, pl.DataType] = {
+        "n_chars": i,
+        "n_words": i,
+        "n_lines": i,
+        "lang_detected": pl.String(),
+        "lang_score": f,
+        "gopher_n_words": i,
+        "gopher_mean_word_length": f,
+        "gopher_hash_per_word": f,
+        "gopher_ellipsis_per_word": f,
+        "gopher_bullet_lines_ratio": f,
+        "gopher_ellipsis_lines_ratio": f,
+        "gopher_alpha_words_ratio": f,
+        "gopher_stop_words": i,
+        "gopher_dup_para_frac": f,
+        "gopher_dup_para_char_frac": f,
+        "gopher_dup_line_frac": f,
+        "gopher_dup_line_char_frac": f,
+    }
+    cols |= {f"gopher_top_{n}_gram_frac": f for n in sorted(rep.top_n_grams)}
+    cols |= {f"gopher_dup_{n}_gram_frac": f for n in sorted(rep.dup_n_grams)}
+    cols |= {name: i for name in c4.COUNT_COLUMNS}
+    cols |= {
+        "c4_removed_line_frac": f,
+        "fineweb_lines": i,
+        "fineweb_line_punct_ratio": f,
+        "fineweb_short_line_ratio": f,
+        "fineweb_char_dup_ratio": f,
+        "fineweb_newlines_per_word": f,
+        "pii_email": i,
+        "pii_phone": i,
+        "pii_ip": i,
+        "pii_card": i,
+        "text_redacted": pl.String(),
+    }
+    return cols
 
 
 def compute_signals(docs: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:
-    """Add signal columns; every input column is kept."""
-    return docs.with_columns(
-        n_chars=pl.col("text").str.len_chars(),
-        n_words=pl.col("text").str.split(" ").list.len(),
-        text_redacted=pl.col("text"),
-        lang_detected=pl.col("lang"),
-        lang_score=pl.lit(None, dtype=pl.Float64),
+    """Add the signal columns; every input column is kept (a column of the same name is replaced)."""
+    schema = signal_schema(recipe.filters)
+    fn = partial(
+        signals_batch,
+        cfg=recipe.filters,
+        extra_email=recipe.validation.email_pattern,
+        extra_phone=recipe.validation.phone_pattern,
     )
+    existing = [c for c in docs.collect_schema().names() if c in schema]
+    return (
+        docs.drop(existing)
+        .with_columns(
+            pl.col("text").map_batches(fn, return_dtype=pl.Struct(schema), is_elementwise=True).alias(_STRUCT)
+        )
+        .unnest(_STRUCT)
+    )
+
+
+def signals_batch(
+    text: pl.Series, cfg: FiltersConfig, extra_email: str | None = None, extra_phone: str | None = None
+) -> pl.Series:
+    """The signal struct for one batch of texts (what ``map_batches`` calls)."""
+    text = text.cast(pl.String).fill_null("")
+    sizes = text.str.len_bytes().cast(pl.Int64).to_list()
+    frames, start, acc = [], 0, 0
+    for end, size in enumerate(sizes, 1):
+        acc += size
+        if acc >= SLICE_BYTES:
+            frames.append(signals_frame(text.slice(start, end - start), cfg, extra_email, extra_phone))
+            start, acc = end, 0
+    if start < len(sizes) or not frames:
+        frames.append(signals_frame(text.slice(start, len(sizes) - start), cfg, extra_email, extra_phone))
+    return pl.concat(frames, how="vertical").to_struct(_STRUCT)
+
+
+def signals_frame(
+    text: pl.Series, cfg: FiltersConfig, extra_email: str | None = None, extra_phone: str | None = None
+) -> pl.DataFrame:
+    """All signal columns for ``text`` (one slice), as a DataFrame in ``signal_schema`` order."""
+    schema = signal_schema(cfg)
+    if text.len() == 0:
+        return pl.DataFrame(schema=schema)
+    rep = cfg.gopher_repetition
+    top_ns, dup_ns = sorted(rep.top_n_grams), sorted(rep.dup_n_grams)
+    docs = pl.DataFrame({"text": text.fill_null("")}).with_row_index("_d")
+    lang, score = langid.detect(docs["text"], cfg.language)
+    stop_words = cfg.gopher_quality.stop_words
+    fallback = "en" if "en" in stop_words else next(iter(stop_words), "en")
+    docs = docs.with_columns(lang_detected=lang, lang_score=score).with_columns(
+        stop_lang=pl.when(pl.col("lang_detected").is_in(list(stop_words))).then("lang_detected").otherwise(pl.lit(fallback))
+    )
+
+    line_df = lines.line_frame(docs)
+    tokens = words.token_flags(lines.token_frame(line_df))
+    if lines.has_other_breaks(docs):  # rare: \r, \v, \f, U+2028 ... also end lines for C4 and Gopher quality
+        sl_docs = docs.with_columns(text=lines.splitlines_text())
+        sl_lines = lines.line_frame(sl_docs)
+        sl_tokens = lines.token_frame(sl_lines)
+    else:
+        sl_docs, sl_lines, sl_tokens = docs, line_df, tokens
+
+    parts = [
+        words.doc_word_stats(docs, tokens, stop_words),
+        gopher.line_quality_stats(sl_lines),
+        gopher.duplicate_stats(lines.paragraph_frame(docs), "para", "para"),
+        gopher.repetition_lines(line_df),
+        gopher.ngram_stats(tokens, top_ns, dup_ns),
+        c4.doc_stats(c4.line_flags(sl_lines, c4.sentence_counts(sl_tokens), cfg.c4)),
+        fineweb.doc_stats(line_df, cfg.fineweb),
+    ]
+    base = docs.with_columns(_sl=sl_docs["text"]).select(
+        "_d",
+        "lang_detected",
+        "lang_score",
+        n_chars=pl.col("text").str.len_chars().cast(pl.Int64),
+        n_hash=pl.col("text").str.count_matches("#", literal=True).cast(pl.Int64),
+        n_ellipsis=(
+            pl.col("text").str.count_matches("...", literal=True) + pl.col("text").str.count_matches("…", literal=True)
+        ).cast(pl.Int64),
+        n_newlines=pl.col("text").str.count_matches("\n", literal=True).cast(pl.Int64),
+        n_lines=pl.when(pl.col("_sl") == "")
+        .then(0)
+        .otherwise(pl.col("_sl").str.count_matches("\n", literal=True) + 1 - pl.col("_sl").str.ends_with("\n").cast(pl.Int64))
+        .cast(pl.Int64),
+    )
+    joined = base
+    for part in parts:
+        joined = joined.join(part, on="_d", how="left")
+    counts = [c for c, t in joined.schema.items() if t.is_integer() and c != "_d"]
+    joined = joined.with_columns(pl.col(counts).fill_null(0))
+    n_chars = pl.col("n_chars")
+    out = joined.sort("_d").select(
+        "n_chars",
+        pl.col("n_words").alias("n_words"),
+        "n_lines",
+        "lang_detected",
+        "lang_score",
+        *gopher.quality_signals(pl.col("n_lines")),
+        *gopher.repetition_signals(top_ns, dup_ns, n_chars),
+        *[pl.col(c) for c in c4.COUNT_COLUMNS],
+        *c4.signals(),
+        *fineweb.signals(n_chars - pl.col("n_newlines"), pl.col("n_newlines")),
+    )
+    out = pl.concat([out, pii.pii_frame(docs["text"], extra_email, extra_phone)], how="horizontal")
+    return out.select([pl.col(c).cast(t) for c, t in schema.items()])

@@ -1,0 +1,137 @@
+"""C4 line heuristics (Raffel et al. 2020) as signals, following datatrove's ``C4QualityFilter``.
+
+datatrove *edits* the text: it deletes every line that does not end in terminal
+punctuation, has fewer than 3 words, has a word over 1000 characters, mentions
+"javascript" or a cookie/terms policy, and then drops the document if a surviving
+line contains "lorem ipsum" or "{", or if fewer than 5 sentences survive. Winnow
+never edits text (the annotators, the dedup and the release all see the original),
+so the same walk is recorded as columns: how many lines each rule would remove, how
+many survive, how many sentences they hold, and whether a surviving line would have
+dropped the document. The drop rules (``winnow.filters``) then reproduce datatrove's
+keep/drop decision exactly where datatrove drops; the removed-line share is a
+signal (and an optional rule, off by default).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.recipe import C4Config
+from winnow.signals.text import SENTENCE_CLASS
+
+CITATION = r"\[\d*]|\[edit]|\[citation needed]"
+POLICY = r"terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"
+
+
+def sentence_counts(tokens: pl.DataFrame) -> pl.DataFrame:
+    """Per line ``_l``: sentences as spaCy's Sentencizer splits them (datatrove's
+    ``split_into_sentences``): a new sentence starts at a non-punctuation token that
+    follows a sentence-final punctuation token (". ! ?" ...), with only punctuation
+    between them."""
+    if not tokens.height:
+        return pl.DataFrame(schema={"_l": pl.Int64, "sentences": pl.Int64})
+    pos = pl.int_range(pl.len(), dtype=pl.Int64)
+    is_sp = pl.col("tok").str.contains(rf"^[{SENTENCE_CLASS}]$")
+    is_punct = pl.col("tok").str.contains(r"^\p{P}+$")
+    t = tokens.select("_l", _p=pos, sp=is_sp, np=~is_punct & ~is_sp).with_columns(
+        start=pl.when(pl.col("_l") != pl.col("_l").shift(1, fill_value=-1)).then(pl.col("_p")).forward_fill(),
+        last_np=pl.when(pl.col("np")).then(pl.col("_p")).forward_fill().shift(1),
+        last_sp=pl.when(pl.col("sp")).then(pl.col("_p")).forward_fill().shift(1),
+    )
+    boundary = (
+        pl.col("np")
+        & (pl.col("last_np") >= pl.col("start")).fill_null(False)
+        & (pl.col("last_sp") > pl.col("last_np")).fill_null(False)
+    )
+    return t.group_by("_l").agg(sentences=(boundary.sum() + 1).cast(pl.Int64))
+
+
+def line_flags(lines: pl.DataFrame, sentences: pl.DataFrame, cfg: C4Config) -> pl.DataFrame:
+    """Per ``str.splitlines`` line: which C4 step removes it, or whether it is kept."""
+    s = pl.col("line").str.strip_chars()
+    n_words = s.str.count_matches(r"\S+")
+    lf = lines.lazy().select("_d", "_l", s=s, n_words=n_words)
+    lf = lf.filter(pl.col("s") != "")
+    if cfg.max_word_length != -1:
+        # only lines longer than the limit can hold a too-long word; test just those
+        long_word = pl.col("s").str.len_chars() > cfg.max_word_length
+        lf = lf.with_columns(
+            too_long=long_word
+            & pl.col("s")
+            .str.extract_all(r"\S+")
+            .list.eval(pl.element().str.len_chars())
+            .list.max()
+            .fill_null(0)
+            .gt(cfg.max_word_length)
+        )
+    else:
+        lf = lf.with_columns(too_long=pl.lit(False))
+    s2 = pl.col("s").str.replace_all(CITATION, "") if cfg.remove_citations else pl.col("s")
+    lf = lf.with_columns(s2=s2)
+    no_punct = (
+        (~pl.col("s2").str.contains(r"[.?!\"']$") | pl.col("s2").str.ends_with("..."))
+        if cfg.filter_no_terminal_punct
+        else pl.lit(False)
+    )
+    few_words = pl.col("n_words") < cfg.min_words_per_line
+    lf = lf.with_columns(
+        no_punct=~pl.col("too_long") & no_punct,
+    ).with_columns(
+        few_words=~pl.col("too_long") & ~pl.col("no_punct") & few_words,
+    ).with_columns(cand=~pl.col("too_long") & ~pl.col("no_punct") & ~pl.col("few_words"))
+    flag = lambda on, pattern: (pl.col("s2").str.contains(pattern) if on else pl.lit(False))  # noqa: E731
+    lf = lf.with_columns(lorem=pl.col("cand") & flag(cfg.filter_lorem_ipsum, "(?i)lorem ipsum"))
+    lf = lf.with_columns(javascript=pl.col("cand") & ~pl.col("lorem") & flag(cfg.filter_javascript, "(?i)javascript"))
+    lf = lf.with_columns(
+        curly=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & flag(cfg.filter_curly_bracket, r"\{")
+    )
+    lf = lf.with_columns(
+        policy=pl.col("cand")
+        & ~pl.col("lorem")
+        & ~pl.col("javascript")
+        & ~pl.col("curly")
+        & flag(cfg.filter_policy, f"(?i){POLICY}")
+    )
+    lf = lf.with_columns(kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"))
+    lf = lf.join(sentences.lazy(), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
+    return lf.collect()
+
+
+def doc_stats(flags: pl.DataFrame) -> pl.DataFrame:
+    """Per ``_d``: the C4 counters (see ``signals``)."""
+    c = lambda name: pl.col(name).sum().cast(pl.Int64)  # noqa: E731
+    return flags.group_by("_d").agg(
+        c4_lines=pl.len().cast(pl.Int64),
+        c4_too_long_word_lines=c("too_long"),
+        c4_no_terminal_punct_lines=c("no_punct"),
+        c4_too_few_words_lines=c("few_words"),
+        c4_lorem_ipsum_lines=c("lorem"),
+        c4_javascript_lines=c("javascript"),
+        c4_curly_bracket_lines=c("curly"),
+        c4_policy_lines=c("policy"),
+        c4_kept_lines=c("kept"),
+        c4_sentences=pl.col("sentences").filter(pl.col("kept")).sum().cast(pl.Int64),
+    )
+
+
+COUNT_COLUMNS = [
+    "c4_lines",
+    "c4_too_long_word_lines",
+    "c4_no_terminal_punct_lines",
+    "c4_too_few_words_lines",
+    "c4_lorem_ipsum_lines",
+    "c4_javascript_lines",
+    "c4_curly_bracket_lines",
+    "c4_policy_lines",
+    "c4_kept_lines",
+    "c4_sentences",
+]
+
+
+def signals() -> list[pl.Expr]:
+    """Derived C4 columns (after the counters are joined and null-filled)."""
+    lines = pl.col("c4_lines")
+    removed = lines - pl.col("c4_kept_lines")
+    return [
+        pl.when(lines > 0).then(removed.cast(pl.Float64) / lines.cast(pl.Float64)).otherwise(0.0).alias("c4_removed_line_frac")
+    ]
