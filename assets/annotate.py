@@ -5,7 +5,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from assets.metadata import preview, row_count, table_md
+from assets.metadata import png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
 from assets.resources import LabelStudioResource, RecipeResource
 from winnow.annotation.ledger import Ledger, ledger_path
@@ -28,6 +28,36 @@ PUSHED_SCHEMA = {
 }
 
 
+def _sample_chart(sample: pl.DataFrame) -> bytes | None:
+    """Rows per source and kind (stacked bars), for the Dagster UI."""
+    if sample.height == 0:
+        return None
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    src = sample.with_columns(pl.col("source").fill_null("unknown"))
+    table = src.group_by("source", "sample_kind").agg(n=pl.len())
+    sources = sorted(table["source"].unique().to_list())
+    fig, ax = plt.subplots(figsize=(5.5, 0.6 + 0.4 * len(sources)))
+    left = [0] * len(sources)
+    for kind, color in (("random", "#4c78a8"), ("rejected", "#e45756"), ("active", "#f58518")):
+        counts = dict(table.filter(pl.col("sample_kind") == kind).select("source", "n").iter_rows())
+        vals = [counts.get(s, 0) for s in sources]
+        ax.barh(sources, vals, left=left, color=color, label=kind)
+        left = [a + b for a, b in zip(left, vals)]
+    ax.set_xlabel("documents sent for annotation")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return buf.getvalue()
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="annotate",
@@ -48,8 +78,10 @@ def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource,
             f"nightly budget {r.sampling.nightly_budget} binds: the design sample was scaled down and its "
             "inclusion probabilities with it"
         )
+    chart = _sample_chart(sample)
     return dg.Output(sample, metadata={
         "dagster/row_count": sample.height,
+        **({"chart": png_md(chart, "sample by source and kind")} if chart else {}),
         "population_rows": row_count(scored_documents),
         "by_kind": table_md(kinds),
         "strata": table_md(sample_summary(sample)),

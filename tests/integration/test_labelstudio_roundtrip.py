@@ -127,6 +127,8 @@ def test_round_trip_push_label_sense_pull_agree(tmp_path, winnow_home, ls_server
     assert meta["imported"] == sample.height and meta["already_sent"] == 0
     assert meta["batches"] == -(-sample.height // 10)
     assert ls_server.token not in json.dumps({k: str(v) for k, v in meta.items()})
+    assert not [e for e in pushed.all_events if ls_server.token in str(e)]  # nor in any Dagster event
+    assert ls_server.token not in (ls_server.data / "labelstudio.log").read_text(errors="replace")
     tasks = _project_tasks(ls_server, title)
     assert sorted(t["data"]["doc_id"] for t in tasks) == sorted(sample["doc_id"].to_list())
     n_overlap = int(sample["overlap"].sum())
