@@ -55,6 +55,12 @@ class WebDriver:
     def find(self, css: str) -> str:
         return self.cmd("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
 
+    def find_xpath(self, xpath: str) -> str:
+        return self.cmd("POST", "/element", {"using": "xpath", "value": xpath})[ELEMENT]
+
+    def click_xpath(self, xpath: str) -> None:
+        self.cmd("POST", f"/element/{self.find_xpath(xpath)}/click", {})
+
     def type(self, css: str, text: str) -> None:
         self.cmd("POST", f"/element/{self.find(css)}/value", {"text": text})
 
@@ -139,3 +145,21 @@ def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
     assert "language: en" in page
     png = browser.screenshot(ARTIFACTS / "labelstudio_task.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+    # the annotator ticks an issue tag and submits (keep and the rating come pre-filled from the score)
+    browser.click_xpath("//label[contains(., 'near-duplicate')]")
+    browser.click_xpath("//button[normalize-space(.)='Submit']")
+    admin = LabelStudioClient(server.url, server.token)
+    deadline, anns = time.time() + 30, []
+    while time.time() < deadline and not anns:
+        anns = admin.export_tasks(pid, [task_id])
+        anns = anns[0]["annotations"] if anns else []
+        time.sleep(0.5)
+    admin.close()
+    assert anns, "the submitted annotation never reached Label Studio"
+    from winnow.annotation.parse import parse_result
+
+    got = parse_result(anns[0]["result"])
+    assert got["decision"] == "keep" and got["rating"] == 3 and got["tags"] == ["near-duplicate"]
+    assert anns[0]["completed_by"] == next(u for u, e in LabelStudioClient(server.url, server.token).users().items()
+                                           if e == email)
