@@ -23,8 +23,10 @@ table is written to ``workdir`` and read back lazily.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,21 +82,40 @@ class DuplicateDocIdError(ValueError):
     pass
 
 
-def iter_text_batches(docs: pl.LazyFrame, batch_mb: float, rows: int = 20_000):
-    """Batches of ``docs`` with at most ``batch_mb`` of text each (a bigger single document is its own batch)."""
-    limit = int(batch_mb * 1e6)
+def iter_text_batches(docs: pl.LazyFrame, batch_mb: float, rows: int = 1_000):
+    """Batches of ``docs`` with at most ``batch_mb`` of text each (a bigger single document is its own batch).
+
+    Rows are pulled from the streaming engine ``rows`` at a time, so no more than
+    about one batch plus ``rows`` documents is in memory.
+    """
+    limit = max(int(batch_mb * 1e6), 1)
+    pending: list[pl.DataFrame] = []
+    pending_bytes = 0
+
+    def cut(frame: pl.DataFrame, final: bool):
+        sizes = frame.get_column("text").str.len_bytes().fill_null(0).to_numpy()
+        cum = np.cumsum(sizes)
+        start = 0
+        while start < frame.height:
+            base = cum[start - 1] if start else 0
+            if not final and cum[-1] - base < limit:
+                return frame.slice(start)  # not a full batch yet: keep for the next rows
+            end = max(int(np.searchsorted(cum, base + limit, side="right")), start + 1)
+            yield frame.slice(start, end - start)
+            start = end
+        return None
+
     for df in docs.collect_batches(chunk_size=rows):
         if df.height == 0:
             continue
-        sizes = df.get_column("text").str.len_bytes().fill_null(0).to_numpy()
-        cum = np.cumsum(sizes)
-        start = 0
-        while start < df.height:
-            base = cum[start - 1] if start else 0
-            end = int(np.searchsorted(cum, base + limit, side="right"))
-            end = max(end, start + 1)
-            yield df.slice(start, end - start)
-            start = end
+        pending.append(df)
+        pending_bytes += int(df.get_column("text").str.len_bytes().fill_null(0).sum())
+        if pending_bytes >= limit:
+            rest = yield from cut(pl.concat(pending), final=False)
+            pending = [rest] if rest is not None and rest.height else []
+            pending_bytes = int(pending[0].get_column("text").str.len_bytes().fill_null(0).sum()) if pending else 0
+    if pending:
+        yield from cut(pl.concat(pending), final=True)
 
 
 def _rank_frame(df: pl.DataFrame) -> pl.DataFrame:
@@ -114,14 +135,13 @@ def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings,
     if "doc_id" not in names or "text" not in names:
         raise ValueError(f"deduplication needs columns doc_id and text; got {names}")
     wanted = ["doc_id", "text", *[c for c in RANK_COLUMNS if c in names]]
-    n = 0
-    shards = 0
-    text_bytes = 0
-    for shard, batch in enumerate(iter_text_batches(docs.select(wanted), settings.batch_mb)):
+    (workdir / "docs").mkdir(parents=True, exist_ok=True)
+    (workdir / "sigs").mkdir(parents=True, exist_ok=True)
+
+    def one_shard(shard: int, start: int, batch: pl.DataFrame) -> int:
         name = f"shard-{shard:06d}"
-        idx = np.arange(n, n + batch.height, dtype=np.int64)
+        idx = np.arange(start, start + batch.height, dtype=np.int64)
         texts = batch.get_column("text")
-        text_bytes += int(texts.str.len_bytes().fill_null(0).sum())
         sb = hasher.compute(texts, skip_exact_repeats=settings.exact) if settings.minhash else None
         if sb is None:  # exact only: the content hash needs the tokens, not the signature
             from winnow.dedup.shingles import content_hashes
@@ -137,17 +157,28 @@ def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings,
             "n_tokens": pl.Series(ntok, dtype=pl.Int64),
             "has_signature": pl.Series(has, dtype=pl.Boolean),
         }).hstack(_rank_frame(batch))
-        (workdir / "docs").mkdir(parents=True, exist_ok=True)
         table.write_parquet(workdir / "docs" / f"{name}.parquet", compression="lz4")
         if sb is not None and has.any():
             sel = np.flatnonzero(has)
-            (workdir / "sigs").mkdir(parents=True, exist_ok=True)
             pl.DataFrame({"idx": idx[sel], "signature": sb.signature[sel]}).write_parquet(
                 workdir / "sigs" / f"{name}.parquet", compression="lz4"
             )
             write_band_buckets(workdir / "buckets", name, idx[sel], hasher.band_keys(sb.signature[sel]))
-        n += batch.height
-        shards += 1
+        return int(texts.str.len_bytes().fill_null(0).sum())
+
+    # shards are independent: up to `workers` of them in flight (numpy and polars release the GIL)
+    workers = max(1, settings.threads or min(2, os.cpu_count() or 1))
+    n = shards = text_bytes = 0
+    with ThreadPoolExecutor(workers) as pool:
+        in_flight = []
+        for shard, batch in enumerate(iter_text_batches(docs.select(wanted), settings.batch_mb)):
+            in_flight.append(pool.submit(one_shard, shard, n, batch))
+            n += batch.height
+            shards += 1
+            while len(in_flight) >= workers:
+                text_bytes += in_flight.pop(0).result()
+        for f in in_flight:
+            text_bytes += f.result()
     return {"documents": n, "shards": shards, "text_bytes": text_bytes}
 
 

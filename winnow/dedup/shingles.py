@@ -158,6 +158,38 @@ def _token_spans(data: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, 
     return np.flatnonzero(first), np.flatnonzero(last) + 1
 
 
+def _decode_at(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code point, UTF-8 width) of the characters starting at byte positions ``pos``."""
+    n = len(data)
+    b0 = data[pos].astype(np.uint32)
+    width = np.where(b0 < 0x80, 1, np.where(b0 < 0xE0, 2, np.where(b0 < 0xF0, 3, 4)))
+    tail = [data[np.minimum(pos + j, n - 1)].astype(np.uint32) & 0x3F for j in (1, 2, 3)]
+    cp = np.select(
+        [width == 1, width == 2, width == 3],
+        [b0, ((b0 & 0x1F) << 6) | tail[0], ((b0 & 0x0F) << 12) | (tail[0] << 6) | tail[1]],
+        ((b0 & 0x07) << 18) | (tail[0] << 12) | (tail[1] << 6) | tail[2],
+    )
+    return np.minimum(cp, 0x10FFFF), width
+
+
+_SINGLE: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def single_char_hashes() -> tuple[np.ndarray, np.ndarray]:
+    """Per code point: the hash of the normalized one-character token, and whether it normalizes to nothing."""
+    global _SINGLE
+    if _SINGLE is None:
+        cps = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
+        norm = normalize_tokens(pl.Series(_utf8_array(cps)))
+        ndata, nstarts, nlens = _string_buffers(norm.to_arrow())
+        table = np.zeros(0x110000, dtype=np.uint64)
+        empty = np.zeros(0x110000, dtype=bool)
+        table[cps] = hash_tokens(ndata, nstarts, nlens)
+        empty[cps] = nlens == 0
+        _SINGLE = (table, empty)
+    return _SINGLE
+
+
 def _gather_strings(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """The byte ranges as an arrow large_string array (one copy of just those bytes)."""
     total = int(lengths.sum())
@@ -196,15 +228,26 @@ def tokenize(texts: pl.Series) -> TokenBatch:
         return TokenBatch(np.empty(0, dtype=np.uint64), tok_offsets)
     hashes, special = hash_tokens(data, starts, lengths, ascii_lower=True, want_special=True)
     idx = np.flatnonzero(special)
-    keep = None
+    empty_idx = []
+    if idx.size:
+        # single-character tokens (every CJK token): normalized hash from a per-code-point table
+        cp, width = _decode_at(data, starts[idx])
+        single = lengths[idx] == width
+        if single.any():
+            table, table_empty = single_char_hashes()
+            sel, c = idx[single], cp[single]
+            hashes[sel] = table[c]
+            empty_idx.append(sel[table_empty[c]])
+            idx = idx[~single]
     if idx.size:
         norm = normalize_tokens(pl.Series(_gather_strings(data, starts[idx], lengths[idx])))
         ndata, nstarts, nlens = _string_buffers(norm.to_arrow())
         hashes[idx] = hash_tokens(ndata, nstarts, nlens)
-        empty = nlens == 0  # e.g. a token made only of combining marks
-        if empty.any():
-            keep = np.ones(len(hashes), dtype=bool)
-            keep[idx[empty]] = False
+        empty_idx.append(idx[nlens == 0])  # e.g. a token made only of combining marks
+    keep = None
+    if empty_idx and sum(len(e) for e in empty_idx):
+        keep = np.ones(len(hashes), dtype=bool)
+        keep[np.concatenate(empty_idx)] = False
     if keep is not None:
         kept_before = np.concatenate([[0], np.cumsum(keep)])
         hashes = hashes[keep]
