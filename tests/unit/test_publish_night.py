@@ -106,6 +106,7 @@ def test_release_manifest_matches_files_and_records_everything(tmp_path):
                   "sha256": sha256_file(src), "source": "web"}
     assert m["lineage"]["partitions"] == [NIGHT]
     assert m["checks"]["validation"]["curated_documents"]["success"] is True
+    assert "| curated_documents |  | True | 4/4 expectations |" in (res.path / "README.md").read_text()
     assert m["tokenizer"]["name"] == "gpt2" and m["schema_version"]
     assert set(m["files"]) == {"README.md", "funnel.png", "compute_report.json", "compute_report.md",
                                "compute_report.png"}

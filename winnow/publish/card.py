@@ -277,8 +277,13 @@ def _checks_section(ctx: CardContext) -> list[str]:
         detail = ""
         if stats:
             detail = f"{stats.get('successful_expectations', '?')}/{stats.get('evaluated_expectations', '?')} expectations"
-        rows.append({"asset": asset, "passed": None if ok is None else bool(ok), "detail": detail or _cell(
-            {k: v for k, v in summ.items() if k not in ("results",)})[:120]})
+        if summ.get("rows") is not None:
+            detail += f" on {summ['rows']:,} rows" if detail else f"{summ['rows']:,} rows"
+        failed = summ.get("failed_expectations") or []
+        if failed:
+            detail += "; failed: " + ", ".join(map(str, failed[:5]))
+        rows.append({"asset": asset, "suite": summ.get("suite"), "passed": None if ok is None else bool(ok),
+                     "detail": detail or _cell({k: v for k, v in summ.items() if k not in ("results",)})[:120]})
     out += [md_table(pl.DataFrame(rows)), ""]
     return out
 
