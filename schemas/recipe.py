@@ -126,7 +126,8 @@ class FiltersConfig(_Strict):
     c4: C4Config = Field(default_factory=C4Config)
     fineweb: FineWebConfig = Field(default_factory=FineWebConfig)
     language: LanguageConfig = Field(default_factory=LanguageConfig)
-    #: apply the English-only Gopher/C4/FineWeb rules only to these languages
+    #: apply the English-designed Gopher quality, C4 and FineWeb rules only to these detected
+    #: languages ("*" = every language, as datatrove does); Gopher repetition applies to all
     rule_languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es", "it", "pt"])
 
 

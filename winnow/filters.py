@@ -70,7 +70,7 @@ def build_rules(recipe: Recipe) -> list[Rule]:
     f = recipe.filters
     rules: list[Rule] = []
     c = pl.col
-    in_rule_langs = c("lang_detected").is_in(f.rule_languages)
+    in_rule_langs = pl.lit(True) if "*" in f.rule_languages else c("lang_detected").is_in(f.rule_languages)
 
     def add(family: str, reason: str, keep: pl.Expr, english_only: bool = False) -> None:
         rules.append(Rule(family, reason, (~in_rule_langs | keep) if english_only else keep))

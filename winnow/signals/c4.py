@@ -46,8 +46,9 @@ def sentence_counts(tokens: pl.DataFrame) -> pl.DataFrame:
     return t.group_by("_l").agg(sentences=(boundary.sum() + 1).cast(pl.Int64))
 
 
-def line_flags(lines: pl.DataFrame, sentences: pl.DataFrame, cfg: C4Config) -> pl.DataFrame:
-    """Per ``str.splitlines`` line: which C4 step removes it, or whether it is kept."""
+def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.DataFrame:
+    """Per non-blank ``str.splitlines`` line: which C4 step removes it, or whether it is kept,
+    and (for kept lines) its sentences, counted on its ``tokens``."""
     s = pl.col("line").str.strip_chars()
     n_words = s.str.count_matches(r"\S+")
     lf = lines.lazy().select("_d", "_l", s=s, n_words=n_words)
@@ -93,8 +94,9 @@ def line_flags(lines: pl.DataFrame, sentences: pl.DataFrame, cfg: C4Config) -> p
         & flag(cfg.filter_policy, f"(?i){POLICY}")
     )
     lf = lf.with_columns(kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"))
-    lf = lf.join(sentences.lazy(), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
-    return lf.collect()
+    flags = lf.collect()
+    kept_tokens = tokens.join(flags.filter("kept").select("_l"), on="_l", how="semi")
+    return flags.join(sentence_counts(kept_tokens), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
 
 
 def doc_stats(flags: pl.DataFrame) -> pl.DataFrame:

@@ -134,7 +134,7 @@ def signals_frame(
         gopher.duplicate_stats(lines.paragraph_frame(docs), "para", "para"),
         gopher.repetition_lines(line_df),
         gopher.ngram_stats(tokens, top_ns, dup_ns),
-        c4.doc_stats(c4.line_flags(sl_lines, c4.sentence_counts(sl_tokens), cfg.c4)),
+        c4.doc_stats(c4.line_flags(sl_lines, sl_tokens, cfg.c4)),
         fineweb.doc_stats(line_df, cfg.fineweb),
     ]
     base = docs.with_columns(_sl=sl_docs["text"]).select(
