@@ -108,7 +108,9 @@ PY
 running_pid() {
   [ -f "$PIDFILE" ] || return 1
   local pid; pid="$(cat "$PIDFILE")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  # alive and really Label Studio (a stale pid file may name a reused pid)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q label-studio \
+    && echo "$pid"
 }
 
 cmd_start() {
