@@ -341,7 +341,7 @@ def build_card(ctx: CardContext) -> str:
         "|---|---|",
         f"| documents | {t['rows']:,} |",
         f"| tokens ({ctx.tokenizer['name']}) | {t['tokens']:,} ({fmt_count(t['tokens'])}) |",
-        f"| shards | {t['shards']} zstd Parquet files, {t['bytes']:,} bytes |",
+        f"| shards | {t['shards']} zstd Parquet file{'s' if t['shards'] != 1 else ''}, {t['bytes']:,} bytes |",
         f"| recipe | `{r.name}` v{r.version}, sha256 `{ctx.recipe_hash[:16]}…` |",
         f"| code version | `{code}` |",
         f"| night (partition) | {ctx.partition} |",
