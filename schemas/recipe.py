@@ -166,8 +166,9 @@ class DedupConfig(_Strict):
     minhash: MinHashConfig = Field(default_factory=MinHashConfig)
     #: deduplicate each night against everything already published
     against_history: bool = True
-    #: text per signature batch; memory is bounded by about 10× this (one bigger document is its own batch)
-    batch_mb: float = Field(32, gt=0)
+    #: text per signature batch; two batches are in flight, each needing about 12× this in memory
+    #: (a single bigger document is a batch of its own)
+    batch_mb: float = Field(8, gt=0)
 
 
 class SamplingConfig(_Strict):

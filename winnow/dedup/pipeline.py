@@ -55,7 +55,7 @@ class DedupSettings:
     signature_threshold: float = 0.75
     bucket_head: int = DEFAULT_BUCKET_HEAD
     against_history: bool = True
-    batch_mb: float = 32.0
+    batch_mb: float = 8.0
     threads: int | None = None
 
     @classmethod
@@ -204,6 +204,43 @@ def _rows(sorted_idx: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return pos
 
 
+def _block_jaccard(docs: pl.LazyFrame, ids: pl.DataFrame, a: np.ndarray, b: np.ndarray, hasher: MinHasher,
+                   batch_mb: float) -> np.ndarray:
+    """Exact Jaccard of pairs (a, b) whose documents are ``ids`` (idx, doc_id): one read of their texts."""
+    wanted = docs.select("doc_id", "text").join(ids.lazy(), on="doc_id", how="inner")
+    parts_idx, parts_sh, parts_doc = [], [], []
+    done = 0
+    for batch in iter_text_batches(wanted, batch_mb):
+        texts = batch.get_column("text")
+        tokens = tokenize(texts)
+        sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
+        parts_idx.append(batch.get_column("idx").to_numpy())
+        parts_sh.append(sh.hashes)
+        parts_doc.append(np.repeat(np.arange(batch.height, dtype=np.int64) + done, np.diff(sh.offsets)))
+        done += batch.height
+    row_idx = np.concatenate(parts_idx)
+    hashes = np.concatenate(parts_sh) if parts_sh else np.empty(0, np.uint64)
+    rows = np.concatenate(parts_doc) if parts_doc else np.empty(0, np.int64)
+    del parts_sh, parts_doc
+    vocab, col = np.unique(hashes, return_inverse=True)
+    del hashes
+    m = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, col)), shape=(len(row_idx), len(vocab)))
+    del rows, col
+    m.sum_duplicates()
+    m.data[:] = 1.0  # sets, not bags: a shingle repeated in a document counts once
+    sizes = np.asarray(m.sum(axis=1)).ravel()
+    order = np.argsort(row_idx)
+    ra = order[np.searchsorted(row_idx[order], a)]
+    rb = order[np.searchsorted(row_idx[order], b)]
+    out = np.empty(len(ra), dtype=np.float64)
+    step = 100_000
+    for s in range(0, len(ra), step):
+        inter = np.asarray(m[ra[s : s + step]].multiply(m[rb[s : s + step]]).sum(axis=1)).ravel()
+        union = sizes[ra[s : s + step]] + sizes[rb[s : s + step]] - inter
+        out[s : s + step] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return out
+
+
 def exact_pair_jaccard(
     docs: pl.LazyFrame, doc_lf: pl.LazyFrame, pairs: pl.DataFrame, hasher: MinHasher, batch_mb: float
 ) -> np.ndarray:
@@ -211,36 +248,37 @@ def exact_pair_jaccard(
 
     Only documents with at least one candidate are read again and shingled; their
     shingle sets form a sparse document × shingle matrix, and each pair's
-    intersection is a row-wise product.
+    intersection is a row-wise product. Pairs are taken in blocks whose documents
+    hold at most about ``batch_mb`` × 0.6 M tokens, so memory stays bounded
+    however many documents have candidates (each block reads its texts once).
     """
-    involved = np.unique(np.concatenate([pairs.get_column("a").to_numpy(), pairs.get_column("b").to_numpy()]))
-    ids = doc_lf.filter(pl.col("idx").is_in(pl.Series(involved).implode())).select("idx", "doc_id").collect()
-    wanted = docs.select("doc_id", "text").join(ids.lazy(), on="doc_id", how="inner")
-    parts_idx, parts_sh, parts_doc = [], [], []
-    for batch in iter_text_batches(wanted, batch_mb):
-        texts = batch.get_column("text")
-        tokens = tokenize(texts)
-        sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
-        parts_idx.append(batch.get_column("idx").to_numpy())
-        parts_sh.append(sh.hashes)
-        parts_doc.append(np.repeat(np.arange(batch.height) + sum(len(p) for p in parts_idx[:-1]), np.diff(sh.offsets)))
-    row_idx = np.concatenate(parts_idx)
-    hashes = np.concatenate(parts_sh) if parts_sh else np.empty(0, np.uint64)
-    rows = np.concatenate(parts_doc) if parts_doc else np.empty(0, np.int64)
-    vocab, col = np.unique(hashes, return_inverse=True)
-    m = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, col)), shape=(len(row_idx), len(vocab)))
-    m.sum_duplicates()
-    m.data[:] = 1.0  # sets, not bags: a shingle repeated in a document counts once
-    sizes = np.asarray(m.sum(axis=1)).ravel()
-    order = np.argsort(row_idx)
-    ra = order[np.searchsorted(row_idx[order], pairs.get_column("a").to_numpy())]
-    rb = order[np.searchsorted(row_idx[order], pairs.get_column("b").to_numpy())]
-    out = np.empty(len(ra), dtype=np.float64)
-    step = 100_000
-    for s in range(0, len(ra), step):
-        inter = np.asarray(m[ra[s : s + step]].multiply(m[rb[s : s + step]]).sum(axis=1)).ravel()
-        union = sizes[ra[s : s + step]] + sizes[rb[s : s + step]] - inter
-        out[s : s + step] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    a_all = pairs.get_column("a").to_numpy()
+    b_all = pairs.get_column("b").to_numpy()
+    involved = np.unique(np.concatenate([a_all, b_all]))
+    info = (
+        doc_lf.filter(pl.col("idx").is_in(pl.Series(involved).implode()))
+        .select("idx", "doc_id", "n_tokens").sort("idx").collect()
+    )
+    info_idx = info.get_column("idx").to_numpy()
+    ntok = dict(zip(info_idx.tolist(), info.get_column("n_tokens").to_list()))
+    budget = max(int(batch_mb * 0.6e6), 1)
+    out = np.empty(len(a_all), dtype=np.float64)
+    start = 0
+    while start < len(a_all):
+        members: set[int] = set()
+        tokens = 0
+        end = start
+        while end < len(a_all):
+            new = {int(a_all[end]), int(b_all[end])} - members
+            extra = sum(ntok[x] for x in new)
+            if members and tokens + extra > budget:
+                break
+            members |= new
+            tokens += extra
+            end += 1
+        ids = info.filter(pl.col("idx").is_in(pl.Series(sorted(members)).implode())).select("idx", "doc_id")
+        out[start:end] = _block_jaccard(docs, ids, a_all[start:end], b_all[start:end], hasher, batch_mb)
+        start = end
     return out
 
 
