@@ -50,23 +50,21 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
     """Per non-blank ``str.splitlines`` line: which C4 step removes it, or whether it is kept,
     and (for kept lines) its sentences, counted on its ``tokens``."""
     s = pl.col("line").str.strip_chars()
-    n_words = s.str.count_matches(r"\S+")
-    lf = lines.lazy().select("_d", "_l", s=s, n_words=n_words)
-    lf = lf.filter(pl.col("s") != "")
+    k = cfg.min_words_per_line
+    # "at least k whitespace-separated words", answered by the regex engine with an early exit
+    enough = pl.col("s").str.contains(r"\S+" + r"\s+\S+" * (k - 1)) if k > 1 else pl.col("s") != ""
+    frame = lines.select("_d", "_l", s=s).filter(pl.col("s") != "").with_columns(enough=enough)
+    too_long = pl.Series("too_long", [False] * frame.height, dtype=pl.Boolean)
     if cfg.max_word_length != -1:
-        # only lines longer than the limit can hold a too-long word; test just those
-        long_word = pl.col("s").str.len_chars() > cfg.max_word_length
-        lf = lf.with_columns(
-            too_long=long_word
-            & pl.col("s")
-            .str.extract_all(r"\S+")
-            .list.eval(pl.element().str.len_chars())
-            .list.max()
-            .fill_null(0)
-            .gt(cfg.max_word_length)
-        )
-    else:
-        lf = lf.with_columns(too_long=pl.lit(False))
+        # only lines longer than the limit can hold a too-long word: test just those
+        long = frame.with_row_index("_r").filter(pl.col("s").str.len_chars() > cfg.max_word_length)
+        if long.height:
+            hit = long.filter(
+                pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().str.len_chars()).list.max()
+                > cfg.max_word_length
+            )["_r"]
+            too_long = too_long.scatter(hit, True)
+    lf = frame.with_columns(too_long).lazy()
     s2 = pl.col("s").str.replace_all(CITATION, "") if cfg.remove_citations else pl.col("s")
     lf = lf.with_columns(s2=s2)
     no_punct = (
@@ -74,7 +72,7 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
         if cfg.filter_no_terminal_punct
         else pl.lit(False)
     )
-    few_words = pl.col("n_words") < cfg.min_words_per_line
+    few_words = ~pl.col("enough")
     lf = lf.with_columns(
         no_punct=~pl.col("too_long") & no_punct,
     ).with_columns(

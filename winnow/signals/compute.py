@@ -18,6 +18,7 @@ import polars as pl
 
 from schemas.recipe import FiltersConfig, Recipe
 from winnow.signals import c4, fineweb, gopher, langid, lines, pii, words
+from winnow.signals.text import OTHER_LINE_BREAKS
 
 #: text bytes per vectorized slice (bounds the exploded token frame to a few hundred MB)
 SLICE_BYTES = 16 * 1024 * 1024
@@ -121,10 +122,17 @@ def signals_frame(
 
     line_df = lines.line_frame(docs)
     tokens = words.token_flags(lines.token_frame(line_df))
-    if lines.has_other_breaks(docs):  # rare: \r, \v, \f, U+2028 ... also end lines for C4 and Gopher quality
-        sl_docs = docs.with_columns(text=lines.splitlines_text())
-        sl_lines = lines.line_frame(sl_docs)
-        sl_tokens = lines.token_frame(sl_lines)
+    # C4 and Gopher quality walk str.splitlines() lines; only texts with a break other than
+    # "\n" (\r, \f, U+2028 ...) need their own lines and tokens
+    other = docs.select(pl.col("text").str.contains(OTHER_LINE_BREAKS))["text"]
+    if other.any():
+        plain = docs.filter(~other)["_d"].implode()
+        sl_docs = docs.with_columns(text=pl.when(other).then(lines.splitlines_text()).otherwise("text"))
+        extra = lines.line_frame(sl_docs.filter(other)).with_columns(pl.col("_l") + line_df.height)
+        sl_lines = pl.concat([line_df.filter(pl.col("_d").is_in(plain)), extra])
+        sl_tokens = pl.concat(
+            [tokens.filter(pl.col("_d").is_in(plain)).select("_d", "_l", "tok"), lines.token_frame(extra)]
+        )
     else:
         sl_docs, sl_lines, sl_tokens = docs, line_df, tokens
 

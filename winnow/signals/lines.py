@@ -27,10 +27,6 @@ def line_frame(texts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def has_other_breaks(texts: pl.DataFrame) -> bool:
-    """True if some text has a line break that ``str.splitlines`` sees but ``split("\\n")`` does not."""
-    return bool(texts.select(pl.col("text").str.contains(OTHER_LINE_BREAKS).any()).item())
-
 
 def splitlines_text() -> pl.Expr:
     """The text with every ``str.splitlines`` break turned into one ``"\\n"``."""
