@@ -2,8 +2,8 @@
 
 The table (a polars frame) is reduced to the columns its suite reads, converted to
 pandas (strings stay Arrow-backed, so the conversion and GE's string metrics are
-vectorized) and validated by GE's pandas engine in an ephemeral data context. Each
-run then:
+vectorized) and validated by GE's pandas engine in an ephemeral data context, in one
+pass with result format SUMMARY. Each run then:
 
 - renders Data Docs (HTML) into one site per asset, ``<root>/data_docs/<asset>/``
   (validation results are kept as JSON under ``<root>/gx_results/<asset>/`` so the
@@ -121,7 +121,8 @@ def to_pandas(df: pl.DataFrame, exact_types: set[str] | frozenset[str] = frozens
       checked (``exact_types``), else ``float64`` so GE's range check stays vectorized
       (GE compares Arrow-backed and masked numbers one Python value at a time);
     - booleans: numpy ``bool`` (pandas ``boolean`` with nulls); timestamps
-      ``datetime64[us, UTC]``; lists Arrow-backed.
+      ``datetime64[us, UTC]``; lists Arrow-backed;
+    - every column in one chunk (see below).
     """
     import pandas as pd
 
