@@ -133,6 +133,7 @@ def _run(context, frame, spec, recipe: Recipe, asset: str, partition: str | None
         outcome = validate(
             frame, spec, asset=asset, partition=partition, root=validation_root(), run_name=run_name,
             max_ids=recipe.validation.max_failing_ids, data_docs=recipe.validation.data_docs,
+            keep_runs=recipe.validation.data_docs_keep_runs,
         )
     except ValidationInputError as exc:
         return _input_error(spec.name, recipe, exc)

@@ -265,6 +265,8 @@ class ValidationConfig(_Strict):
                             "release_manifest"]] = Field(default_factory=list)
     #: render Great Expectations Data Docs (HTML) for each check run
     data_docs: bool = True
+    #: validation results (and their Data Docs pages) kept per asset; older ones are pruned
+    data_docs_keep_runs: int = Field(200, ge=1)
 
     @field_validator("ratio_pattern", "email_pattern", "phone_pattern")
     @classmethod

@@ -37,7 +37,7 @@ from schemas.expectations import MANIFEST_FRAME_SCHEMA, SuiteSpec, build_suite
 
 #: Data Docs site and result store names inside the (ephemeral) GE context.
 SITE = "winnow"
-#: Validation results (and so Data Docs pages) kept per asset; older ones are pruned.
+#: Validation results (and so Data Docs pages) kept per asset by default; older ones are pruned.
 KEEP_RESULTS = 200
 
 
@@ -180,7 +180,7 @@ def _quiet_gx() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _context(results_dir: Path | None, site_dir: Path | None):
+def _context(results_dir: Path | None, site_dir: Path | None, keep: int = KEEP_RESULTS):
     """An ephemeral GE context; with a site, validation results persist so the index lists past runs."""
     _quiet_gx()
     import great_expectations as gx
@@ -203,7 +203,7 @@ def _context(results_dir: Path | None, site_dir: Path | None):
                 "show_how_to_buttons": False,
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                       "validation_results_limit": KEEP_RESULTS},
+                                       "validation_results_limit": keep},
             }
         }
     return gx.get_context(mode="ephemeral", project_config=config)
@@ -242,6 +242,7 @@ def validate(
     run_name: str | None = None,
     max_ids: int = 20,
     data_docs: bool = True,
+    keep_runs: int = KEEP_RESULTS,
 ) -> ValidationOutcome:
     """Validate ``frame`` against ``spec``; with ``root``, render Data Docs and write the summary.
 
@@ -275,7 +276,7 @@ def validate(
     if docs:
         results_dir = root / "gx_results" / asset
         site_dir = root / "data_docs" / asset
-    ctx = _context(results_dir, site_dir)
+    ctx = _context(results_dir, site_dir, keep_runs)
     suite = ctx.suites.add(build_suite(spec))
     batch_def = (
         ctx.data_sources.add_pandas("winnow")
@@ -313,7 +314,7 @@ def validate(
     )
     if docs:
         with _locked(site_dir.parent / f".{asset}.lock"):
-            _prune_results(results_dir, KEEP_RESULTS)
+            _prune_results(results_dir, keep_runs)
             keys = ctx.validation_results_store.list_keys()
             mine = [k for k in keys if k.run_id.run_time == run_id.run_time and k.run_id.run_name == run_id.run_name]
             ctx.build_data_docs(site_names=[SITE], resource_identifiers=mine or None)

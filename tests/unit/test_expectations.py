@@ -405,6 +405,18 @@ def test_summary_json_and_data_docs_are_written_per_run(tmp_path):
     assert json.loads((root / "raw_documents" / "2026-11-24.json").read_text())["success"] is True
 
 
+def test_old_validation_results_and_their_pages_are_pruned(tmp_path):
+    root = tmp_path / "validation"
+    first = validate(_docs(), raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-24",
+                     root=root, run_name="old", keep_runs=1)
+    second = validate(_docs(), raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-25",
+                      root=root, run_name="new", keep_runs=1)
+    assert not Path(first.data_docs).exists() and Path(second.data_docs).exists()
+    assert len(list((root / "gx_results" / "raw_documents").rglob("*.json"))) == 1
+    index = (root / "data_docs" / "raw_documents" / "index.html").read_text()
+    assert "new" in index and "/old/" not in index
+
+
 def test_to_pandas_keeps_types_where_they_are_checked():
     df = pl.DataFrame({"a": [1, None], "b": [1, None], "c": [0.5, None], "s": ["x", None], "t": [True, False]},
                       schema={"a": pl.Int64, "b": pl.Int64, "c": pl.Float64, "s": pl.String, "t": pl.Boolean})
