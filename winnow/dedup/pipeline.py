@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy.sparse import csr_matrix
 
 from winnow.dedup.components import components
@@ -204,53 +206,64 @@ def _rows(sorted_idx: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return pos
 
 
-def _block_jaccard(docs: pl.LazyFrame, ids: pl.DataFrame, a: np.ndarray, b: np.ndarray, hasher: MinHasher,
-                   batch_mb: float) -> np.ndarray:
-    """Exact Jaccard of pairs (a, b) whose documents are ``ids`` (idx, doc_id): one read of their texts."""
-    wanted = docs.select("doc_id", "text").join(ids.lazy(), on="doc_id", how="inner")
-    parts_idx, parts_sh, parts_doc = [], [], []
-    done = 0
-    for batch in iter_text_batches(wanted, batch_mb):
-        texts = batch.get_column("text")
-        tokens = tokenize(texts)
-        sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
-        parts_idx.append(batch.get_column("idx").to_numpy())
-        parts_sh.append(sh.hashes)
-        parts_doc.append(np.repeat(np.arange(batch.height, dtype=np.int64) + done, np.diff(sh.offsets)))
-        done += batch.height
-    row_idx = np.concatenate(parts_idx)
-    hashes = np.concatenate(parts_sh) if parts_sh else np.empty(0, np.uint64)
-    rows = np.concatenate(parts_doc) if parts_doc else np.empty(0, np.int64)
-    del parts_sh, parts_doc
+def _spill_shingle_sets(docs: pl.LazyFrame, ids: pl.DataFrame, hasher: MinHasher, batch_mb: float, path: Path) -> None:
+    """One scan of the input: the sorted unique shingles of the documents ``ids`` (idx, doc_id) to ``path``."""
+    wanted = docs.select("doc_id", "text").filter(pl.col("doc_id").is_in(ids.get_column("doc_id").implode()))
+    schema = pa.schema([("idx", pa.int64()), ("shingles", pa.large_list(pa.uint64()))])
+    with pq.ParquetWriter(path, schema, compression="lz4") as writer:
+        for batch in iter_text_batches(wanted, batch_mb):
+            batch = batch.join(ids, on="doc_id", how="inner", maintain_order="left")
+            texts = batch.get_column("text")
+            tokens = tokenize(texts)
+            sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
+            doc = np.repeat(np.arange(batch.height, dtype=np.int64), np.diff(sh.offsets))
+            order = np.lexsort((sh.hashes, doc))
+            h, d = sh.hashes[order], doc[order]
+            first = np.ones(len(h), dtype=bool)
+            first[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+            h, d = h[first], d[first]
+            offsets = np.concatenate([[0], np.cumsum(np.bincount(d, minlength=batch.height))]).astype(np.int64)
+            lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(h, type=pa.uint64()))
+            writer.write_table(pa.table({"idx": pa.array(batch.get_column("idx").to_numpy()), "shingles": lists}))
+
+
+def _block_jaccard(spill: Path, members: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact Jaccard of pairs (a, b) from the spilled shingle sets of ``members``."""
+    rows = pl.scan_parquet(spill).filter(pl.col("idx").is_in(pl.Series(members, dtype=pl.Int64).implode())).collect()
+    row_idx = rows.get_column("idx").to_numpy()
+    lens = rows.get_column("shingles").list.len().to_numpy()
+    hashes = rows.get_column("shingles").explode().to_numpy() if lens.sum() else np.empty(0, np.uint64)
+    doc_rows = np.repeat(np.arange(len(row_idx), dtype=np.int64), lens)
     vocab, col = np.unique(hashes, return_inverse=True)
     del hashes
-    m = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, col)), shape=(len(row_idx), len(vocab)))
-    del rows, col
-    m.sum_duplicates()
-    m.data[:] = 1.0  # sets, not bags: a shingle repeated in a document counts once
-    sizes = np.asarray(m.sum(axis=1)).ravel()
+    m = csr_matrix((np.ones(len(doc_rows), dtype=np.float32), (doc_rows, col)), shape=(len(row_idx), len(vocab)))
+    sizes = lens.astype(np.float64)  # the spilled sets are already unique
     order = np.argsort(row_idx)
     ra = order[np.searchsorted(row_idx[order], a)]
     rb = order[np.searchsorted(row_idx[order], b)]
     out = np.empty(len(ra), dtype=np.float64)
-    step = 100_000
-    for s in range(0, len(ra), step):
-        inter = np.asarray(m[ra[s : s + step]].multiply(m[rb[s : s + step]]).sum(axis=1)).ravel()
-        union = sizes[ra[s : s + step]] + sizes[rb[s : s + step]] - inter
-        out[s : s + step] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    # pairs in steps of at most ~2 M gathered shingles, so the row copies stay small
+    cost = np.cumsum(sizes[ra] + sizes[rb])
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(cost, np.arange(2e6, cost[-1] if len(cost) else 0, 2e6)), [len(ra)]]))
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        e = max(e, s + 1)
+        inter = np.asarray(m[ra[s:e]].multiply(m[rb[s:e]]).sum(axis=1)).ravel()
+        union = sizes[ra[s:e]] + sizes[rb[s:e]] - inter
+        out[s:e] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     return out
 
 
 def exact_pair_jaccard(
-    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, pairs: pl.DataFrame, hasher: MinHasher, batch_mb: float
+    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, pairs: pl.DataFrame, hasher: MinHasher, batch_mb: float, workdir: Path
 ) -> np.ndarray:
     """Exact shingle-set Jaccard of each candidate pair (a, b), from the texts of the documents involved.
 
-    Only documents with at least one candidate are read again and shingled; their
-    shingle sets form a sparse document × shingle matrix, and each pair's
-    intersection is a row-wise product. Pairs are taken in blocks whose documents
-    hold at most about ``batch_mb`` × 0.6 M tokens, so memory stays bounded
-    however many documents have candidates (each block reads its texts once).
+    One more scan of the input shingles just the documents that have a candidate
+    and spills their sorted shingle sets to ``workdir`` (8 bytes per shingle). Pairs
+    are then taken in blocks whose documents hold at most about ``batch_mb`` × 0.6 M
+    shingles: a sparse document × shingle matrix per block, each pair's
+    intersection a row-wise product. Memory stays bounded however many documents
+    have candidates.
     """
     a_all = pairs.get_column("a").to_numpy()
     b_all = pairs.get_column("b").to_numpy()
@@ -259,8 +272,9 @@ def exact_pair_jaccard(
         doc_lf.filter(pl.col("idx").is_in(pl.Series(involved).implode()))
         .select("idx", "doc_id", "n_tokens").sort("idx").collect()
     )
-    info_idx = info.get_column("idx").to_numpy()
-    ntok = dict(zip(info_idx.tolist(), info.get_column("n_tokens").to_list()))
+    spill = workdir / "verify_shingles.parquet"
+    _spill_shingle_sets(docs, info.select("idx", "doc_id"), hasher, batch_mb, spill)
+    ntok = dict(zip(info.get_column("idx").to_list(), info.get_column("n_tokens").to_list()))
     budget = max(int(batch_mb * 0.6e6), 1)
     out = np.empty(len(a_all), dtype=np.float64)
     start = 0
@@ -276,8 +290,7 @@ def exact_pair_jaccard(
             members |= new
             tokens += extra
             end += 1
-        ids = info.filter(pl.col("idx").is_in(pl.Series(sorted(members)).implode())).select("idx", "doc_id")
-        out[start:end] = _block_jaccard(docs, ids, a_all[start:end], b_all[start:end], hasher, batch_mb)
+        out[start:end] = _block_jaccard(spill, sorted(members), a_all[start:end], b_all[start:end])
         start = end
     return out
 
@@ -344,7 +357,7 @@ def run_dedup(
             est = estimated_jaccard(sig[_rows(sidx, a)], sig[_rows(sidx, b)])
             pairs = pairs.filter(pl.Series(est >= settings.signature_threshold))
         elif settings.verify == "exact" and pairs.height:
-            j = exact_pair_jaccard(docs, doc_lf, pairs, hasher, settings.batch_mb)
+            j = exact_pair_jaccard(docs, doc_lf, pairs, hasher, settings.batch_mb, workdir)
             pairs = pairs.filter(pl.Series(j >= settings.threshold))
         stats["near_pairs"] = pairs.height
         edges.append(pairs.with_columns(kind=pl.lit("near")))
