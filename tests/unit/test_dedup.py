@@ -139,3 +139,14 @@ def test_components_are_labelled_by_their_smallest_node_whatever_the_order():
     nodes, roots = components(a, b)
     nodes2, roots2 = components(b[::-1], a[::-1])
     assert dict(zip(nodes, roots)) == dict(zip(nodes2, roots2)) == {1: 1, 2: 1, 9: 1, 5: 5, 7: 5, 8: 5}
+
+
+def test_fast_paths_hash_like_the_reference_normalization():
+    """SWAR lowercase, the digit fold and the per-character table equal normalize_tokens + hash."""
+    from winnow.dedup.shingles import normalize_tokens
+
+    extra = ["ABC12def 3.14.15 v1.2.3 X9 007 a1b2c3 ÉT3 é Ǆ ﬁle İstanbul ΣΊΣΥΦΟΣ ｱｲｳ が ぱ 한국어 Ω1", "x" * 30 + "Y9" * 10]
+    texts = pl.Series(MIXED + extra)
+    raw = [t for doc in tokens_regex(texts) for t in doc]
+    norm = [t for t in normalize_tokens(pl.Series(raw)).to_list() if t]
+    assert tokenize(texts).hashes.tolist() == hash_strings(norm).tolist()

@@ -190,6 +190,28 @@ def single_char_hashes() -> tuple[np.ndarray, np.ndarray]:
     return _SINGLE
 
 
+def _gather_bytes(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The byte ranges concatenated, and their offsets (n + 1)."""
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    pos = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]), dtype=np.int64)
+    return data[pos], offsets
+
+
+def _fold_ascii_digits(buf: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII tokens normalized like ``normalize_tokens``: lowercase, each run of [0-9.,] -> "0"."""
+    digitish = (np.subtract(buf, ord("0"), dtype=np.uint8) < 10) | (buf == ord(".")) | (buf == ord(","))
+    starts = np.zeros(len(buf), dtype=bool)
+    starts[offsets[:-1][offsets[:-1] < len(buf)]] = True
+    keep = ~digitish
+    keep[1:] |= ~digitish[:-1] | starts[1:]
+    keep[0] = True
+    out = np.where(digitish, np.uint8(ord("0")), buf)
+    upper = np.subtract(out, ord("A"), dtype=np.uint8) < 26
+    out[upper] += 32
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    return out[keep], kept_before[offsets].astype(np.int64)
+
+
 def _gather_strings(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """The byte ranges as an arrow large_string array (one copy of just those bytes)."""
     total = int(lengths.sum())
@@ -239,6 +261,14 @@ def tokenize(texts: pl.Series) -> TokenBatch:
             hashes[sel] = table[c]
             empty_idx.append(sel[table_empty[c]])
             idx = idx[~single]
+    if idx.size:  # ASCII tokens with digits: digit runs -> "0" and lowercase, in numpy
+        buf, offs = _gather_bytes(data, starts[idx], lengths[idx])
+        is_ascii = np.maximum.reduceat(buf >= 0x80, offs[:-1]) == 0 if len(buf) else np.ones(len(idx), bool)
+        if is_ascii.any():
+            sel = idx[is_ascii]
+            nbuf, noffs = _fold_ascii_digits(*_gather_bytes(data, starts[sel], lengths[sel]))
+            hashes[sel] = hash_tokens(nbuf, noffs[:-1], np.diff(noffs))
+            idx = idx[~is_ascii]
     if idx.size:
         norm = normalize_tokens(pl.Series(_gather_strings(data, starts[idx], lengths[idx])))
         ndata, nstarts, nlens = _string_buffers(norm.to_arrow())
