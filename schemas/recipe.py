@@ -166,9 +166,11 @@ class DedupConfig(_Strict):
     minhash: MinHashConfig = Field(default_factory=MinHashConfig)
     #: deduplicate each night against everything already published
     against_history: bool = True
-    #: text per signature batch; two batches are in flight, each needing about 12× this in memory
+    #: text per signature batch; each batch in flight needs about 12× this in memory
     #: (a single bigger document is a batch of its own)
     batch_mb: float = Field(8, gt=0)
+    #: processes computing signatures (null: one per CPU core, at most 4)
+    workers: int | None = Field(None, ge=1)
 
 
 class SamplingConfig(_Strict):

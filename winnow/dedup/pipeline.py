@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +58,8 @@ class DedupSettings:
     bucket_head: int = DEFAULT_BUCKET_HEAD
     against_history: bool = True
     batch_mb: float = 8.0
-    threads: int | None = None
+    workers: int | None = None  # map processes (None: one per core, at most 4)
+    threads: int | None = None  # numpy threads per MinHash call
 
     @classmethod
     def from_config(cls, cfg) -> "DedupSettings":
@@ -68,6 +69,7 @@ class DedupSettings:
             exact=cfg.exact, minhash=m.enabled, params=MinHashParams.from_config(m), verify=m.verify,
             threshold=m.threshold, signature_threshold=m.signature_threshold,
             bucket_head=m.bucket_head, against_history=cfg.against_history, batch_mb=cfg.batch_mb,
+            workers=cfg.workers,
         )
 
 
@@ -131,57 +133,99 @@ def _rank_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(cols).select(list(RANK_COLUMNS))
 
 
-def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings, hasher: MinHasher) -> dict:
-    """The map step: per batch, ``docs/``, ``sigs/`` and ``buckets/band_*/`` files in ``workdir``."""
+_HASHERS: dict = {}
+
+
+def _hasher(params: MinHashParams, threads: int | None) -> MinHasher:
+    """One MinHasher per parameter set and process (worker processes keep theirs between shards)."""
+    key = (params, threads)
+    if key not in _HASHERS:
+        _HASHERS[key] = MinHasher(params, threads=threads)
+    return _HASHERS[key]
+
+
+def map_shard(workdir: Path, shard: int, start: int, batch: pl.DataFrame, settings: DedupSettings, threads: int | None) -> int:
+    """The map step for one shard: its document table, signatures and band bucket files. Returns its text bytes."""
+    hasher = _hasher(settings.params, threads)
+    name = f"shard-{shard:06d}"
+    idx = np.arange(start, start + batch.height, dtype=np.int64)
+    texts = batch.get_column("text")
+    sb = hasher.compute(texts, skip_exact_repeats=settings.exact) if settings.minhash else None
+    if sb is None:  # exact only: the content hash needs the tokens, not the signature
+        from winnow.dedup.shingles import content_hashes
+
+        tokens = tokenize(texts)
+        chash, ntok, has = content_hashes(tokens), tokens.counts, np.zeros(batch.height, bool)
+    else:
+        chash, ntok, has = sb.content_hash, sb.n_tokens, sb.has_signature
+    table = pl.DataFrame({
+        "idx": idx,
+        "doc_id": batch.get_column("doc_id").cast(pl.String),
+        "content_hash": pl.Series(chash, dtype=pl.UInt64),
+        "n_tokens": pl.Series(ntok, dtype=pl.Int64),
+        "has_signature": pl.Series(has, dtype=pl.Boolean),
+    }).hstack(_rank_frame(batch))
+    table.write_parquet(workdir / "docs" / f"{name}.parquet", compression="lz4")
+    if sb is not None and has.any():
+        sel = np.flatnonzero(has)
+        pl.DataFrame({"idx": idx[sel], "signature": sb.signature[sel]}).write_parquet(
+            workdir / "sigs" / f"{name}.parquet", compression="lz4"
+        )
+        write_band_buckets(workdir / "buckets", name, idx[sel], hasher.band_keys(sb.signature[sel]))
+    return int(texts.str.len_bytes().fill_null(0).sum())
+
+
+def _workers(settings: DedupSettings) -> int:
+    return max(1, settings.workers if settings.workers is not None else min(4, os.cpu_count() or 1))
+
+
+def _parallel(fn, jobs, workers: int, threads: int | None):
+    """``fn(*job, threads)`` for every job: the first in this process, the others on a pool of
+    ``workers`` spawned processes (own interpreters, no shared GIL), at most two per worker
+    in flight. Results in job order."""
+    results, in_flight, pool = [], [], None
+    try:
+        for i, job in enumerate(jobs):
+            if i == 0 or workers == 1:
+                results.append(fn(*job, threads))
+                continue
+            if pool is None:
+                import multiprocessing
+
+                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            in_flight.append(pool.submit(fn, *job, 1))
+            while len(in_flight) >= 2 * workers:
+                results.append(in_flight.pop(0).result())
+        results.extend(f.result() for f in in_flight)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return results
+
+
+def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings) -> dict:
+    """The map step over all shards, writing ``docs/``, ``sigs/`` and ``buckets/band_*/`` in ``workdir``.
+
+    Shards run in parallel (``_parallel``: ``settings.workers`` spawned processes).
+    """
     names = docs.collect_schema().names()
     if "doc_id" not in names or "text" not in names:
         raise ValueError(f"deduplication needs columns doc_id and text; got {names}")
     wanted = ["doc_id", "text", *[c for c in RANK_COLUMNS if c in names]]
     (workdir / "docs").mkdir(parents=True, exist_ok=True)
     (workdir / "sigs").mkdir(parents=True, exist_ok=True)
+    workers = _workers(settings)
+    counts = {"documents": 0, "shards": 0}
 
-    def one_shard(shard: int, start: int, batch: pl.DataFrame) -> int:
-        name = f"shard-{shard:06d}"
-        idx = np.arange(start, start + batch.height, dtype=np.int64)
-        texts = batch.get_column("text")
-        sb = hasher.compute(texts, skip_exact_repeats=settings.exact) if settings.minhash else None
-        if sb is None:  # exact only: the content hash needs the tokens, not the signature
-            from winnow.dedup.shingles import content_hashes
-
-            tokens = tokenize(texts)
-            chash, ntok, has = content_hashes(tokens), tokens.counts, np.zeros(batch.height, bool)
-        else:
-            chash, ntok, has = sb.content_hash, sb.n_tokens, sb.has_signature
-        table = pl.DataFrame({
-            "idx": idx,
-            "doc_id": batch.get_column("doc_id").cast(pl.String),
-            "content_hash": pl.Series(chash, dtype=pl.UInt64),
-            "n_tokens": pl.Series(ntok, dtype=pl.Int64),
-            "has_signature": pl.Series(has, dtype=pl.Boolean),
-        }).hstack(_rank_frame(batch))
-        table.write_parquet(workdir / "docs" / f"{name}.parquet", compression="lz4")
-        if sb is not None and has.any():
-            sel = np.flatnonzero(has)
-            pl.DataFrame({"idx": idx[sel], "signature": sb.signature[sel]}).write_parquet(
-                workdir / "sigs" / f"{name}.parquet", compression="lz4"
-            )
-            write_band_buckets(workdir / "buckets", name, idx[sel], hasher.band_keys(sb.signature[sel]))
-        return int(texts.str.len_bytes().fill_null(0).sum())
-
-    # shards are independent: up to `workers` of them in flight (numpy and polars release the GIL)
-    workers = max(1, settings.threads or min(2, os.cpu_count() or 1))
-    n = shards = text_bytes = 0
-    with ThreadPoolExecutor(workers) as pool:
-        in_flight = []
+    def numbered():
         for shard, batch in enumerate(iter_text_batches(docs.select(wanted), settings.batch_mb)):
-            in_flight.append(pool.submit(one_shard, shard, n, batch))
-            n += batch.height
-            shards += 1
-            while len(in_flight) >= workers:
-                text_bytes += in_flight.pop(0).result()
-        for f in in_flight:
-            text_bytes += f.result()
-    return {"documents": n, "shards": shards, "text_bytes": text_bytes}
+            yield (workdir, shard, counts["documents"], batch, settings)
+            counts["documents"] += batch.height
+            counts["shards"] += 1
+
+    text_bytes = sum(_parallel(map_shard, numbered(), workers, settings.threads))
+    n, shards = counts["documents"], counts["shards"]
+    return {"documents": n, "shards": shards, "text_bytes": text_bytes, "map_workers": min(workers, max(shards - 1, 1))}
 
 
 def _docs(workdir: Path) -> pl.LazyFrame:
@@ -206,30 +250,38 @@ def _rows(sorted_idx: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return pos
 
 
-def _spill_shingle_sets(docs: pl.LazyFrame, ids: pl.DataFrame, hasher: MinHasher, batch_mb: float, path: Path) -> None:
-    """One scan of the input: the sorted unique shingles of the documents ``ids`` (idx, doc_id) to ``path``."""
+def spill_shard(path: Path, part: int, start: int, batch: pl.DataFrame, ids: pl.DataFrame, params: MinHashParams,
+                threads: int | None) -> int:
+    """Sorted unique shingles of one batch of the documents to verify, to ``path/part-NNNNNN.parquet``."""
+    hasher = _hasher(params, threads)
+    batch = batch.join(ids, on="doc_id", how="inner", maintain_order="left")
+    texts = batch.get_column("text")
+    tokens = tokenize(texts)
+    sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
+    doc = np.repeat(np.arange(batch.height, dtype=np.int64), np.diff(sh.offsets))
+    order = np.lexsort((sh.hashes, doc))
+    h, d = sh.hashes[order], doc[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+    h, d = h[first], d[first]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(d, minlength=batch.height))]).astype(np.int64)
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(h, type=pa.uint64()))
+    pq.write_table(pa.table({"idx": pa.array(batch.get_column("idx").to_numpy()), "shingles": lists}),
+                   path / f"part-{part:06d}.parquet", compression="lz4")
+    return batch.height
+
+
+def _spill_shingle_sets(docs: pl.LazyFrame, ids: pl.DataFrame, settings: DedupSettings, path: Path) -> None:
+    """One scan of the input: the sorted unique shingles of the documents ``ids`` (idx, doc_id) to ``path/``."""
+    path.mkdir(parents=True, exist_ok=True)
     wanted = docs.select("doc_id", "text").filter(pl.col("doc_id").is_in(ids.get_column("doc_id").implode()))
-    schema = pa.schema([("idx", pa.int64()), ("shingles", pa.large_list(pa.uint64()))])
-    with pq.ParquetWriter(path, schema, compression="lz4") as writer:
-        for batch in iter_text_batches(wanted, batch_mb):
-            batch = batch.join(ids, on="doc_id", how="inner", maintain_order="left")
-            texts = batch.get_column("text")
-            tokens = tokenize(texts)
-            sh = shingle_hashes(tokens, hasher.ngram_sizes(texts, tokens))
-            doc = np.repeat(np.arange(batch.height, dtype=np.int64), np.diff(sh.offsets))
-            order = np.lexsort((sh.hashes, doc))
-            h, d = sh.hashes[order], doc[order]
-            first = np.ones(len(h), dtype=bool)
-            first[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
-            h, d = h[first], d[first]
-            offsets = np.concatenate([[0], np.cumsum(np.bincount(d, minlength=batch.height))]).astype(np.int64)
-            lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(h, type=pa.uint64()))
-            writer.write_table(pa.table({"idx": pa.array(batch.get_column("idx").to_numpy()), "shingles": lists}))
+    jobs = ((path, i, 0, b, ids, settings.params) for i, b in enumerate(iter_text_batches(wanted, settings.batch_mb)))
+    _parallel(spill_shard, jobs, _workers(settings), settings.threads)
 
 
 def _block_jaccard(spill: Path, members: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact Jaccard of pairs (a, b) from the spilled shingle sets of ``members``."""
-    rows = pl.scan_parquet(spill).filter(pl.col("idx").is_in(pl.Series(members, dtype=pl.Int64).implode())).collect()
+    rows = pl.scan_parquet(sorted(spill.glob("*.parquet"))).filter(pl.col("idx").is_in(pl.Series(members, dtype=pl.Int64).implode())).collect()
     row_idx = rows.get_column("idx").to_numpy()
     lens = rows.get_column("shingles").list.len().to_numpy()
     hashes = rows.get_column("shingles").explode().to_numpy() if lens.sum() else np.empty(0, np.uint64)
@@ -254,7 +306,7 @@ def _block_jaccard(spill: Path, members: list[int], a: np.ndarray, b: np.ndarray
 
 
 def exact_pair_jaccard(
-    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, pairs: pl.DataFrame, hasher: MinHasher, batch_mb: float, workdir: Path
+    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, pairs: pl.DataFrame, settings: DedupSettings, workdir: Path
 ) -> np.ndarray:
     """Exact shingle-set Jaccard of each candidate pair (a, b), from the texts of the documents involved.
 
@@ -272,10 +324,10 @@ def exact_pair_jaccard(
         doc_lf.filter(pl.col("idx").is_in(pl.Series(involved).implode()))
         .select("idx", "doc_id", "n_tokens").sort("idx").collect()
     )
-    spill = workdir / "verify_shingles.parquet"
-    _spill_shingle_sets(docs, info.select("idx", "doc_id"), hasher, batch_mb, spill)
+    spill = workdir / "verify_shingles"
+    _spill_shingle_sets(docs, info.select("idx", "doc_id"), settings, spill)
     ntok = dict(zip(info.get_column("idx").to_list(), info.get_column("n_tokens").to_list()))
-    budget = max(int(batch_mb * 0.6e6), 1)
+    budget = max(int(settings.batch_mb * 0.6e6), 1)
     out = np.empty(len(a_all), dtype=np.float64)
     start = 0
     while start < len(a_all):
@@ -310,9 +362,8 @@ def run_dedup(
     t0 = time.perf_counter()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    hasher = MinHasher(settings.params, threads=settings.threads)
     k = settings.params.num_perm
-    stats = signature_shards(docs, workdir, settings, hasher)
+    stats = signature_shards(docs, workdir, settings)
     stats["seconds_map"] = round(time.perf_counter() - t0, 3)
     n = stats["documents"]
     doc_lf = _docs(workdir) if n else None
@@ -357,7 +408,7 @@ def run_dedup(
             est = estimated_jaccard(sig[_rows(sidx, a)], sig[_rows(sidx, b)])
             pairs = pairs.filter(pl.Series(est >= settings.signature_threshold))
         elif settings.verify == "exact" and pairs.height:
-            j = exact_pair_jaccard(docs, doc_lf, pairs, hasher, settings.batch_mb, workdir)
+            j = exact_pair_jaccard(docs, doc_lf, pairs, settings, workdir)
             pairs = pairs.filter(pl.Series(j >= settings.threshold))
         stats["near_pairs"] = pairs.height
         edges.append(pairs.with_columns(kind=pl.lit("near")))
