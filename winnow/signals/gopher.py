@@ -99,83 +99,114 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
         return pl.DataFrame(schema=schema)
     d = tokens["_d"].to_numpy()
     h = tokens.select(pl.struct("_d", pl.col("tok").hash(11)).hash(13))["_d"].to_numpy()
-    tlen = tokens["tlen"].to_numpy().astype(np.int64)
-    csum = np.concatenate(([0], np.cumsum(tlen)))
+    csum = np.concatenate(([0], np.cumsum(tokens["tlen"].to_numpy().astype(np.int64))))
     size = len(h)
     docs = np.unique(d)
-    out = pl.DataFrame({"_d": docs}, schema={"_d": pl.UInt32})
+    cols: dict[str, np.ndarray] = {}
     g = h.copy()
-    # An n-gram can repeat only where its (n-1)-gram prefix and suffix both repeat, so each
-    # step hashes only those candidate positions (a small share of the text beyond n = 3).
-    repeated = _is_duplicated(h, np.ones(size, dtype=bool))
+    repeated = None  # where the (n-1)-gram occurs more than once in its document
     for n in range(2, max(top_ns + dup_ns) + 1):
         if n > size:  # no n-gram anywhere in this slice
-            out = out.with_columns(
-                [pl.lit(0, dtype=pl.Int64).alias(f"{k}_{n}_chars") for k, ns in (("top", top_ns), ("dup", dup_ns)) if n in ns]
-            )
-            continue
+            break
         nxt = np.zeros(size, dtype=np.uint64)
         nxt[: size - n + 1] = h[n - 1 :]
         g = g * _PRIME + nxt  # wraps mod 2**64
         valid = np.zeros(size, dtype=bool)
         valid[: size - n + 1] = d[n - 1 :] == d[: size - n + 1]
-        cand = valid & repeated & np.concatenate((repeated[1:], [False]))
-        repeated = _is_duplicated(g, cand)
+        # an n-gram can repeat only where its (n-1)-gram prefix and suffix both repeat, so each
+        # step hashes only those positions (a small share of the text beyond n = 3)
+        cand = valid if repeated is None else valid & repeated & np.concatenate((repeated[1:], [False]))
+        sel = np.flatnonzero(cand)
+        cnt, first = _count_and_first(g[sel], sel)
+        rep = cnt > 1
+        repeated = np.zeros(size, dtype=bool)
+        repeated[sel[rep]] = True
         if n in top_ns:
-            sel = np.flatnonzero(repeated)
-            chars = csum[sel + n] - csum[sel] + (n - 1)
-            best = (
-                pl.DataFrame({"g": g[sel], "_d": d[sel], "_i": sel, "chars": chars})
-                .group_by("g")
-                .agg(pl.col("_d").first(), cnt=pl.len().cast(pl.Int64), first=pl.col("_i").min(), chars=pl.col("chars").first())
-                # most frequent first, then the earliest: one sortable key
-                .with_columns(key=pl.col("cnt") * (size + 1) - pl.col("first"))
-                .group_by("_d")
-                .agg((pl.col("chars").get(pl.col("key").arg_max()) * pl.col("cnt").max()).cast(pl.Int64).alias("best"))
-            )
-            # documents without a repeated n-gram: the first n-gram, once (Counter order)
-            vpos = np.flatnonzero(valid)
-            first_pos = vpos[np.unique(d[vpos], return_index=True)[1]] if len(vpos) else vpos
-            firsts = pl.DataFrame(
-                {"_d": d[first_pos], "once": csum[first_pos + n] - csum[first_pos] + (n - 1)},
-                schema={"_d": pl.UInt32, "once": pl.Int64},
-            )
-            out = (
-                out.join(firsts, on="_d", how="left")
-                .join(best, on="_d", how="left")
-                .with_columns(pl.coalesce("best", "once").alias(f"top_{n}_chars"))
-                .drop("best", "once")
-            )
+            cols[f"top_{n}_chars"] = _top_chars(d, valid, sel[rep], cnt[rep], csum, n, docs)
         if n in dup_ns:
-            sel = np.flatnonzero(repeated)
-            dup = np.zeros(size, dtype=bool)
-            if len(sel):
-                dup[sel] = ~pl.Series(g[sel]).is_first_distinct().to_numpy()
-                # datatrove's scan never records the n-grams it jumps over: redo the
-                # repeats knowing only the n-grams at positions the scan actually visits
-                for _ in range(REFINE):
-                    start, end = _greedy_cover(dup, n)
-                    visited = ~_skipped(start, end, n, size)
-                    known = visited[sel] & ~dup[sel]
-                    first_known = (
-                        pl.DataFrame({"g": g[sel], "pos": sel, "known": known})
-                        .select(pl.col("pos").filter(pl.col("known")).min().over("g"))["pos"]
-                        .fill_null(size)
-                        .to_numpy()
-                    )
-                    dup[sel] = first_known < sel
-            start, end = _greedy_cover(dup, n)
-            if len(start) == 0:
-                out = out.with_columns(pl.lit(0, dtype=pl.Int64).alias(f"dup_{n}_chars"))
-                continue
-            covered = csum[end] - csum[start]
-            per_doc = (
-                pl.DataFrame({"_d": d[start], "c": covered})
-                .group_by("_d")
-                .agg(pl.col("c").sum().cast(pl.Int64).alias(f"dup_{n}_chars"))
-            )
-            out = out.join(per_doc, on="_d", how="left")
-    return out.with_columns(pl.exclude("_d").fill_null(0)).select(list(schema))
+            cols[f"dup_{n}_chars"] = _dup_chars(d, g, sel[rep], first[rep], csum, n, size, docs)
+    out = pl.DataFrame({"_d": docs}, schema={"_d": pl.UInt32})
+    return out.with_columns(
+        [pl.Series(name, cols.get(name, np.zeros(len(docs), dtype=np.int64)), dtype=pl.Int64) for name in list(schema)[1:]]
+    )
+
+
+def _count_and_first(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each element: how often its key occurs, and the smallest ``pos`` with that key.
+
+    Sort-based (polars' radix arg-sort, then run lengths): about twice as fast as a hash
+    window on millions of 64-bit keys."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = pl.Series(keys).arg_sort().to_numpy()
+    sk = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
+    lengths = np.diff(np.concatenate((starts, [len(keys)])))
+    firsts = np.minimum.reduceat(pos[order], starts)
+    cnt = np.empty(len(keys), dtype=np.int64)
+    first = np.empty(len(keys), dtype=np.int64)
+    cnt[order] = np.repeat(lengths, lengths)
+    first[order] = np.repeat(firsts, lengths)
+    return cnt, first
+
+
+def _per_doc(keys: np.ndarray, values: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Sum ``values`` by document (``keys`` and ``docs`` sorted), aligned to ``docs``."""
+    out = np.zeros(len(docs), dtype=np.int64)
+    if len(keys):
+        np.add.at(out, np.searchsorted(docs, keys), values)
+    return out
+
+
+def _top_chars(d, valid, pos, cnt, csum, n, docs) -> np.ndarray:
+    """Characters x count of each document's most frequent n-gram (the earliest among ties:
+    ``Counter.most_common(1)``); ``pos``/``cnt``: the repeated n-gram positions and counts."""
+    out = np.zeros(len(docs), dtype=np.int64)
+    span = lambda p: csum[p + n] - csum[p] + (n - 1)  # noqa: E731  " ".join of the n tokens
+    vpos = np.flatnonzero(valid)
+    if len(vpos):  # no repeat: the first n-gram, once
+        first_doc, first_at = np.unique(d[vpos], return_index=True)
+        out[np.searchsorted(docs, first_doc)] = span(vpos[first_at])
+    if len(pos):
+        dd = d[pos]
+        starts = np.flatnonzero(np.concatenate(([True], dd[1:] != dd[:-1])))
+        best = np.maximum.reduceat(cnt, starts)
+        is_best = cnt == np.repeat(best, np.diff(np.concatenate((starts, [len(pos)]))))
+        top_doc, top_at = np.unique(dd[is_best], return_index=True)
+        out[np.searchsorted(docs, top_doc)] = span(pos[is_best][top_at]) * best
+    return out
+
+
+def _dup_chars(d, g, pos, first, csum, n, size, docs) -> np.ndarray:
+    """Characters covered by datatrove's greedy scan of repeated n-grams (see ``ngram_stats``).
+
+    ``pos``: positions of n-grams occurring more than once (sorted), ``first``: the first
+    position of each one's n-gram."""
+    dup = np.zeros(size, dtype=bool)
+    dup[pos] = first < pos
+    first_known = first.copy()
+    for _ in range(REFINE):
+        start, end = _greedy_cover(dup, n)
+        # the scan records an n-gram only where it stops without a hit; an n-gram whose first
+        # occurrence was jumped over is first *known* later: redo just those n-grams
+        # (and n-grams moved before, whose earlier occurrences may be visited again)
+        jumped = (_skipped(start, end, n, first_known) & (first_known < size)) | (first_known != first)
+        if not jumped.any():
+            break
+        ids = pl.Series(g[pos])
+        affected = ids.is_in(pl.Series(g[pos][jumped]).unique().implode()).to_numpy()
+        sub = np.flatnonzero(affected)
+        known = ~_skipped(start, end, n, pos[sub]) & ~dup[pos[sub]]
+        fk = (
+            pl.DataFrame({"g": g[pos[sub]], "p": pos[sub], "k": known})
+            .select(pl.col("p").filter(pl.col("k")).min().over("g"))["p"]
+            .fill_null(size)
+            .to_numpy()
+        )
+        first_known[sub] = fk
+        dup[pos[sub]] = fk < pos[sub]
+    start, end = _greedy_cover(dup, n)
+    return _per_doc(d[start], csum[end] - csum[start], docs)
 
 
 def _greedy_cover(dup: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -196,26 +227,14 @@ def _greedy_cover(dup: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def _skipped(start: np.ndarray, end: np.ndarray, n: int, size: int) -> np.ndarray:
-    """Positions the greedy scan jumps over: inside a cover window but not a hit (window start + k*n)."""
-    depth = np.zeros(size + 1, dtype=np.int64)
-    np.add.at(depth, start, 1)
-    np.add.at(depth, end, -1)
-    inside = np.cumsum(depth[:size]) > 0
-    anchor = np.full(size, -1, dtype=np.int64)
-    anchor[start] = start
-    anchor = np.maximum.accumulate(anchor)
-    pos = np.arange(size, dtype=np.int64)
-    return inside & ((pos - anchor) % n != 0)
-
-
-def _is_duplicated(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Boolean array: ``mask`` positions whose value occurs at another ``mask`` position."""
-    out = np.zeros(len(values), dtype=bool)
-    sel = np.flatnonzero(mask)
-    if len(sel) > 1:
-        out[sel] = pl.Series(values[sel]).is_duplicated().to_numpy()
-    return out
+def _skipped(start: np.ndarray, end: np.ndarray, n: int, pos: np.ndarray) -> np.ndarray:
+    """For the sorted positions ``pos``: does the greedy scan jump over them (inside a cover
+    window ``[start, end)`` but not one of its hits ``start + k*n``)?"""
+    k = np.searchsorted(start, pos, side="right") - 1
+    ok = k >= 0
+    kk = np.where(ok, k, 0)
+    inside = ok & (pos < end[kk]) if len(start) else np.zeros(len(pos), dtype=bool)
+    return inside & ((pos - start[kk]) % n != 0) if len(start) else inside
 
 
 def repetition_signals(top_ns: list[int], dup_ns: list[int], n_chars: pl.Expr) -> list[pl.Expr]:
