@@ -8,7 +8,9 @@ first split (untimed) into ``--shards`` Parquet files (zstd) so both tools can u
 Then, one after the other, each in its own niced subprocess:
 
 - ``winnow``: ``pl.scan_parquet(shards) -> compute_signals -> apply_filters -> sink_parquet``
-  on polars' streaming engine with ``POLARS_MAX_THREADS=2``. It computes *every* signal
+  on polars' streaming engine, in ``--workers`` processes (each gets every other shard and
+  ``POLARS_MAX_THREADS=1``), the same process layout as datatrove's. Most of the work is in
+  polars and numpy calls made from Python, so one process does not keep two cores busy. It computes *every* signal
   (also language ID and PII, which the reference does not do) and decides with the same four
   rule families; to match the reference the language rule is off and ``rule_languages: ["*"]``
   (datatrove applies its English rules to every document).
@@ -87,20 +89,32 @@ def bench_recipe():
     return recipe
 
 
-def run_winnow(shards: Path, out: Path) -> dict:
+def run_winnow_part(shards: Path, out: Path, part: int, parts: int) -> None:
     import polars as pl
 
     from winnow.filters import apply_filters
     from winnow.signals import compute_signals
 
     recipe = bench_recipe()
-    scan = pl.scan_parquet(sorted(shards.glob("part-*.parquet")))
-    decided = apply_filters(compute_signals(scan, recipe), recipe)
-    target = out / "winnow.parquet"
+    files = sorted(shards.glob("part-*.parquet"))[part::parts]
+    decided = apply_filters(compute_signals(pl.scan_parquet(files), recipe), recipe)
     decided.select("id", "keep", "drop_family", "drop_reason", "lang_detected").sink_parquet(
-        target, engine="streaming", row_group_size=8192
+        out / f"winnow-{part}.parquet", engine="streaming", row_group_size=8192
     )
-    kept = pl.scan_parquet(target).select(pl.col("keep").sum()).collect().item()
+
+
+def run_winnow(shards: Path, out: Path, workers: int) -> dict:
+    import polars as pl
+
+    env = dict(os.environ, POLARS_MAX_THREADS="1" if workers > 1 else os.environ.get("POLARS_MAX_THREADS", "2"))
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "bench.filters.run", "--worker", "winnow-part", "--shards-dir",
+                          str(shards), "--out", str(out), "--part", str(i), "--workers", str(workers)], cwd=REPO, env=env)
+        for i in range(workers)
+    ]
+    if any(p.wait() != 0 for p in procs):
+        raise SystemExit("a winnow worker failed")
+    kept = pl.scan_parquet(sorted(out.glob("winnow-*.parquet"))).select(pl.col("keep").sum()).collect().item()
     return {"kept": int(kept)}
 
 
@@ -138,9 +152,12 @@ def run_datatrove(shards: Path, out: Path, workers: int) -> dict:
     return {"kept": int(kept)}
 
 
-def worker_main(tool: str, shards: Path, out: Path, workers: int) -> None:
+def worker_main(tool: str, shards: Path, out: Path, workers: int, part: int = 0) -> None:
+    if tool == "winnow-part":
+        run_winnow_part(shards, out, part, workers)
+        return
     t0 = time.perf_counter()
-    res = run_winnow(shards, out) if tool == "winnow" else run_datatrove(shards, out, workers)
+    res = run_winnow(shards, out, workers) if tool == "winnow" else run_datatrove(shards, out, workers)
     res["inner_seconds"] = time.perf_counter() - t0
     (out / f"{tool}.json").write_text(json.dumps(res))
 
@@ -184,7 +201,7 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
 def agreement(out: Path) -> dict:
     import polars as pl
 
-    ours = pl.read_parquet(out / "winnow.parquet").select("id", "keep", "drop_family", "drop_reason")
+    ours = pl.read_parquet(sorted(out.glob("winnow-*.parquet"))).select("id", "keep", "drop_family", "drop_reason")
     files = sorted((out / "datatrove_kept").glob("*.parquet"))
     kept_ids = pl.scan_parquet(files).select("id").collect()["id"] if files else pl.Series("id", [], pl.String)
     both = ours.with_columns(dt_keep=pl.col("id").is_in(kept_ids.implode()))
@@ -207,12 +224,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--limit-mb", type=float, default=None, help="only the first N MB of the corpus (quick runs)")
     ap.add_argument("--only", choices=["winnow", "datatrove"], default=None)
-    ap.add_argument("--worker", choices=["winnow", "datatrove"], help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=["winnow", "winnow-part", "datatrove"], help=argparse.SUPPRESS)
+    ap.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--shards-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker_main(args.worker, args.shards_dir, args.out, args.workers)
+        worker_main(args.worker, args.shards_dir, args.out, args.workers, args.part)
         return
     if not args.corpus.exists():
         raise SystemExit(f"{args.corpus}: bench corpus not found; build it with scripts/corpus/build_bench_corpus.py")

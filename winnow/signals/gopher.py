@@ -117,37 +117,47 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
         # step hashes only those positions (a small share of the text beyond n = 3)
         cand = valid if repeated is None else valid & repeated & np.concatenate((repeated[1:], [False]))
         sel = np.flatnonzero(cand)
-        cnt, first = _count_and_first(g[sel], sel)
-        rep = cnt > 1
+        runs = _runs(g[sel], sel)
         repeated = np.zeros(size, dtype=bool)
-        repeated[sel[rep]] = True
+        repeated[runs.rep_pos] = True
         if n in top_ns:
-            cols[f"top_{n}_chars"] = _top_chars(d, valid, sel[rep], cnt[rep], csum, n, docs)
+            cols[f"top_{n}_chars"] = _top_chars(d, valid, runs, csum, n, docs)
         if n in dup_ns:
-            cols[f"dup_{n}_chars"] = _dup_chars(d, g, sel[rep], first[rep], csum, n, size, docs)
+            pos = np.flatnonzero(repeated)
+            first_full = np.zeros(size, dtype=np.int64)
+            first_full[runs.rep_pos] = runs.rep_first
+            cols[f"dup_{n}_chars"] = _dup_chars(d, g, pos, first_full[pos], csum, n, size, docs)
     out = pl.DataFrame({"_d": docs}, schema={"_d": pl.UInt32})
     return out.with_columns(
         [pl.Series(name, cols.get(name, np.zeros(len(docs), dtype=np.int64)), dtype=pl.Int64) for name in list(schema)[1:]]
     )
 
 
-def _count_and_first(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each element: how often its key occurs, and the smallest ``pos`` with that key.
+class _Runs:
+    """Equal n-gram ids grouped by sorting: per distinct n-gram its first position and count
+    (``first``, ``count``), and the positions of n-grams that occur more than once with the
+    first position of their n-gram (``rep_pos``, ``rep_first``; not sorted)."""
 
-    Sort-based (polars' radix arg-sort, then run lengths): about twice as fast as a hash
-    window on millions of 64-bit keys."""
+    __slots__ = ("first", "count", "rep_pos", "rep_first")
+
+    def __init__(self, first, count, rep_pos, rep_first):
+        self.first, self.count, self.rep_pos, self.rep_first = first, count, rep_pos, rep_first
+
+
+def _runs(keys: np.ndarray, pos: np.ndarray) -> _Runs:
+    """Sort-based grouping (polars' radix arg-sort, then run lengths): about twice as fast as
+    a hash window on millions of 64-bit keys, and only repeated n-grams are scattered back."""
+    empty = np.zeros(0, dtype=np.int64)
     if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return _Runs(empty, empty, empty, empty)
     order = pl.Series(keys).arg_sort().to_numpy()
     sk = keys[order]
     starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
     lengths = np.diff(np.concatenate((starts, [len(keys)])))
-    firsts = np.minimum.reduceat(pos[order], starts)
-    cnt = np.empty(len(keys), dtype=np.int64)
-    first = np.empty(len(keys), dtype=np.int64)
-    cnt[order] = np.repeat(lengths, lengths)
-    first[order] = np.repeat(firsts, lengths)
-    return cnt, first
+    sorted_pos = pos[order]
+    firsts = np.minimum.reduceat(sorted_pos, starts)
+    multi = np.repeat(lengths > 1, lengths)
+    return _Runs(firsts, lengths, sorted_pos[multi], np.repeat(firsts, lengths)[multi])
 
 
 def _per_doc(keys: np.ndarray, values: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -158,22 +168,23 @@ def _per_doc(keys: np.ndarray, values: np.ndarray, docs: np.ndarray) -> np.ndarr
     return out
 
 
-def _top_chars(d, valid, pos, cnt, csum, n, docs) -> np.ndarray:
+def _top_chars(d, valid, runs: _Runs, csum, n, docs) -> np.ndarray:
     """Characters x count of each document's most frequent n-gram (the earliest among ties:
-    ``Counter.most_common(1)``); ``pos``/``cnt``: the repeated n-gram positions and counts."""
+    ``Counter.most_common(1)``)."""
     out = np.zeros(len(docs), dtype=np.int64)
     span = lambda p: csum[p + n] - csum[p] + (n - 1)  # noqa: E731  " ".join of the n tokens
     vpos = np.flatnonzero(valid)
     if len(vpos):  # no repeat: the first n-gram, once
         first_doc, first_at = np.unique(d[vpos], return_index=True)
         out[np.searchsorted(docs, first_doc)] = span(vpos[first_at])
-    if len(pos):
-        dd = d[pos]
-        starts = np.flatnonzero(np.concatenate(([True], dd[1:] != dd[:-1])))
-        best = np.maximum.reduceat(cnt, starts)
-        is_best = cnt == np.repeat(best, np.diff(np.concatenate((starts, [len(pos)]))))
-        top_doc, top_at = np.unique(dd[is_best], return_index=True)
-        out[np.searchsorted(docs, top_doc)] = span(pos[is_best][top_at]) * best
+    multi = runs.count > 1
+    if multi.any():
+        first, count = runs.first[multi], runs.count[multi]
+        doc = d[first]
+        order = np.lexsort((first, -count, doc))  # per document: most frequent, then earliest
+        top_doc, top_at = np.unique(doc[order], return_index=True)
+        best = order[top_at]
+        out[np.searchsorted(docs, top_doc)] = span(first[best]) * count[best]
     return out
 
 
