@@ -169,8 +169,9 @@ class DedupConfig(_Strict):
     #: text per signature batch; each batch in flight needs about 12× this in memory
     #: (a single bigger document is a batch of its own)
     batch_mb: float = Field(8, gt=0)
-    #: processes computing signatures (null: one per CPU core, at most 4)
-    workers: int | None = Field(None, ge=1)
+    #: processes computing signatures: 1 = in the step's process (two batches at a time on
+    #: threads, least memory); more = spawned worker processes (faster on idle cores, ~300 MB each)
+    workers: int = Field(1, ge=1)
 
 
 class SamplingConfig(_Strict):

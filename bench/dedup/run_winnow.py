@@ -26,10 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--verify", choices=["exact", "signature", "none"], default="none")
     ap.add_argument("--seed", type=int, default=1, help="MinHash seed (another seed = an independent LSH draw)")
+    ap.add_argument("--workers", type=int, default=1, help="map processes (recipe dedup.workers)")
     args = ap.parse_args(argv)
     t = time.perf_counter()
     docs = pl.scan_parquet(sorted(args.input_dir.glob("*.parquet")))
-    settings = DedupSettings(verify=args.verify, params=MinHashParams(seed=args.seed))
+    settings = DedupSettings(verify=args.verify, params=MinHashParams(seed=args.seed), workers=args.workers)
     outcome = run_dedup(docs.select(doc_id="id", text="text"), settings, args.work)
     res = outcome.results.select("doc_id", "dup_cluster_id", "dup_cluster_size", "dup_of").collect()
     seconds = time.perf_counter() - t

@@ -106,8 +106,9 @@ def test_many_small_shards_give_the_same_result_as_one(tmp_path):
     df = pl.DataFrame({"doc_id": [f"d{i:03d}" for i in range(len(texts))], "text": texts})
     one, r1 = _run(df, tmp_path, "one")
     many, r2 = _run(df, tmp_path, "many", batch_mb=0.002)
-    assert one.stats["shards"] == 1 and many.stats["shards"] > 20
-    assert r1.equals(r2)
+    procs, r3 = _run(df, tmp_path, "procs", batch_mb=0.01, workers=2)  # shards on spawned processes
+    assert one.stats["shards"] == 1 and many.stats["shards"] > 20 and procs.stats["shards"] > 4
+    assert r1.equals(r2) and r1.equals(r3)
     assert r1["dup_kind"].value_counts().sort("dup_kind", nulls_last=True).rows() == [("exact", 5), ("near", 10), (None, 40)]
 
 

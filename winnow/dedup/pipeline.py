@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +58,7 @@ class DedupSettings:
     bucket_head: int = DEFAULT_BUCKET_HEAD
     against_history: bool = True
     batch_mb: float = 8.0
-    workers: int | None = None  # map processes (None: one per core, at most 4)
+    workers: int = 1  # map processes; 1 = in this process, two shards at a time on threads
     threads: int | None = None  # numpy threads per MinHash call
 
     @classmethod
@@ -176,25 +176,33 @@ def map_shard(workdir: Path, shard: int, start: int, batch: pl.DataFrame, settin
 
 
 def _workers(settings: DedupSettings) -> int:
-    return max(1, settings.workers if settings.workers is not None else min(4, os.cpu_count() or 1))
+    return max(1, settings.workers or 1)
 
 
 def _parallel(fn, jobs, workers: int, threads: int | None):
-    """``fn(*job, threads)`` for every job: the first in this process, the others on a pool of
-    ``workers`` spawned processes (own interpreters, no shared GIL), at most two per worker
-    in flight. Results in job order."""
+    """``fn(*job, threads)`` for every job, results in job order.
+
+    ``workers == 1``: two jobs at a time on threads of this process (numpy and
+    polars release the GIL for most of the work; lowest memory). ``workers > 1``:
+    the first job here, the others on ``workers`` spawned processes (no shared GIL,
+    about 300 MB more memory each), at most two per worker in flight.
+    """
     results, in_flight, pool = [], [], None
+    lanes = min(2, os.cpu_count() or 1) if workers == 1 else 2 * workers
     try:
         for i, job in enumerate(jobs):
-            if i == 0 or workers == 1:
+            if pool is None and workers > 1 and i == 0:
                 results.append(fn(*job, threads))
                 continue
             if pool is None:
-                import multiprocessing
+                if workers > 1:
+                    import multiprocessing
 
-                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            in_flight.append(pool.submit(fn, *job, 1))
-            while len(in_flight) >= 2 * workers:
+                    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+                else:
+                    pool = ThreadPoolExecutor(lanes)
+            in_flight.append(pool.submit(fn, *job, 1 if workers > 1 else threads))
+            while len(in_flight) >= lanes:
                 results.append(in_flight.pop(0).result())
         results.extend(f.result() for f in in_flight)
     finally:
@@ -225,7 +233,7 @@ def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings)
 
     text_bytes = sum(_parallel(map_shard, numbered(), workers, settings.threads))
     n, shards = counts["documents"], counts["shards"]
-    return {"documents": n, "shards": shards, "text_bytes": text_bytes, "map_workers": min(workers, max(shards - 1, 1))}
+    return {"documents": n, "shards": shards, "text_bytes": text_bytes, "map_workers": workers}
 
 
 def _docs(workdir: Path) -> pl.LazyFrame:
