@@ -87,7 +87,7 @@ def test_a_single_50_mb_document():
     row = frame.to_dicts()[0]
     assert row["n_chars"] == len(text) and row["lang_detected"] == "en"
     assert row["gopher_n_words"] > 5_000_000 and row["gopher_dup_para_frac"] == 0.0
-    assert row["gopher_dup_5_gram_frac"] > 0.8  # the same sentence over and over
+    assert row["gopher_dup_5_gram_frac"] > 0.5  # the same sentence over and over (after a line number)
 
 
 # ---------------------------------------------------------------- tokenizer

@@ -23,27 +23,24 @@ CITATION = r"\[\d*]|\[edit]|\[citation needed]"
 POLICY = r"terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"
 
 
-def sentence_counts(tokens: pl.DataFrame) -> pl.DataFrame:
-    """Per line ``_l``: sentences as spaCy's Sentencizer splits them (datatrove's
-    ``split_into_sentences``): a new sentence starts at a non-punctuation token that
-    follows a sentence-final punctuation token (". ! ?" ...), with only punctuation
-    between them."""
-    if not tokens.height:
-        return pl.DataFrame(schema={"_l": pl.Int64, "sentences": pl.Int64})
-    pos = pl.int_range(pl.len(), dtype=pl.Int64)
+def sentence_flags(tokens: pl.DataFrame) -> pl.DataFrame:
+    """Per token (``_l`` kept): ``sp``, a sentence-final punctuation token (". ! ?" ...), and
+    ``np``, a token that is not punctuation (spaCy's ``is_punct``: every character in a
+    Unicode P category). Tokens that are neither never matter and are dropped."""
     is_sp = pl.col("tok").str.contains(rf"^[{SENTENCE_CLASS}]$")
-    is_punct = pl.col("tok").str.contains(r"^\p{P}+$")
-    t = tokens.select("_l", _p=pos, sp=is_sp, np=~is_punct & ~is_sp).with_columns(
-        start=pl.when(pl.col("_l") != pl.col("_l").shift(1, fill_value=-1)).then(pl.col("_p")).forward_fill(),
-        last_np=pl.when(pl.col("np")).then(pl.col("_p")).forward_fill().shift(1),
-        last_sp=pl.when(pl.col("sp")).then(pl.col("_p")).forward_fill().shift(1),
-    )
-    boundary = (
-        pl.col("np")
-        & (pl.col("last_np") >= pl.col("start")).fill_null(False)
-        & (pl.col("last_sp") > pl.col("last_np")).fill_null(False)
-    )
-    return t.group_by("_l").agg(sentences=(boundary.sum() + 1).cast(pl.Int64))
+    np_ = ~pl.col("tok").str.contains(r"^\p{P}+$") & ~is_sp
+    return tokens.select("_l", sp=is_sp, np=np_).filter(pl.col("sp") | pl.col("np"))
+
+
+def sentence_counts(flags: pl.DataFrame) -> pl.DataFrame:
+    """Per line ``_l``: sentences as spaCy's Sentencizer splits them (datatrove's
+    ``split_into_sentences``): a new sentence starts at each non-punctuation token whose
+    nearest preceding sentence-final or non-punctuation token in the line is sentence-final."""
+    if not flags.height:
+        return pl.DataFrame(schema={"_l": pl.Int64, "sentences": pl.Int64})
+    same_line = pl.col("_l") == pl.col("_l").shift(1)
+    boundary = pl.col("np") & pl.col("sp").shift(1).fill_null(False) & same_line.fill_null(False)
+    return flags.with_columns(b=boundary).group_by("_l").agg(sentences=(pl.col("b").sum() + 1).cast(pl.Int64))
 
 
 def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.DataFrame:
@@ -93,8 +90,8 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
     )
     lf = lf.with_columns(kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"))
     flags = lf.collect()
-    kept_tokens = tokens.join(flags.filter("kept").select("_l"), on="_l", how="semi")
-    return flags.join(sentence_counts(kept_tokens), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
+    kept = sentence_flags(tokens).join(flags.filter("kept").select("_l"), on="_l", how="semi")
+    return flags.join(sentence_counts(kept), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
 
 
 def doc_stats(flags: pl.DataFrame) -> pl.DataFrame:

@@ -141,10 +141,14 @@ def signals_frame(
         gopher.line_quality_stats(sl_lines),
         gopher.duplicate_stats(lines.paragraph_frame(docs), "para", "para"),
         gopher.repetition_lines(line_df),
-        gopher.ngram_stats(tokens, top_ns, dup_ns),
         c4.doc_stats(c4.line_flags(sl_lines, sl_tokens, cfg.c4)),
         fineweb.doc_stats(line_df, cfg.fineweb),
     ]
+    # n-grams last, on token hashes: the token strings are freed first (memory on huge texts)
+    hashed = tokens.select("_d", "tlen", h=gopher.token_hash())
+    del tokens, sl_tokens, sl_lines, line_df
+    parts.append(gopher.ngram_stats(hashed, top_ns, dup_ns))
+    del hashed
     base = docs.with_columns(_sl=sl_docs["text"]).select(
         "_d",
         "lang_detected",

@@ -75,10 +75,16 @@ def repetition_lines(lines: pl.DataFrame) -> pl.DataFrame:
     return duplicate_stats(lines.filter(keep), "line", "rline")
 
 
+def token_hash() -> pl.Expr:
+    """64-bit hash of each token mixed with its document (``_d``): equal only within a document."""
+    return pl.struct("_d", pl.col("tok").hash(11)).hash(13)
+
+
 def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> pl.DataFrame:
     """Per ``_d``: ``top_{n}_chars`` and ``dup_{n}_chars`` (see module doc).
 
-    ``tokens`` must be in text order and carry ``_d``, ``tok``, ``tlen``. An n-gram's id is
+    ``tokens`` must be in text order and carry ``_d``, ``tlen`` and ``h`` (``token_hash()``;
+    or ``tok``, hashed here). An n-gram's id is
     a polynomial hash (mod 2**64) of its tokens' 64-bit hashes, each already mixed with the
     document, so equal n-grams of one document get equal ids; every array op below is
     vectorized over the whole slice.
@@ -98,9 +104,10 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
     if not tokens.height or not (top_ns or dup_ns):
         return pl.DataFrame(schema=schema)
     d = tokens["_d"].to_numpy()
-    h = tokens.select(pl.struct("_d", pl.col("tok").hash(11)).hash(13))["_d"].to_numpy()
+    h = (tokens["h"] if "h" in tokens.columns else tokens.select(token_hash())["_d"]).to_numpy()
     csum = np.concatenate(([0], np.cumsum(tokens["tlen"].to_numpy().astype(np.int64))))
     size = len(h)
+    idx_t = np.int32 if size < 2**31 - 16 else np.int64  # positions: half the memory on huge texts
     docs = np.unique(d)
     cols: dict[str, np.ndarray] = {}
     g = h.copy()
@@ -108,23 +115,24 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
     for n in range(2, max(top_ns + dup_ns) + 1):
         if n > size:  # no n-gram anywhere in this slice
             break
-        nxt = np.zeros(size, dtype=np.uint64)
-        nxt[: size - n + 1] = h[n - 1 :]
-        g = g * _PRIME + nxt  # wraps mod 2**64
+        g *= _PRIME  # wraps mod 2**64
+        g[: size - n + 1] += h[n - 1 :]
         valid = np.zeros(size, dtype=bool)
         valid[: size - n + 1] = d[n - 1 :] == d[: size - n + 1]
         # an n-gram can repeat only where its (n-1)-gram prefix and suffix both repeat, so each
         # step hashes only those positions (a small share of the text beyond n = 3)
         cand = valid if repeated is None else valid & repeated & np.concatenate((repeated[1:], [False]))
-        sel = np.flatnonzero(cand)
+        sel = np.flatnonzero(cand).astype(idx_t)
+        del cand
         runs = _runs(g[sel], sel)
+        del sel
         repeated = np.zeros(size, dtype=bool)
         repeated[runs.rep_pos] = True
         if n in top_ns:
             cols[f"top_{n}_chars"] = _top_chars(d, valid, runs, csum, n, docs)
         if n in dup_ns:
             pos = np.flatnonzero(repeated)
-            first_full = np.zeros(size, dtype=np.int64)
+            first_full = np.zeros(size, dtype=idx_t)
             first_full[runs.rep_pos] = runs.rep_first
             cols[f"dup_{n}_chars"] = _dup_chars(d, g, pos, first_full[pos], csum, n, size, docs)
     out = pl.DataFrame({"_d": docs}, schema={"_d": pl.UInt32})
