@@ -75,22 +75,31 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
     ).with_columns(
         few_words=~pl.col("too_long") & ~pl.col("no_punct") & few_words,
     ).with_columns(cand=~pl.col("too_long") & ~pl.col("no_punct") & ~pl.col("few_words"))
+    base = lf.collect()
+    # the content rules only look at lines that survived the shape rules: test just those
     flag = lambda on, pattern: (pl.col("s2").str.contains(pattern) if on else pl.lit(False))  # noqa: E731
-    lf = lf.with_columns(lorem=pl.col("cand") & flag(cfg.filter_lorem_ipsum, "(?i)lorem ipsum"))
-    lf = lf.with_columns(javascript=pl.col("cand") & ~pl.col("lorem") & flag(cfg.filter_javascript, "(?i)javascript"))
-    lf = lf.with_columns(
-        curly=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & flag(cfg.filter_curly_bracket, r"\{")
+    content = (
+        base.lazy()
+        .filter("cand")
+        .select("_l", lorem=flag(cfg.filter_lorem_ipsum, "(?i)lorem ipsum"), js=flag(cfg.filter_javascript, "(?i)javascript"),
+                curly=flag(cfg.filter_curly_bracket, r"\{"), policy=flag(cfg.filter_policy, f"(?i){POLICY}"))
+        .select(
+            "_l",
+            lorem="lorem",
+            javascript=~pl.col("lorem") & pl.col("js"),
+            curly=~pl.col("lorem") & ~pl.col("js") & pl.col("curly"),
+            policy=~pl.col("lorem") & ~pl.col("js") & ~pl.col("curly") & pl.col("policy"),
+        )
     )
-    lf = lf.with_columns(
-        policy=pl.col("cand")
-        & ~pl.col("lorem")
-        & ~pl.col("javascript")
-        & ~pl.col("curly")
-        & flag(cfg.filter_policy, f"(?i){POLICY}")
+    lf = (
+        base.lazy()
+        .drop("s", "s2")
+        .join(content, on="_l", how="left")
+        .with_columns(pl.col("lorem", "javascript", "curly", "policy").fill_null(False))
+        .with_columns(kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"))
     )
-    lf = lf.with_columns(kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"))
     flags = lf.collect()
-    kept = sentence_flags(tokens).join(flags.filter("kept").select("_l"), on="_l", how="semi")
+    kept = sentence_flags(tokens.select("_l", "tok").join(flags.filter("kept").select("_l"), on="_l", how="semi"))
     return flags.join(sentence_counts(kept), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
 
 

@@ -188,11 +188,14 @@ def _top_chars(d, valid, runs: _Runs, csum, n, docs) -> np.ndarray:
     multi = runs.count > 1
     if multi.any():
         first, count = runs.first[multi], runs.count[multi]
-        doc = d[first]
-        order = np.lexsort((first, -count, doc))  # per document: most frequent, then earliest
-        top_doc, top_at = np.unique(doc[order], return_index=True)
-        best = order[top_at]
-        out[np.searchsorted(docs, top_doc)] = span(first[best]) * count[best]
+        slot = np.searchsorted(docs, d[first])
+        best = np.zeros(len(docs), dtype=np.int64)
+        np.maximum.at(best, slot, count)  # per document: most frequent ...
+        tie = count == best[slot]
+        earliest = np.full(len(docs), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(earliest, slot[tie], first[tie])  # ... then the earliest
+        has = best > 0
+        out[has] = span(earliest[has]) * best[has]
     return out
 
 

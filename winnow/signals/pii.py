@@ -64,9 +64,8 @@ def pii_frame(text: pl.Series, extra_email: str | None = None, extra_phone: str 
     email = EMAIL + (f"|{re2_to_rust(extra_email)}" if extra_email else "")
     phone = PHONE + (f"|{re2_to_rust(extra_phone)}" if extra_phone else "")
     df = pl.DataFrame({"t": text.fill_null("")}).with_row_index("_r")
-    df = df.with_columns(pii_email=pl.col("t").str.count_matches(email).cast(pl.Int64)).with_columns(
-        t=pl.when(pl.col("pii_email") > 0).then(pl.col("t").str.replace_all(email, "[EMAIL]")).otherwise(pl.col("t"))
-    )
+    # one regex pass per kind: replace, then count the placeholders it added (a literal count)
+    df = _redact(df, email, "[EMAIL]", "pii_email")
     # cards: candidates by regex, kept if the Luhn check passes (only rows that have a candidate)
     cands = (
         df.select("_r", c=pl.col("t").str.extract_all(CARD_CANDIDATE))
@@ -84,20 +83,23 @@ def pii_frame(text: pl.Series, extra_email: str | None = None, extra_phone: str 
         ]
         df = df.update(rows.select("_r", t=pl.Series(redacted, dtype=pl.String)), on="_r")
     df = df.drop("c")
-    df = df.with_columns(pii_ip=pl.col("t").str.count_matches(IP).cast(pl.Int64)).with_columns(
-        t=pl.when(pl.col("pii_ip") > 0).then(pl.col("t").str.replace_all(IP, "[IP]")).otherwise(pl.col("t"))
-    )
-    df = df.with_columns(
-        _pk=pl.col("t").str.count_matches(PHONE_KEYWORD).cast(pl.Int64)
-    ).with_columns(
-        t=pl.when(pl.col("_pk") > 0).then(pl.col("t").str.replace_all(PHONE_KEYWORD, "${1}[PHONE]")).otherwise(pl.col("t"))
-    ).with_columns(
-        _pp=pl.col("t").str.count_matches(phone).cast(pl.Int64)
-    ).with_columns(
-        t=pl.when(pl.col("_pp") > 0).then(pl.col("t").str.replace_all(phone, "[PHONE]")).otherwise(pl.col("t")),
-        pii_phone=pl.col("_pk") + pl.col("_pp"),
-    )
+    df = _redact(df, IP, "[IP]", "pii_ip")
+    before = pl.col("t").str.count_matches("[PHONE]", literal=True)
+    df = df.with_columns(_p0=before).with_columns(
+        t=pl.col("t").str.replace_all(PHONE_KEYWORD, "${1}[PHONE]").str.replace_all(phone, "[PHONE]")
+    ).with_columns(pii_phone=(before - pl.col("_p0")).cast(pl.Int64))
     return df.sort("_r").select("pii_email", "pii_phone", "pii_ip", "pii_card", text_redacted="t")
+
+
+def _redact(df: pl.DataFrame, pattern: str, placeholder: str, count: str) -> pl.DataFrame:
+    """Replace ``pattern`` by ``placeholder`` in ``t``; ``count`` = placeholders added."""
+    n = pl.col("t").str.count_matches(placeholder, literal=True)
+    return (
+        df.with_columns(_n0=n)
+        .with_columns(t=pl.col("t").str.replace_all(pattern, placeholder))
+        .with_columns((n - pl.col("_n0")).cast(pl.Int64).alias(count))
+        .drop("_n0")
+    )
 
 
 def re2_to_rust(pattern: str) -> str:
