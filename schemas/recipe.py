@@ -147,6 +147,9 @@ class MinHashConfig(_Strict):
     seed: int = 1
     #: hash width of shingles, permutations and band keys (only 64 is implemented)
     hash_bits: Literal[64] = 64
+    #: "one_permutation": one hash per shingle into bands×rows bins, optimally densified (fast);
+    #: "permutations": bands×rows independent permutations (classic, like datatrove/datasketch)
+    scheme: Literal["one_permutation", "permutations"] = "one_permutation"
     #: how LSH candidate pairs are confirmed: "exact" = shingle-set Jaccard >= threshold, computed
     #: from the two texts; "signature" = signature agreement >= signature_threshold; "none" = every
     #: LSH collision is a duplicate (datatrove's behaviour)

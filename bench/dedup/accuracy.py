@@ -172,9 +172,10 @@ def score(pred: set[tuple[int, int]], corpus: Corpus, at: float = 0.8) -> dict:
     }
 
 
-def run_winnow(corpus: Corpus, verify: str) -> set[tuple[int, int]]:
+def run_winnow(corpus: Corpus, verify: str, scheme: str = "one_permutation") -> set[tuple[int, int]]:
     with tempfile.TemporaryDirectory() as tmp:
-        out = run_dedup(corpus.frame.lazy(), DedupSettings(verify=verify), Path(tmp) / "w")
+        settings = DedupSettings(verify=verify, params=MinHashParams(scheme=scheme))
+        out = run_dedup(corpus.frame.lazy(), settings, Path(tmp) / "w")
         res = out.results.select("doc_id", "dup_cluster_id").collect()
     return pairs_from_clusters(corpus.frame["doc_id"].to_list(), dict(zip(res["doc_id"], res["dup_cluster_id"])))
 
@@ -223,6 +224,7 @@ def report(corpus: Corpus, threshold: float = 0.75) -> dict:
         ("winnow (LSH + exact Jaccard >= 0.8, default)", lambda: run_winnow(corpus, "exact")),
         (f"winnow (LSH + signature >= {threshold})", lambda: run_winnow(corpus, "signature")),
         ("winnow (LSH only)", lambda: run_winnow(corpus, "none")),
+        ("winnow k permutations (LSH only)", lambda: run_winnow(corpus, "none", "permutations")),
         (f"datasketch MinHashLSH (+ signature >= {threshold})", lambda: run_datasketch(corpus, threshold)),
         ("datasketch MinHashLSH (LSH only)", lambda: run_datasketch(corpus, None)),
     ]:

@@ -56,9 +56,12 @@ def test_hashes_are_stable_constants():
     assert [int(x) for x in hash_strings(["hello", "a-very-long-token-over-8-bytes"])] == [
         18256550813807992064, 12506794355939786215,
     ]
-    s = MinHasher().compute(pl.Series(["the quick brown fox jumps over the lazy dog"]))
-    assert [int(x) for x in s.signature[0, :3]] == [2149273270871497631, 985132531020187606, 1807859615854043477]
+    text = pl.Series(["the quick brown fox jumps over the lazy dog"])
+    s = MinHasher().compute(text)  # one_permutation (default)
+    assert [int(x) for x in s.signature[0, :3]] == [10801854423072962806, 6801105689425078143, 6784522227880884716]
     assert int(s.content_hash[0]) == 9917078448510515710
+    s = MinHasher(MinHashParams(scheme="permutations")).compute(text)
+    assert [int(x) for x in s.signature[0, :3]] == [2149273270871497631, 985132531020187606, 1807859615854043477]
 
 
 def test_token_hash_depends_on_every_byte_and_the_order():
@@ -87,9 +90,10 @@ def test_cjk_documents_may_use_character_ngrams_of_another_size():
     assert np.diff(sh.offsets).tolist() == [14 - 3 + 1, 7 - 5 + 1]
 
 
-def test_minhash_agrees_with_jaccard_and_lsh_s_curve():
+@pytest.mark.parametrize("scheme", ["one_permutation", "permutations"])
+def test_minhash_agrees_with_jaccard_and_lsh_s_curve(scheme):
     rng = np.random.default_rng(0)
-    h = MinHasher()
+    h = MinHasher(MinHashParams(scheme=scheme))
     base = rng.integers(0, 2**63, 2000, dtype=np.uint64)
     # a variant sharing 1600 of 2000 elements plus 400 new: J = 1600 / 2400
     variant = np.concatenate([base[:1600], rng.integers(0, 2**63, 400, dtype=np.uint64)])
@@ -105,11 +109,12 @@ def test_minhash_chunking_and_threads_do_not_change_signatures():
     rng = np.random.default_rng(1)
     shingles = rng.integers(0, 2**63, 50_000, dtype=np.uint64)
     offsets = np.array([0, 10, 10, 30_000, 30_001, 50_000])  # includes an empty document
-    ref, has = MinHasher(chunk=1 << 20, threads=1).signatures_from_shingles(shingles, offsets)
-    got, has2 = MinHasher(chunk=997, threads=4).signatures_from_shingles(shingles, offsets)
+    p = MinHashParams(scheme="permutations")
+    ref, has = MinHasher(p, chunk=1 << 20, threads=1).signatures_from_shingles(shingles, offsets)
+    got, has2 = MinHasher(p, chunk=997, threads=4).signatures_from_shingles(shingles, offsets)
     assert (ref == got).all() and (has == has2).all() and list(has) == [True, False, True, True, True]
-    a = MinHasher().a[:, None]
-    b = MinHasher().b[:, None]
+    a = MinHasher(p).a[:, None]
+    b = MinHasher(p).b[:, None]
     brute = (a * shingles[None, 10:30_000] + b).min(axis=1)
     assert (ref[2] == brute).all()
 
@@ -150,3 +155,24 @@ def test_fast_paths_hash_like_the_reference_normalization():
     raw = [t for doc in tokens_regex(texts) for t in doc]
     norm = [t for t in normalize_tokens(pl.Series(raw)).to_list() if t]
     assert tokenize(texts).hashes.tolist() == hash_strings(norm).tolist()
+
+
+def test_one_permutation_densification_fills_every_bin_consistently():
+    rng = np.random.default_rng(3)
+    h = MinHasher()
+    small = rng.integers(0, 2**63, 5, dtype=np.uint64)  # 5 shingles, 112 bins: mostly borrowed
+    sig, has = h.signatures_from_shingles(np.concatenate([small, small, small[:4]]), np.array([0, 5, 10, 14]))
+    assert has.all() and (sig != np.iinfo(np.uint64).max).all()
+    assert (sig[0] == sig[1]).all()  # same set, same signature
+    assert set(sig[0].tolist()) <= set(sig[0].tolist()) and len(set(sig[0].tolist())) <= 5
+    agree = (sig[0] == sig[2]).mean()
+    assert 0.5 < agree < 1.0  # J = 4/5: most bins agree, not all
+    # unbiased over many random pairs of small sets (J = 0.6)
+    est = []
+    for _ in range(300):
+        shared = rng.integers(0, 2**63, 30, dtype=np.uint64)
+        a = np.concatenate([shared, rng.integers(0, 2**63, 10, dtype=np.uint64)])
+        b = np.concatenate([shared, rng.integers(0, 2**63, 10, dtype=np.uint64)])
+        s2, _ = h.signatures_from_shingles(np.concatenate([a, b]), np.array([0, 40, 80]))
+        est.append((s2[0] == s2[1]).mean())
+    assert abs(np.mean(est) - 30 / 50) < 0.02

@@ -1,6 +1,13 @@
 """MinHash signatures and LSH band keys, vectorized over batches of shingles.
 
-For ``k = bands × rows`` permutations ``h_i(x) = a_i·x + b_i mod 2^64`` (``a_i``
+Default scheme, ``one_permutation``: each shingle is hashed once; the hash picks one
+of ``k`` bins and a second hash is the value; each bin keeps its minimum, and
+empty bins are filled by optimal densification (see ``_one_permutation``). Every
+signature value matches between two documents with probability equal to their
+Jaccard similarity, as with k permutations, at the cost of a few numpy passes
+over the shingles (``np.minimum.at``) instead of k.
+
+Classic scheme, ``permutations``: for ``k = bands × rows`` permutations ``h_i(x) = a_i·x + b_i mod 2^64`` (``a_i``
 odd, so each is a bijection of the 64-bit shingle hashes), the signature of a
 document is ``min_x h_i(x)`` over its shingles. The work is one numpy pass per
 chunk of shingles: a ``k × chunk`` matrix ``A ⊗ x + B``, reduced per document
@@ -38,6 +45,9 @@ class MinHashParams:
     seed: int = 1
     #: documents whose tokens are at least this share CJK characters use ``cjk_char_ngram``
     cjk_min_share: float = 0.5
+    #: "one_permutation": one hash per shingle split into ``num_perm`` bins, optimally densified
+    #: (Shrivastava 2017); "permutations": ``num_perm`` independent permutations (classic MinHash)
+    scheme: str = "one_permutation"
 
     @property
     def num_perm(self) -> int:
@@ -53,6 +63,7 @@ class MinHashParams:
             "cjk_char_ngram": self.cjk_char_ngram,
             "cjk_min_share": self.cjk_min_share,
             "seed": self.seed,
+            "scheme": self.scheme,
             "hash_bits": 64,
         }
 
@@ -61,7 +72,7 @@ class MinHashParams:
         """From a ``schemas.recipe.MinHashConfig``."""
         return cls(
             bands=cfg.bands, rows=cfg.rows, ngram=cfg.ngram, cjk_char_ngram=cfg.cjk_char_ngram,
-            seed=cfg.seed, cjk_min_share=cfg.cjk_min_share,
+            seed=cfg.seed, cjk_min_share=cfg.cjk_min_share, scheme=cfg.scheme,
         )
 
 
@@ -88,6 +99,8 @@ class MinHasher:
         self.band_weights = splitmix64(params.seed * 2 + 3, params.rows) | np.uint64(1)
         self.band_salts = splitmix64(params.seed * 2 + 4, params.bands)
         self.chunk = chunk
+        self._bin_salt, self._value_salt = (np.uint64(x) for x in splitmix64(params.seed * 2 + 5, 2))
+        self._donors = None  # densification donor table, built on first use
         self._local = threading.local()  # one scratch matrix per worker thread
         self.threads = threads or min(4, os.cpu_count() or 1)
 
@@ -117,6 +130,10 @@ class MinHasher:
 
     def signatures_from_shingles(self, shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Signatures (n, k) from per-document shingle ranges; documents without shingles get all-max rows."""
+        if self.params.scheme == "one_permutation":
+            return self._one_permutation(shingles, offsets)
+        if self.params.scheme != "permutations":
+            raise ValueError(f"unknown MinHash scheme {self.params.scheme!r}")
         n = len(offsets) - 1
         k = self.params.num_perm
         sig = np.full((n, k), _U64_MAX, dtype=np.uint64)
@@ -138,6 +155,69 @@ class MinHasher:
         piece_doc = np.searchsorted(seg_starts, piece_starts, side="right") - 1
         first_piece = np.flatnonzero(np.concatenate([[True], piece_doc[1:] != piece_doc[:-1]]))
         sig[docs[piece_doc[first_piece]]] = np.minimum.reduceat(minima, first_piece, axis=1).T
+        return sig, has
+
+    # -- one-permutation hashing with optimal densification ---------------------------------
+    _MAX_ATTEMPTS = 4096
+
+    def donor_table(self) -> np.ndarray:
+        """(attempts, k) donor bins: attempt t for empty bin j borrows bin donors[t, j] (same for every document)."""
+        if self._donors is None:
+            k = self.params.num_perm
+            t = np.arange(self._MAX_ATTEMPTS, dtype=np.uint64)[:, None]
+            j = np.arange(k, dtype=np.uint64)[None, :]
+            seed = np.uint64(splitmix64(self.params.seed * 2 + 6, 1)[0])
+            self._donors = (fmix64((t * np.uint64(k) + j) ^ seed) % np.uint64(k)).astype(np.intp)
+        return self._donors
+
+    def _one_permutation(self, shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One hash per shingle: bin ``h1 mod k`` keeps the minimum value ``h2``; empty bins borrow.
+
+        Each non-empty bin of two documents agrees with probability J, as for a
+        permutation. An empty bin j takes the value of the first originally non-empty
+        bin in the sequence donors[1, j], donors[2, j], … — the same sequence for
+        every document, which keeps the collision probability of every bin exactly J
+        (optimal densification, Shrivastava 2017). Cost: a few passes over the
+        shingles instead of k.
+        """
+        n = len(offsets) - 1
+        k = self.params.num_perm
+        counts = np.diff(offsets)
+        has = counts > 0
+        sig = np.full(n * k, _U64_MAX, dtype=np.uint64)
+        if int(offsets[-1] if n else 0) == 0:
+            return sig.reshape(n, k), has
+        doc = np.repeat(np.arange(n, dtype=np.int64), counts)
+        bins = (fmix64(shingles ^ self._bin_salt, inplace=True) % np.uint64(k)).astype(np.int64)
+        bins += doc * k
+        np.minimum.at(sig, bins, fmix64(shingles ^ self._value_salt, inplace=True))
+        sig = sig.reshape(n, k)
+        empty = sig == _U64_MAX
+        rows = np.flatnonzero(has & empty.any(axis=1))
+        if rows.size:
+            orig = sig[rows]
+            nonempty = ~empty[rows]
+            filled = orig.copy()
+            pending = ~nonempty
+            donors = self.donor_table()
+            active = np.arange(len(rows))
+            for t in range(1, self._MAX_ATTEMPTS):
+                d = donors[t]
+                ok = pending[active] & nonempty[active][:, d]
+                if ok.any():
+                    sub = filled[active]
+                    sub[ok] = orig[active][:, d][ok]
+                    filled[active] = sub
+                    pa = pending[active]
+                    pa &= ~ok
+                    pending[active] = pa
+                active = active[pending[active].any(axis=1)]
+                if active.size == 0:
+                    break
+            else:  # practically unreachable: fall back to the smallest value of the document
+                for r in active:
+                    filled[r, pending[r]] = orig[r, nonempty[r]].min()
+            sig[rows] = filled
         return sig, has
 
     # -- a whole batch --------------------------------------------------------------
