@@ -143,19 +143,20 @@ def _token_spans(data: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, 
         cjk = cls == _CJK
         breaks += [lead[cjk], lead[cjk] + width[cjk]]  # a CJK character is a token of its own
     brk = np.unique(np.concatenate(breaks))
-    # token start: a word byte after a non-word byte, or at a forced break
-    first = np.empty(n, dtype=bool)
-    first[0] = word[0]
-    np.greater(word[1:], word[:-1], out=first[1:])
-    b = brk[brk < n]
-    first[b] = word[b]
-    # token end (exclusive): a word byte before a non-word byte, or before a forced break
-    last = np.empty(n, dtype=bool)
-    last[-1] = word[-1]
-    np.greater(word[:-1], word[1:], out=last[:-1])
-    b = brk[brk > 0] - 1
-    last[b] = word[b]
-    return np.flatnonzero(first), np.flatnonzero(last) + 1
+    # runs of word bytes: one pass for both edges (starts and ends alternate)
+    change = np.empty(n + 1, dtype=bool)
+    change[0] = word[0]
+    change[n] = word[n - 1]
+    np.not_equal(word[1:], word[:-1], out=change[1:n])
+    edges = np.flatnonzero(change)
+    starts, ends = edges[0::2], edges[1::2]
+    # a forced break inside a run (between two word bytes) splits it: an end and a start there
+    inner = brk[(brk > 0) & (brk < n)]
+    inner = inner[word[inner] & word[inner - 1]]
+    if inner.size:
+        starts = np.insert(starts, np.searchsorted(starts, inner), inner)
+        ends = np.insert(ends, np.searchsorted(ends, inner), inner)
+    return starts, ends
 
 
 def _decode_at(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -330,18 +331,32 @@ def shingle_hashes(tokens: TokenBatch, n: np.ndarray | int) -> ShingleBatch:
     total = int(sh_offsets[-1])
     if total == 0:
         return ShingleBatch(np.empty(0, dtype=np.uint64), sh_offsets)
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), nsh)
-    pos = np.arange(total, dtype=np.int64) - sh_offsets[:-1][doc_of] + tokens.offsets[:-1][doc_of]
     max_n = int(n_arr.max()) if n_docs else 1
     weights = _shingle_weights(max_n)
-    padded = np.concatenate([tokens.hashes, np.zeros(max_n, dtype=np.uint64)])
     width = np.minimum(counts, n_arr)
-    uniform = bool((width[nsh > 0] == max_n).all())
-    acc = np.zeros(total, dtype=np.uint64)
-    w_sh = None if uniform else width[doc_of]
-    for k in range(max_n):
-        term = padded[pos + k] * weights[k]
-        if w_sh is not None:
+    if bool((width[nsh > 0] == max_n).all()):
+        # every shingle is a full n-gram: windows over the whole token array by slicing
+        # (contiguous, no gathers), minus the windows that cross a document boundary
+        t = tokens.hashes
+        m = len(t) - max_n + 1
+        acc = t[:m] * weights[0]
+        for k in range(1, max_n):
+            acc += t[k : k + m] * weights[k]
+        if max_n > 1:
+            valid = np.ones(m, dtype=bool)
+            ends = tokens.offsets[1:-1]  # where one document's tokens stop and the next one's begin
+            crossing = (ends[:, None] - np.arange(1, max_n)[None, :]).ravel()
+            valid[crossing[(crossing >= 0) & (crossing < m)]] = False
+            acc = acc[valid]
+        assert len(acc) == total
+    else:
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), nsh)
+        pos = np.arange(total, dtype=np.int64) - sh_offsets[:-1][doc_of] + tokens.offsets[:-1][doc_of]
+        padded = np.concatenate([tokens.hashes, np.zeros(max_n, dtype=np.uint64)])
+        acc = np.zeros(total, dtype=np.uint64)
+        w_sh = width[doc_of]
+        for k in range(max_n):
+            term = padded[pos + k] * weights[k]
             term[w_sh <= k] = 0
-        acc += term
+            acc += term
     return ShingleBatch(fmix64(acc, inplace=True), sh_offsets)
