@@ -143,20 +143,31 @@ def _token_spans(data: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, 
         cjk = cls == _CJK
         breaks += [lead[cjk], lead[cjk] + width[cjk]]  # a CJK character is a token of its own
     brk = np.unique(np.concatenate(breaks))
-    # runs of word bytes: one pass for both edges (starts and ends alternate)
-    change = np.empty(n + 1, dtype=bool)
-    change[0] = word[0]
-    change[n] = word[n - 1]
-    np.not_equal(word[1:], word[:-1], out=change[1:n])
-    edges = np.flatnonzero(change)
-    starts, ends = edges[0::2], edges[1::2]
     # a forced break inside a run (between two word bytes) splits it: an end and a start there
     inner = brk[(brk > 0) & (brk < n)]
     inner = inner[word[inner] & word[inner - 1]]
-    if inner.size:
-        starts = np.insert(starts, np.searchsorted(starts, inner), inner)
-        ends = np.insert(ends, np.searchsorted(ends, inner), inner)
-    return starts, ends
+    if inner.size * 200 < n:
+        # few splits (text with spaces): one pass finds both edges of every run of word bytes
+        change = np.empty(n + 1, dtype=bool)
+        change[0] = word[0]
+        change[n] = word[n - 1]
+        np.not_equal(word[1:], word[:-1], out=change[1:n])
+        edges = np.flatnonzero(change)
+        starts, ends = edges[0::2], edges[1::2]
+        if inner.size:
+            starts = np.insert(starts, np.searchsorted(starts, inner), inner)
+            ends = np.insert(ends, np.searchsorted(ends, inner), inner)
+        return starts, ends
+    # many splits (CJK text): mark starts and ends separately
+    first = np.empty(n, dtype=bool)
+    first[0] = word[0]
+    np.greater(word[1:], word[:-1], out=first[1:])
+    first[inner] = True
+    last = np.empty(n, dtype=bool)
+    last[-1] = word[-1]
+    np.greater(word[:-1], word[1:], out=last[:-1])
+    last[inner - 1] = True
+    return np.flatnonzero(first), np.flatnonzero(last) + 1
 
 
 def _decode_at(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
