@@ -232,15 +232,46 @@ class AnnotationConfig(_Strict):
 
 
 class ModelConfig(_Strict):
+    """The quality classifier trained on human labels (winnow/model/, docs/model.md)."""
+
+    #: False: never train or use a model; every score is the heuristic
+    enabled: bool = True
+    #: below this many labelled documents (with both decisions present) there is no model (cold start)
     min_labels: int = Field(40, ge=2)
+    #: each decision (keep and drop) needs at least this many labelled documents to train
+    min_per_class: int = Field(5, ge=2)
+    #: the calibrated threshold keeps documents whose model keep-precision reaches this
     target_precision: float = Field(0.9, gt=0, le=1)
+    #: one-sided confidence of the precision lower bound used to pick the threshold (0.5 = point estimate)
+    precision_confidence: float = Field(0.8, ge=0.5, lt=1)
+    #: fewer design-sample (random/rejected) labels than this in the thresholded population: all labels,
+    #: unweighted, calibrate the threshold (said in metadata)
+    min_calibration_labels: int = Field(30, ge=1)
+    #: curated_documents drops filter-kept documents scored under the calibrated threshold
+    apply_threshold: bool = True
+    #: hashed word n-gram features (HashingVectorizer) on the first max_chars characters of the text
     n_features: int = Field(2**18, ge=16)
+    ngram_max: int = Field(2, ge=1, le=3)
+    max_chars: int = Field(5000, ge=100)
+    #: inverse L2 regularization strength of the logistic regression
+    C: float = Field(1.0, gt=0)
     cv_folds: int = Field(5, ge=2)
+    #: a label's training weight is 1 + rating_weight * |rating - 3| (confident ratings count more)
+    rating_weight: float = Field(0.25, ge=0)
+    #: documents scored per batch (bounds memory while scoring a night)
+    score_batch_rows: int = Field(20_000, ge=100)
 
 
 class EstimatesConfig(_Strict):
+    """Design-based quality estimates from the random sample (winnow/model/estimates.py, docs/model.md)."""
+
+    #: the curated_quality_lower_bound check fails when the curated keep share's lower bound is below this
     min_curated_quality: float = Field(0.5, ge=0, le=1)
-    confidence: float = 0.95
+    #: two-sided confidence of the intervals
+    confidence: float = Field(0.95, gt=0, lt=1)
+    #: the check judges only once the curated population has this many labelled documents (else passes,
+    #: saying "not enough labels")
+    min_labels: int = Field(20, ge=1)
 
 
 class ValidationConfig(_Strict):

@@ -1,17 +1,121 @@
 """Document quality scores in [0, 1].
 
-Until enough human labels exist (cold start) the score is a heuristic from the
-filter outcome; later it comes from the trained quality model.
+Until enough human labels exist (cold start) the score is a heuristic from the filter
+outcome; later it comes from the latest trained quality model (``score_source``).
+
+**Heuristic.** ``q`` is the mean of the "goodness" signals that exist, each in [0, 1]:
+``lang_score``, ``gopher_alpha_words_ratio``, ``1 - gopher_dup_line_frac``,
+``1 - c4_removed_line_frac``, ``fineweb_line_punct_ratio`` and
+``1 - fineweb_short_line_ratio`` (nulls ignored; 0.5 when none exists). A document the
+filters kept scores ``0.5 + 0.5 q``, a rejected one ``0.5 q``: the filter decision stays
+the main signal (kept >= 0.5 > rejected), and the grading inside each half gives the
+sampler's score buckets and the active-learning uncertainty (``|score - 0.5|``)
+something to work with.
+
+**Model.** ``P(human keep)`` from ``QualityModel.predict``, computed in batches of
+``model.score_batch_rows`` documents (only the feature columns are read) and attached
+by row position. ``model_keep`` is ``score >= threshold`` (the calibrated threshold;
+null when there is no model or the target precision was unreachable).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+
+#: (column, True if higher is better) used by the heuristic when present.
+HEURISTIC_SIGNALS: tuple[tuple[str, bool], ...] = (
+    ("lang_score", True),
+    ("gopher_alpha_words_ratio", True),
+    ("gopher_dup_line_frac", False),
+    ("c4_removed_line_frac", False),
+    ("fineweb_line_punct_ratio", True),
+    ("fineweb_short_line_ratio", False),
+)
+
+SCORE_COLUMNS = {
+    "quality_score": pl.Float64,
+    "score_source": pl.String,
+    "model_version": pl.String,
+    "model_keep": pl.Boolean,
+}
+
+
+def _kept_expr(names: list[str]) -> pl.Expr:
+    if "status" in names:
+        return pl.col("status") != "rejected"
+    if "keep" in names:
+        return pl.col("keep").fill_null(True)
+    return pl.lit(True)
+
+
+def heuristic_quality(names: list[str]) -> pl.Expr:
+    """``q`` in [0, 1]: the mean of the available goodness signals (0.5 when none)."""
+    parts = []
+    for name, higher in HEURISTIC_SIGNALS:
+        if name in names:
+            v = pl.col(name).cast(pl.Float64).fill_nan(None).clip(0.0, 1.0)
+            parts.append(v if higher else 1.0 - v)
+    if not parts:
+        return pl.lit(0.5)
+    return pl.mean_horizontal(parts).fill_null(0.5)
 
 
 def heuristic_score(filtered: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``quality_score`` and ``score_source`` = "heuristic"."""
+    """Add ``quality_score`` (see module doc), ``score_source`` = "heuristic", null model columns."""
+    names = filtered.collect_schema().names()
+    q = heuristic_quality(names)
     return filtered.with_columns(
-        quality_score=pl.when(pl.col("keep")).then(0.75).otherwise(0.25),
+        quality_score=pl.when(_kept_expr(names)).then(0.5 + 0.5 * q).otherwise(0.5 * q).cast(pl.Float64),
         score_source=pl.lit("heuristic"),
+        model_version=pl.lit(None, dtype=pl.String),
+        model_keep=pl.lit(None, dtype=pl.Boolean),
     )
+
+
+def model_scores(frame: pl.LazyFrame, model, batch_rows: int = 20_000) -> pl.DataFrame:
+    """``_row`` (position in ``frame``) and ``quality_score`` from ``model``, scored batch by batch."""
+    names = frame.collect_schema().names()
+    cols = [c for c in dict.fromkeys(model.input_columns) if c in names]
+    parts: list[pl.DataFrame] = []
+    offset = 0
+    for batch in frame.select(cols).collect_batches(chunk_size=batch_rows):
+        if batch.height == 0:
+            continue
+        p = np.asarray(model.predict(batch), dtype=np.float64)
+        parts.append(pl.DataFrame({
+            "_row": pl.Series(np.arange(offset, offset + batch.height), dtype=pl.UInt32),
+            "quality_score": p,
+        }))
+        offset += batch.height
+    if not parts:
+        return pl.DataFrame(schema={"_row": pl.UInt32, "quality_score": pl.Float64})
+    return pl.concat(parts)
+
+
+def score_documents(frame: pl.LazyFrame, loaded=None, batch_rows: int = 20_000) -> pl.LazyFrame:
+    """Every document with its score: from ``loaded`` (a registry ``LoadedModel``) if given, else heuristic."""
+    names = frame.collect_schema().names()
+    base = frame.drop([c for c in SCORE_COLUMNS if c in names])
+    if loaded is None:
+        return heuristic_score(base)
+    scores = model_scores(base, loaded.model, batch_rows)
+    threshold = loaded.threshold
+    keep = (pl.col("quality_score") >= threshold) if threshold is not None else pl.lit(None, dtype=pl.Boolean)
+    return (
+        base.with_row_index("_row")
+        .join(scores.lazy(), on="_row", how="left", maintain_order="left")
+        .drop("_row")
+        .with_columns(
+            score_source=pl.lit("model"),
+            model_version=pl.lit(loaded.version, dtype=pl.String),
+            model_keep=keep,
+        )
+    )
+
+
+def model_drop_expr(names: list[str]) -> pl.Expr:
+    """True for a filter-kept document the model scores under its calibrated threshold."""
+    if "model_keep" not in names:
+        return pl.lit(False)
+    return pl.col("model_keep").fill_null(True).not_()

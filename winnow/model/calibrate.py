@@ -1,0 +1,163 @@
+"""Choose the keep threshold: reach the target precision while keeping the most tokens.
+
+For every candidate threshold ``t`` (each distinct out-of-fold score), the documents
+with ``score >= t`` are "kept by the model". On the calibration labels, with design
+weights ``w`` (``1 / inclusion_prob``; 1 when unweighted) and human keep share ``y``
+(the share of annotators who said keep):
+
+* precision(t) = sum(w*y | kept) / sum(w | kept), the human-keep share of what is kept;
+* its one-sided lower confidence bound: Wilson's bound at ``confidence`` with Kish's
+  effective sample size ``(sum w)^2 / sum w^2`` of the kept labels;
+* tokens kept(t) = sum(w*tokens | kept) / sum(w*tokens), the share of tokens kept;
+* recall(t) = sum(w*y | kept) / sum(w*y).
+
+The chosen threshold is the lowest ``t`` (the most tokens kept: tokens kept only grow as
+``t`` falls) whose precision *lower bound* reaches the target. Using the bound rather
+than the point estimate guards against picking a threshold that only looks precise on
+a few labels; ``confidence = 0.5`` gives the point estimate. If no threshold reaches
+the target, there is none (``reachable = False``) and nothing is dropped by the model.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from scipy.stats import norm
+
+
+@dataclass
+class Calibration:
+    threshold: float | None
+    target_precision: float
+    confidence: float
+    reachable: bool
+    precision: float | None = None
+    precision_lower: float | None = None
+    recall: float | None = None
+    tokens_kept_share: float | None = None
+    docs_kept_share: float | None = None
+    n_labels: int = 0
+    basis: str = ""
+    curve: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def summary(self) -> dict:
+        return {
+            "threshold": self.threshold,
+            "target_precision": self.target_precision,
+            "confidence": self.confidence,
+            "reachable": self.reachable,
+            "precision": self.precision,
+            "precision_lower": self.precision_lower,
+            "recall": self.recall,
+            "tokens_kept_share": self.tokens_kept_share,
+            "docs_kept_share": self.docs_kept_share,
+            "n_labels": self.n_labels,
+            "basis": self.basis,
+        }
+
+
+def wilson_lower(p: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
+    """Wilson score lower bound for a proportion ``p`` observed on ``n`` (effective) trials."""
+    p = np.clip(p, 0.0, 1.0)
+    n = np.maximum(n, 1e-12)
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return np.clip(centre - half, 0.0, 1.0)
+
+
+def precision_curve(
+    scores: np.ndarray, y: np.ndarray, tokens: np.ndarray | None = None, weights: np.ndarray | None = None,
+    confidence: float = 0.5,
+) -> pl.DataFrame:
+    """Precision, its lower bound, recall and kept shares for every distinct score as threshold."""
+    scores = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=np.float64)
+    tok = np.ones_like(scores) if tokens is None else np.asarray(tokens, dtype=np.float64)
+    if scores.size == 0:
+        return pl.DataFrame(schema={c: pl.Float64 for c in (
+            "threshold", "precision", "precision_lower", "recall", "tokens_kept_share", "docs_kept_share")})
+    order = np.argsort(-scores, kind="stable")
+    s, yy, ww, tt = scores[order], y[order], w[order], tok[order]
+    cw, cwy, cww, cwt = np.cumsum(ww), np.cumsum(ww * yy), np.cumsum(ww * ww), np.cumsum(ww * tt)
+    # the last index of each run of equal scores: a threshold keeps every score >= it
+    last = np.r_[np.nonzero(np.diff(s))[0], s.size - 1]
+    W, WY, WW, WT = cw[last], cwy[last], cww[last], cwt[last]
+    precision = WY / W
+    n_eff = W * W / WW
+    z = float(norm.ppf(confidence)) if confidence > 0.5 else 0.0
+    lower = wilson_lower(precision, n_eff, z) if z > 0 else precision
+    total_y = cwy[-1] if cwy[-1] > 0 else np.nan
+    return pl.DataFrame({
+        "threshold": s[last],
+        "precision": precision,
+        "precision_lower": lower,
+        "recall": WY / total_y,
+        "tokens_kept_share": WT / cwt[-1] if cwt[-1] > 0 else np.zeros_like(W),
+        "docs_kept_share": W / cw[-1],
+    }).fill_nan(None)
+
+
+def calibrate_threshold(
+    scores: np.ndarray, y: np.ndarray, tokens: np.ndarray | None = None, weights: np.ndarray | None = None,
+    *, target_precision: float, confidence: float = 0.8, basis: str = "",
+) -> Calibration:
+    """The lowest threshold whose precision lower bound reaches ``target_precision`` (see module doc)."""
+    curve = precision_curve(scores, y, tokens, weights, confidence)
+    cal = Calibration(threshold=None, target_precision=target_precision, confidence=confidence,
+                      reachable=False, n_labels=int(np.asarray(scores).size), basis=basis, curve=curve)
+    ok = curve.filter(pl.col("precision_lower") >= target_precision)
+    if ok.height == 0:
+        return cal
+    best = ok.sort("threshold").row(0, named=True)
+    cal.threshold = float(best["threshold"])
+    cal.reachable = True
+    cal.precision = best["precision"]
+    cal.precision_lower = best["precision_lower"]
+    cal.recall = best["recall"]
+    cal.tokens_kept_share = best["tokens_kept_share"]
+    cal.docs_kept_share = best["docs_kept_share"]
+    return cal
+
+
+def precision_at(scores: np.ndarray, y: np.ndarray, threshold: float, weights: np.ndarray | None = None) -> float:
+    """Weighted human-keep share of the documents scored at or above ``threshold`` (NaN if none)."""
+    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    w = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=np.float64)
+    kept = scores >= threshold
+    return float((w[kept] * y[kept]).sum() / w[kept].sum()) if kept.any() else float("nan")
+
+
+def calibration_png(cal: Calibration) -> bytes | None:
+    """Precision (and its lower bound) against the share of tokens kept, the target and the choice."""
+    if cal.curve.height == 0:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c = cal.curve.sort("tokens_kept_share")
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot(c["tokens_kept_share"], c["precision"], color="#4c78a8", label="precision (human keep share)")
+    ax.plot(c["tokens_kept_share"], c["precision_lower"], color="#4c78a8", ls=":",
+            label=f"lower bound ({cal.confidence:.0%} one-sided)")
+    ax.axhline(cal.target_precision, color="#e45756", ls="--", lw=1, label=f"target {cal.target_precision:g}")
+    if cal.reachable:
+        ax.scatter([cal.tokens_kept_share], [cal.precision], color="#e45756", zorder=5,
+                   label=f"threshold {cal.threshold:.3f}: {cal.tokens_kept_share:.0%} of tokens")
+    ax.set_xlabel("share of tokens kept (calibration labels, weighted)")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower left", fontsize=7)
+    ax.set_title("Keep precision vs tokens kept", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return buf.getvalue()
