@@ -20,7 +20,6 @@ the target, there is none (``reachable = False``) and nothing is dropped by the 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,34 +129,3 @@ def precision_at(scores: np.ndarray, y: np.ndarray, threshold: float, weights: n
     w = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=np.float64)
     kept = scores >= threshold
     return float((w[kept] * y[kept]).sum() / w[kept].sum()) if kept.any() else float("nan")
-
-
-def calibration_png(cal: Calibration) -> bytes | None:
-    """Precision (and its lower bound) against the share of tokens kept, the target and the choice."""
-    if cal.curve.height == 0:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    c = cal.curve.sort("tokens_kept_share")
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot(c["tokens_kept_share"], c["precision"], color="#4c78a8", label="precision (human keep share)")
-    ax.plot(c["tokens_kept_share"], c["precision_lower"], color="#4c78a8", ls=":",
-            label=f"lower bound ({cal.confidence:.0%} one-sided)")
-    ax.axhline(cal.target_precision, color="#e45756", ls="--", lw=1, label=f"target {cal.target_precision:g}")
-    if cal.reachable:
-        ax.scatter([cal.tokens_kept_share], [cal.precision], color="#e45756", zorder=5,
-                   label=f"threshold {cal.threshold:.3f}: {cal.tokens_kept_share:.0%} of tokens")
-    ax.set_xlabel("share of tokens kept (calibration labels, weighted)")
-    ax.set_ylabel("precision")
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower left", fontsize=7)
-    ax.set_title("Keep precision vs tokens kept", fontsize=9)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
