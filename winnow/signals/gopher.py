@@ -108,33 +108,28 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
     csum = np.concatenate(([0], np.cumsum(tokens["tlen"].to_numpy().astype(np.int64))))
     size = len(h)
     idx_t = np.int32 if size < 2**31 - 16 else np.int64  # positions: half the memory on huge texts
-    docs = np.unique(d)
+    docs, doc_start, doc_len = np.unique(d, return_index=True, return_counts=True)
     cols: dict[str, np.ndarray] = {}
-    g = h.copy()
-    repeated = None  # where the (n-1)-gram occurs more than once in its document
+    # n = 2 over every position whose bigram stays in its document; afterwards only positions
+    # where the (n-1)-gram and the next one both repeat can hold a repeated n-gram, so each
+    # step works on a shrinking sorted array ``sel`` with its hashes ``gs``
+    sel = np.flatnonzero(d[1:] == d[:-1]).astype(idx_t)
+    gs = h[sel] * _PRIME + h[sel + 1]  # polynomial hash, wraps mod 2**64
     for n in range(2, max(top_ns + dup_ns) + 1):
-        if n > size:  # no n-gram anywhere in this slice
-            break
-        g *= _PRIME  # wraps mod 2**64
-        g[: size - n + 1] += h[n - 1 :]
-        valid = np.zeros(size, dtype=bool)
-        valid[: size - n + 1] = d[n - 1 :] == d[: size - n + 1]
-        # an n-gram can repeat only where its (n-1)-gram prefix and suffix both repeat, so each
-        # step hashes only those positions (a small share of the text beyond n = 3)
-        cand = valid if repeated is None else valid & repeated & np.concatenate((repeated[1:], [False]))
-        sel = np.flatnonzero(cand).astype(idx_t)
-        del cand
-        runs = _runs(g[sel], sel)
-        del sel
-        repeated = np.zeros(size, dtype=bool)
-        repeated[runs.rep_pos] = True
+        keep = _maybe_repeated(gs)  # cheap prefilter: drops most n-grams seen once
+        sel, gs = sel[keep], gs[keep]
+        runs = _runs(gs, sel)
+        rep = runs.repeated
         if n in top_ns:
-            cols[f"top_{n}_chars"] = _top_chars(d, valid, runs, csum, n, docs)
+            once = np.where(doc_len >= n, csum[np.minimum(doc_start + n, size)] - csum[doc_start] + (n - 1), 0)
+            cols[f"top_{n}_chars"] = _top_chars(d, once, runs, csum, n, docs)
         if n in dup_ns:
-            pos = np.flatnonzero(repeated)
-            first_full = np.zeros(size, dtype=idx_t)
-            first_full[runs.rep_pos] = runs.rep_first
-            cols[f"dup_{n}_chars"] = _dup_chars(d, g, pos, first_full[pos], csum, n, size, docs)
+            cols[f"dup_{n}_chars"] = _dup_chars(d, gs[rep], sel[rep], runs.first_at[rep], csum, n, size, docs)
+        # next: n-grams at repeated positions whose successor position repeats too
+        sel, gs = sel[rep], gs[rep]
+        nxt = np.flatnonzero((sel[1:] == sel[:-1] + 1) & (sel[:-1] + n < size))
+        nxt = nxt[d[np.minimum(sel[nxt] + n, size - 1)] == d[sel[nxt]]]
+        sel, gs = sel[nxt], gs[nxt] * _PRIME + h[sel[nxt] + n]
     out = pl.DataFrame({"_d": docs}, schema={"_d": pl.UInt32})
     return out.with_columns(
         [pl.Series(name, cols.get(name, np.zeros(len(docs), dtype=np.int64)), dtype=pl.Int64) for name in list(schema)[1:]]
@@ -143,48 +138,57 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
 
 class _Runs:
     """Equal n-gram ids grouped by sorting: per distinct n-gram its first position and count
-    (``first``, ``count``), and the positions of n-grams that occur more than once with the
-    first position of their n-gram (``rep_pos``, ``rep_first``; not sorted)."""
+    (``first``, ``count``); per element (aligned with the input) whether its n-gram occurs
+    more than once and that n-gram's first position (``repeated``, ``first_at``)."""
 
-    __slots__ = ("first", "count", "rep_pos", "rep_first")
+    __slots__ = ("first", "count", "repeated", "first_at")
 
-    def __init__(self, first, count, rep_pos, rep_first):
-        self.first, self.count, self.rep_pos, self.rep_first = first, count, rep_pos, rep_first
+    def __init__(self, first, count, repeated, first_at):
+        self.first, self.count, self.repeated, self.first_at = first, count, repeated, first_at
+
+
+def _maybe_repeated(keys: np.ndarray) -> np.ndarray:
+    """True for keys that may occur more than once (a one-pass bucket count, no false negatives):
+    the exact sort then only sees repeated n-grams and a few bucket collisions."""
+    if len(keys) < 2:
+        return np.zeros(len(keys), dtype=bool)
+    bits = max(int(np.ceil(np.log2(len(keys) * 4))), 4)
+    bucket = (keys >> np.uint64(64 - bits)).astype(np.int64)
+    return np.bincount(bucket, minlength=1 << bits)[bucket] > 1
 
 
 def _runs(keys: np.ndarray, pos: np.ndarray) -> _Runs:
     """Sort-based grouping (polars' radix arg-sort, then run lengths): about twice as fast as
-    a hash window on millions of 64-bit keys, and only repeated n-grams are scattered back."""
-    empty = np.zeros(0, dtype=np.int64)
+    a hash window on millions of 64-bit keys."""
     if len(keys) == 0:
-        return _Runs(empty, empty, empty, empty)
+        empty = np.zeros(0, dtype=np.int64)
+        return _Runs(empty, empty, np.zeros(0, dtype=bool), empty)
     order = pl.Series(keys).arg_sort().to_numpy()
     sk = keys[order]
     starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
     lengths = np.diff(np.concatenate((starts, [len(keys)])))
-    sorted_pos = pos[order]
-    firsts = np.minimum.reduceat(sorted_pos, starts)
-    multi = np.repeat(lengths > 1, lengths)
-    return _Runs(firsts, lengths, sorted_pos[multi], np.repeat(firsts, lengths)[multi])
+    firsts = np.minimum.reduceat(pos[order], starts)
+    repeated = np.empty(len(keys), dtype=bool)
+    first_at = np.empty(len(keys), dtype=pos.dtype)
+    repeated[order] = np.repeat(lengths > 1, lengths)
+    first_at[order] = np.repeat(firsts, lengths)
+    return _Runs(firsts, lengths, repeated, first_at)
 
 
 def _per_doc(keys: np.ndarray, values: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """Sum ``values`` by document (``keys`` and ``docs`` sorted), aligned to ``docs``."""
+    """Sum ``values`` by document (``docs`` sorted), aligned to ``docs``."""
     out = np.zeros(len(docs), dtype=np.int64)
     if len(keys):
         np.add.at(out, np.searchsorted(docs, keys), values)
     return out
 
 
-def _top_chars(d, valid, runs: _Runs, csum, n, docs) -> np.ndarray:
+def _top_chars(d, once, runs: _Runs, csum, n, docs) -> np.ndarray:
     """Characters x count of each document's most frequent n-gram (the earliest among ties:
-    ``Counter.most_common(1)``)."""
-    out = np.zeros(len(docs), dtype=np.int64)
+    ``Counter.most_common(1)``); ``once``: per document, its first n-gram's characters (the
+    answer when no n-gram repeats; 0 without any n-gram)."""
+    out = once.astype(np.int64).copy()
     span = lambda p: csum[p + n] - csum[p] + (n - 1)  # noqa: E731  " ".join of the n tokens
-    vpos = np.flatnonzero(valid)
-    if len(vpos):  # no repeat: the first n-gram, once
-        first_doc, first_at = np.unique(d[vpos], return_index=True)
-        out[np.searchsorted(docs, first_doc)] = span(vpos[first_at])
     multi = runs.count > 1
     if multi.any():
         first, count = runs.first[multi], runs.count[multi]
@@ -199,54 +203,52 @@ def _top_chars(d, valid, runs: _Runs, csum, n, docs) -> np.ndarray:
     return out
 
 
-def _dup_chars(d, g, pos, first, csum, n, size, docs) -> np.ndarray:
+def _dup_chars(d, gp, pos, first, csum, n, size, docs) -> np.ndarray:
     """Characters covered by datatrove's greedy scan of repeated n-grams (see ``ngram_stats``).
 
-    ``pos``: positions of n-grams occurring more than once (sorted), ``first``: the first
-    position of each one's n-gram."""
-    dup = np.zeros(size, dtype=bool)
-    dup[pos] = first < pos
+    ``pos``: positions of n-grams occurring more than once (sorted), ``gp`` their ids,
+    ``first``: the first position of each one's n-gram."""
+    dup = first < pos  # aligned with pos: a repeat (not the n-gram's first occurrence)
     first_known = first.copy()
     for _ in range(REFINE):
-        start, end = _greedy_cover(dup, n)
+        start, end = _greedy_cover(pos[dup], n)
         # the scan records an n-gram only where it stops without a hit; an n-gram whose first
         # occurrence was jumped over is first *known* later: redo just those n-grams
         # (and n-grams moved before, whose earlier occurrences may be visited again)
         jumped = (_skipped(start, end, n, first_known) & (first_known < size)) | (first_known != first)
         if not jumped.any():
             break
-        ids = pl.Series(g[pos])
-        affected = ids.is_in(pl.Series(g[pos][jumped]).unique().implode()).to_numpy()
-        sub = np.flatnonzero(affected)
-        known = ~_skipped(start, end, n, pos[sub]) & ~dup[pos[sub]]
+        sub = np.flatnonzero(pl.Series(gp).is_in(pl.Series(gp[jumped]).unique().implode()).to_numpy())
+        known = ~_skipped(start, end, n, pos[sub]) & ~dup[sub]
         fk = (
-            pl.DataFrame({"g": g[pos[sub]], "p": pos[sub], "k": known})
+            pl.DataFrame({"g": gp[sub], "p": pos[sub], "k": known})
             .select(pl.col("p").filter(pl.col("k")).min().over("g"))["p"]
             .fill_null(size)
             .to_numpy()
         )
         first_known[sub] = fk
-        dup[pos[sub]] = fk < pos[sub]
-    start, end = _greedy_cover(dup, n)
+        dup[sub] = fk < pos[sub]
+    start, end = _greedy_cover(pos[dup], n)
     return _per_doc(d[start], csum[end] - csum[start], docs)
 
 
-def _greedy_cover(dup: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Windows ``[start, end)`` that datatrove's greedy scan covers, given where the repeated
-    n-grams start: a run of consecutive repeat starts ``p..q`` gives hits at ``p, p+n, ...``
-    (``ceil((q-p+1)/n)`` of them); a run that begins inside the previous cover starts after it."""
-    size = len(dup)
-    prev = np.concatenate(([False], dup[:-1]))
-    nxt = np.concatenate((dup[1:], [False]))
-    p = np.flatnonzero(dup & ~prev)
-    q = np.flatnonzero(dup & ~nxt)
+def _greedy_cover(dpos: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``[start, end)`` that datatrove's greedy scan covers, given the sorted positions
+    where repeated n-grams start: a run of consecutive repeat starts ``p..q`` gives hits at
+    ``p, p+n, ...`` (``ceil((q-p+1)/n)`` of them); a run that begins inside the previous cover
+    starts after it. (A valid start ``q`` has its n-gram inside its document, so every window
+    stays inside its document.)"""
+    if len(dpos) == 0:
+        return dpos, dpos
+    brk = np.flatnonzero(np.diff(dpos) != 1)
+    p = dpos[np.concatenate(([0], brk + 1))].astype(np.int64)
+    q = dpos[np.concatenate((brk, [len(dpos) - 1]))].astype(np.int64)
     raw_end = p + (-(-(q - p + 1) // n)) * n
-    prev_end = np.concatenate(([0], np.maximum.accumulate(raw_end)[:-1])) if len(p) else p
+    prev_end = np.concatenate(([0], np.maximum.accumulate(raw_end)[:-1]))
     start = np.maximum(p, prev_end)
     hits = np.maximum(-(-(q - start + 1) // n), 0)
     keep = hits > 0
-    start, end = start[keep], np.minimum(start[keep] + hits[keep] * n, size)
-    return start, end
+    return start[keep], start[keep] + hits[keep] * n
 
 
 def _skipped(start: np.ndarray, end: np.ndarray, n: int, pos: np.ndarray) -> np.ndarray:
