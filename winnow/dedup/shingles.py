@@ -359,7 +359,8 @@ def shingle_hashes(tokens: TokenBatch, n: np.ndarray | int) -> ShingleBatch:
             crossing = (ends[:, None] - np.arange(1, max_n)[None, :]).ravel()
             valid[crossing[(crossing >= 0) & (crossing < m)]] = False
             acc = acc[valid]
-        assert len(acc) == total
+        if len(acc) != total:  # cannot happen with consistent offsets; fail loudly rather than misalign
+            raise RuntimeError(f"shingle windows: {len(acc)} kept, {total} expected")
     else:
         doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), nsh)
         pos = np.arange(total, dtype=np.int64) - sh_offsets[:-1][doc_of] + tokens.offsets[:-1][doc_of]
