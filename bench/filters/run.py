@@ -13,14 +13,14 @@ Then, one after the other, each in its own niced subprocess:
   polars and numpy calls made from Python, so one process does not keep two cores busy. It computes *every* signal
   (also language ID and PII, which the reference does not do) and decides with the same four
   rule families; to match the reference the language rule is off and ``rule_languages: ["*"]``
-  (datatrove applies its English rules to every document).
+  (datatrove applies its English rules, and English stop words, to every document).
 - ``datatrove``: ``LocalPipelineExecutor(tasks=2, workers=2)`` running ``ParquetReader ->
   GopherRepetitionFilter -> GopherQualityFilter -> C4QualityFilter -> FineWebQualityFilter ->
   ParquetWriter`` with its defaults (English spaCy tokenizer, as in production).
 
 For each: wall time, docs/s, MB/s (UTF-8 bytes of text), peak RSS of the whole process
 tree (sampled every 0.1 s with psutil, summed over processes) and of the largest single
-process (``wait4`` rusage), and documents kept. Then the ratios and the keep/drop
+process (same sampling), and documents kept. Then the ratios and the keep/drop
 agreement between the two on every document.
 
     python -m bench.filters.run [--corpus PATH] [--limit-mb N] [--only winnow|datatrove]
@@ -86,6 +86,8 @@ def bench_recipe():
     recipe = load_recipe(REPO / "recipes" / "sample.yaml")
     recipe.filters.language.enabled = False
     recipe.filters.rule_languages = ["*"]
+    # datatrove uses its English stop words for every document
+    recipe.filters.gopher_quality.stop_words = {"en": recipe.filters.gopher_quality.stop_words["en"]}
     return recipe
 
 
@@ -174,18 +176,15 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
            "--out", str(out), "--workers", str(workers)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(["nice", "-n", "10", *cmd], cwd=REPO, env=env)
-    peak_tree = 0
+    peak_tree = peak_one = 0
     ps = psutil.Process(proc.pid)
     while True:
         try:
-            procs = [ps, *ps.children(recursive=True)]
-            peak_tree = max(peak_tree, sum(p.memory_info().rss for p in procs if p.is_running()))
+            rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)] if p.is_running()]
+            peak_tree, peak_one = max(peak_tree, sum(rss)), max(peak_one, max(rss, default=0))
         except psutil.Error:
             pass
-        try:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        except ChildProcessError:
-            break
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
         if pid:
             break
         time.sleep(0.1)
@@ -194,14 +193,15 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
     if code != 0:
         raise SystemExit(f"{tool} failed with exit code {code}")
     res = json.loads((out / f"{tool}.json").read_text())
-    res.update(wall_s=wall, peak_rss_tree_mb=peak_tree / 2**20, peak_rss_largest_mb=usage.ru_maxrss / 1024)
+    res.update(wall_s=wall, peak_rss_tree_mb=peak_tree / 2**20, peak_rss_largest_mb=peak_one / 2**20)
     return res
 
 
 def agreement(out: Path) -> dict:
     import polars as pl
 
-    ours = pl.read_parquet(sorted(out.glob("winnow-*.parquet"))).select("id", "keep", "drop_family", "drop_reason")
+    ours = pl.read_parquet(sorted(out.glob("winnow-*.parquet"))).select(
+        "id", "keep", "drop_family", "drop_reason", "lang_detected")
     files = sorted((out / "datatrove_kept").glob("*.parquet"))
     kept_ids = pl.scan_parquet(files).select("id").collect()["id"] if files else pl.Series("id", [], pl.String)
     both = ours.with_columns(dt_keep=pl.col("id").is_in(kept_ids.implode()))
@@ -212,8 +212,12 @@ def agreement(out: Path) -> dict:
         .len()
         .sort("len", descending=True)
     )
+    by_lang = (
+        both.filter(pl.col("keep") != pl.col("dt_keep")).group_by("lang_detected").len().sort("len", descending=True)
+    )
     return {"keep_agreement": float(agree), "docs": both.height,
-            "disagreements_by_winnow_reason": dict(zip(disagree["drop_reason"], disagree["len"]))}
+            "disagreements_by_winnow_reason": dict(zip(disagree["drop_reason"], disagree["len"])),
+            "disagreements_by_language": dict(zip(by_lang["lang_detected"], by_lang["len"]))}
 
 
 def main() -> None:
@@ -260,9 +264,15 @@ def main() -> None:
         print(f"peak RSS (tree): winnow {w['peak_rss_tree_mb']:,.0f} MB, datatrove {d['peak_rss_tree_mb']:,.0f} MB")
         a = summary["agreement"]
         print(f"keep/drop agreement on {a['docs']:,} docs: {a['keep_agreement']:.4f}; "
-              f"disagreements by Winnow reason: {a['disagreements_by_winnow_reason']}")
+              f"disagreements by Winnow reason: {a['disagreements_by_winnow_reason']}; "
+              f"by detected language: {a['disagreements_by_language']}")
     (args.work / "results.json").write_text(json.dumps(summary, indent=1, default=str))
     print(f"results: {args.work / 'results.json'}")
+    kept = sorted((out / "datatrove_kept").glob("*.parquet"))
+    if kept:  # keep only the ids (for later analysis), not the text
+        import polars as pl
+
+        pl.scan_parquet(kept).select("id").sink_parquet(out / "datatrove_kept_ids.parquet")
     shutil.rmtree(out / "datatrove_kept", ignore_errors=True)
 
 
