@@ -124,7 +124,8 @@ def quality_model(context: dg.AssetExecutionContext, recipe: RecipeResource):
             "recipe": {"name": r.name, "version": r.version, "sha256": r.content_hash()},
             "model_config": cfg.model_dump(mode="json"),
             "features": {"numeric": result.spec.numeric, "n_features": result.spec.n_features,
-                         "ngram_max": result.spec.ngram_max, "max_chars": result.spec.max_chars},
+                         "ngram_max": result.spec.ngram_max, "max_chars": result.spec.max_chars,
+                         "edge_lines": result.spec.edge_lines},
             "libraries": {"scikit-learn": sklearn.__version__, "polars": pl.__version__},
         }
         version = registry.save(result.model, meta, result.calibration.curve)

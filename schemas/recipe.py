@@ -253,8 +253,10 @@ class ModelConfig(_Strict):
     n_features: int = Field(2**18, ge=16)
     ngram_max: int = Field(2, ge=1, le=3)
     max_chars: int = Field(5000, ge=100)
+    #: the first and last this many non-blank lines also get n-gram features of their own (0 = off)
+    edge_lines: int = Field(1, ge=0, le=20)
     #: inverse L2 regularization strength of the logistic regression
-    C: float = Field(1.0, gt=0)
+    C: float = Field(5.0, gt=0)
     cv_folds: int = Field(5, ge=2)
     #: a label's training weight is 1 + rating_weight * |rating - 3| (confident ratings count more)
     rating_weight: float = Field(0.25, ge=0)

@@ -25,9 +25,12 @@ variance; they are collapsed into one pseudo-stratum per population (kept/reject
 which is conservative.
 
 **Interval.** Wilson's score interval at the effective sample size
-``n_eff = R (1 - R) / V`` (Kish's design effect, as in Korn & Graubard 1998), capped at
-the number of labels in ``D``; when ``R`` is 0 or 1 (no variance), ``n_eff`` is that
-number of labels. Wilson stays inside [0, 1] and keeps its coverage near the nominal
+``n_eff = R (1 - R) / V`` (Kish's design effect, as in Korn & Graubard 1998); when ``R``
+is 0 or 1 (no variance), ``n_eff`` is the number of labels in ``D``. Stratification can
+make ``n_eff`` larger than the number of labels (strata that differ in quality are each
+measured), and that is kept: capping it over-covered (97-99% in the simulations). For a
+population with fewer than ``SMALL_DOMAIN`` (30) labels the variance estimate itself is
+too unstable to credit such gains, so there ``n_eff`` is capped at the number of labels. Wilson stays inside [0, 1] and keeps its coverage near the nominal
 level for small samples and shares near 0 or 1, where the normal interval does not.
 ``tests/unit/test_estimates_coverage.py`` checks the 95% coverage by simulation.
 
@@ -49,6 +52,8 @@ import polars as pl
 from scipy.stats import norm
 
 DESIGN_KINDS = ("random", "rejected")
+#: below this many labels in a population, n_eff is capped at the number of labels (see module doc)
+SMALL_DOMAIN = 30
 METHOD_WILSON = "stratified ratio estimator, Wilson interval at design effective n"
 METHOD_NORMAL = "stratified ratio estimator, normal interval (linearization)"
 
@@ -142,6 +147,8 @@ def ratio_estimate(
     if interval == "normal":
         return Estimate(r, r - zq * se, r + zq * se, n_dom, None, se)
     n_eff = r * (1 - r) / var if var > 0 and 0 < r < 1 else float(n_dom)
+    if n_dom < SMALL_DOMAIN:
+        n_eff = min(n_eff, float(n_dom))
     lo, hi = wilson_interval(r, n_eff, zq)
     return Estimate(r, lo, hi, n_dom, n_eff, se)
 
@@ -234,7 +241,7 @@ def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, con
     code, big_n, group = units["_code"].to_numpy(), units["N_h"].to_numpy(), units["_group"].to_numpy()
     rating = units["rating_mean"].to_numpy() if "rating_mean" in units.columns else None
     for population, metric, expr in _domains(units):
-        d = units.select(expr.fill_null(False).alias("d"))["d"].to_numpy().astype(np.float64)
+        d = units.with_columns(expr.fill_null(False).alias("_d"))["_d"].to_numpy().astype(np.float64)
         if d.sum() == 0:
             continue
         est = ratio_estimate(y, np.ones_like(y), d, code, big_n, group, confidence)
@@ -252,8 +259,7 @@ def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, con
         [{
             "population": p, "metric": m, "estimate": e.estimate, "lower": e.lower, "upper": e.upper,
             "n_labels": e.n_labels, "method": meth, "n_eff": e.n_eff,
-            "population_size": sizes.get(p.split(":")[0] if m == "false_drop_rate" and p != "rejected:quality_model"
-                                         else p),
+            "population_size": sizes.get(p),
         } for p, m, e, meth in rows],
         schema=ESTIMATE_SCHEMA,
     )
@@ -283,6 +289,9 @@ def night_documents(scored: pl.LazyFrame, curated_ids: pl.LazyFrame | None, labe
         docs = docs.with_columns(in_curated=pl.lit(None, dtype=pl.Boolean))
     if "model_keep" in names:
         sizes["rejected:quality_model"] = int(scored.select(model_drop.sum()).collect().item())
+    if "drop_family" in names:
+        fam = scored.filter(status == "rejected").group_by("drop_family").agg(n=pl.len()).collect()
+        sizes |= {f"rejected:{f}": int(n) for f, n in fam.iter_rows() if f}
     docs = docs.collect().unique("doc_id", keep="first")
     from winnow.model.train import with_tokens
 

@@ -249,7 +249,8 @@ def train_quality_model(train: pl.DataFrame, cfg: ModelConfig, seed: int = 0) ->
         raise TrainingError(why)
     train = with_tokens(train.sort("doc_id"))
     numeric = numeric_feature_columns({k: v for k, v in train.schema.items() if k not in LABEL_SCHEMA})
-    spec = FeatureSpec(numeric=numeric, n_features=cfg.n_features, ngram_max=cfg.ngram_max, max_chars=cfg.max_chars)
+    spec = FeatureSpec(numeric=numeric, n_features=cfg.n_features, ngram_max=cfg.ngram_max, max_chars=cfg.max_chars,
+                       edge_lines=cfg.edge_lines)
     y = train["y_keep"].to_numpy()
     n_min = int(min(y.sum(), (~y).sum()))
     folds = max(2, min(cfg.cv_folds, n_min))
