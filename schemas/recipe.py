@@ -243,7 +243,7 @@ class ModelConfig(_Strict):
     #: the calibrated threshold keeps documents whose model keep-precision reaches this
     target_precision: float = Field(0.9, gt=0, le=1)
     #: one-sided confidence of the precision lower bound used to pick the threshold (0.5 = point estimate)
-    precision_confidence: float = Field(0.8, ge=0.5, lt=1)
+    precision_confidence: float = Field(0.9, ge=0.5, lt=1)
     #: fewer design-sample (random/rejected) labels than this in the thresholded population: all labels,
     #: unweighted, calibrate the threshold (said in metadata)
     min_calibration_labels: int = Field(30, ge=1)

@@ -11,11 +11,19 @@ weights ``w`` (``1 / inclusion_prob``; 1 when unweighted) and human keep share `
 * tokens kept(t) = sum(w*tokens | kept) / sum(w*tokens), the share of tokens kept;
 * recall(t) = sum(w*y | kept) / sum(w*y).
 
-The chosen threshold is the lowest ``t`` (the most tokens kept: tokens kept only grow as
-``t`` falls) whose precision *lower bound* reaches the target. Using the bound rather
-than the point estimate guards against picking a threshold that only looks precise on
-a few labels; ``confidence = 0.5`` gives the point estimate. If no threshold reaches
-the target, there is none (``reachable = False``) and nothing is dropped by the model.
+The threshold is chosen by a fixed-sequence test, from the highest threshold down:
+the first threshold whose precision *lower bound* reaches the target opens the
+sequence (only thresholds keeping enough labels to possibly pass are considered:
+``n_eff >= z^2 target / (1 - target)``), and the sequence goes down while the bound
+stays at or above the target; the last threshold that passed is chosen, the lowest
+one so reached, so the most tokens are kept (tokens kept only grow as ``t`` falls).
+Stopping at the first failure, rather than taking the lowest threshold that passes
+anywhere, avoids the "winner's curse" of picking a threshold whose precision only
+looks high because of noise among many candidates. With ``confidence`` = 0.9 the
+chosen threshold's held-out precision reached the target in 91-97% of simulated
+calibrations (``tests/unit/test_model_calibration.py``); ``confidence = 0.5`` uses the
+point estimate. If no threshold passes, there is none (``reachable = False``) and
+nothing is dropped by the model.
 """
 
 from __future__ import annotations
@@ -79,7 +87,7 @@ def precision_curve(
     tok = np.ones_like(scores) if tokens is None else np.asarray(tokens, dtype=np.float64)
     if scores.size == 0:
         return pl.DataFrame(schema={c: pl.Float64 for c in (
-            "threshold", "precision", "precision_lower", "recall", "tokens_kept_share", "docs_kept_share")})
+            "threshold", "precision", "precision_lower", "recall", "tokens_kept_share", "docs_kept_share", "n_eff")})
     order = np.argsort(-scores, kind="stable")
     s, yy, ww, tt = scores[order], y[order], w[order], tok[order]
     cw, cwy, cww, cwt = np.cumsum(ww), np.cumsum(ww * yy), np.cumsum(ww * ww), np.cumsum(ww * tt)
@@ -98,6 +106,7 @@ def precision_curve(
         "recall": WY / total_y,
         "tokens_kept_share": WT / cwt[-1] if cwt[-1] > 0 else np.zeros_like(W),
         "docs_kept_share": W / cw[-1],
+        "n_eff": n_eff,
     }).fill_nan(None)
 
 
@@ -105,14 +114,22 @@ def calibrate_threshold(
     scores: np.ndarray, y: np.ndarray, tokens: np.ndarray | None = None, weights: np.ndarray | None = None,
     *, target_precision: float, confidence: float = 0.8, basis: str = "",
 ) -> Calibration:
-    """The lowest threshold whose precision lower bound reaches ``target_precision`` (see module doc)."""
+    """The keep threshold reaching ``target_precision`` with the most tokens kept (fixed-sequence, see module doc)."""
     curve = precision_curve(scores, y, tokens, weights, confidence)
     cal = Calibration(threshold=None, target_precision=target_precision, confidence=confidence,
                       reachable=False, n_labels=int(np.asarray(scores).size), basis=basis, curve=curve)
-    ok = curve.filter(pl.col("precision_lower") >= target_precision)
-    if ok.height == 0:
+    down = curve.sort("threshold", descending=True)
+    z = float(norm.ppf(confidence)) if confidence > 0.5 else 0.0
+    n_min = z * z * target_precision / (1 - target_precision) if target_precision < 1 else float("inf")
+    lower = down["precision_lower"].fill_null(0.0).to_numpy()
+    good = lower >= target_precision
+    opens = np.nonzero(good & (down["n_eff"].fill_null(0.0).to_numpy() >= n_min))[0]
+    if opens.size == 0:
         return cal
-    best = ok.sort("threshold").row(0, named=True)
+    first = int(opens[0])
+    fails = np.nonzero(~good[first:])[0]
+    last = first + int(fails[0]) - 1 if fails.size else len(good) - 1
+    best = down.row(last, named=True)
     cal.threshold = float(best["threshold"])
     cal.reachable = True
     cal.precision = best["precision"]

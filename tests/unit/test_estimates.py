@@ -1,0 +1,158 @@
+"""Estimates from labels: known answers by hand, which labels enter, populations, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from winnow.model.estimates import (
+    design_units,
+    estimate_table,
+    night_documents,
+    ratio_estimate,
+    wilson_interval,
+)
+from winnow.model.train import aggregate_labels
+
+
+def _ann(rows):
+    """rows: (doc_id, decision, stratum, inclusion_prob, sample_kind[, rating])"""
+    return pl.DataFrame(
+        [{"doc_id": r[0], "annotator": "a", "decision": r[1], "stratum": r[2], "inclusion_prob": r[3],
+          "sample_kind": r[4], "rating": r[5] if len(r) > 5 else None, "partition": "2026-11-24"} for r in rows],
+        schema={"doc_id": pl.String, "annotator": pl.String, "decision": pl.String, "stratum": pl.String,
+                "inclusion_prob": pl.Float64, "sample_kind": pl.String, "rating": pl.Int64, "partition": pl.String},
+    )
+
+
+def _night():
+    """Stratum kept:A has 100 documents, kept:B 300, rejected:C 50 (family gopher_quality)."""
+    docs = []
+    for i in range(100):
+        docs.append({"doc_id": f"a{i}", "status": "kept", "drop_family": None})
+    for i in range(300):
+        docs.append({"doc_id": f"b{i}", "status": "kept", "drop_family": None})
+    for i in range(50):
+        docs.append({"doc_id": f"c{i}", "status": "rejected", "drop_family": "gopher_quality"})
+    scored = pl.DataFrame(docs, schema={"doc_id": pl.String, "status": pl.String, "drop_family": pl.String}).with_columns(text=pl.lit("word " * 10), model_keep=pl.lit(None, dtype=pl.Boolean))
+    sample = pl.DataFrame({
+        "stratum": ["kept:A"] * 2 + ["kept:B"] * 3 + ["rejected:C"] * 2,
+        "stratum_size": [100] * 2 + [300] * 3 + [50] * 2,
+        "sample_kind": ["random"] * 5 + ["rejected"] * 2,
+    })
+    ann = _ann([
+        ("a0", "keep", "kept:A", 0.02, "random", 5), ("a1", "drop", "kept:A", 0.02, "random", 1),
+        ("b0", "keep", "kept:B", 0.01, "random", 4), ("b1", "keep", "kept:B", 0.01, "random", 4),
+        ("b2", "drop", "kept:B", 0.01, "random", 2),
+        ("c0", "keep", "rejected:C", 0.04, "rejected", 3), ("c1", "drop", "rejected:C", 0.04, "rejected", 1),
+        # uncertainty-chosen: trains the model, never enters estimates
+        ("a50", "drop", "kept:A", 1.0, "active", 1), ("b50", "drop", "kept:B", 1.0, "active", 1),
+    ])
+    return scored, sample, ann
+
+
+def _table(curated_ids=None):
+    scored, sample, ann = _night()
+    labels, problems = aggregate_labels(ann)
+    assert problems == []
+    cur = pl.DataFrame({"doc_id": curated_ids}).lazy() if curated_ids is not None else None
+    docs, sizes = night_documents(scored.lazy(), cur, labels["doc_id"].to_list())
+    units, problems, info = design_units(labels, docs, sample)
+    return estimate_table(units, sizes), units, problems, info
+
+
+def _row(table, population, metric="keep_share"):
+    rows = table.filter((pl.col("population") == population) & (pl.col("metric") == metric))
+    assert rows.height == 1, (population, metric, table)
+    return rows.row(0, named=True)
+
+
+def test_stratified_estimate_matches_the_hand_computation():
+    table, units, _, _ = _table()
+    # kept: (100 * 1/2 + 300 * 2/3) / 400 = 250 / 400
+    assert _row(table, "kept")["estimate"] == pytest.approx(0.625)
+    # raw adds the rejected stratum: (50 + 200 + 50 * 1/2) / 450
+    assert _row(table, "raw")["estimate"] == pytest.approx(275 / 450)
+    assert _row(table, "rejected")["estimate"] == pytest.approx(0.5)
+    assert _row(table, "rejected:gopher_quality", "false_drop_rate")["estimate"] == pytest.approx(0.5)
+    # mean rating, weighted the same way: (100 * 3 + 300 * 10/3) / 400
+    assert _row(table, "kept", "mean_rating")["estimate"] == pytest.approx((300 + 1000) / 400)
+    for row in table.iter_rows(named=True):
+        if row["metric"] != "mean_rating":
+            assert 0 <= row["lower"] <= row["estimate"] <= row["upper"] <= 1
+    assert _row(table, "raw")["n_labels"] == 7 and _row(table, "raw")["population_size"] == 450
+    assert set(units["sample_kind"]) == {"random", "rejected"}  # active labels left out
+
+
+def test_curated_is_a_domain_of_the_kept_strata():
+    table, *_ = _table(curated_ids=["a0", "b0", "b1"] + [f"b{i}" for i in range(10, 200)])
+    cur = _row(table, "curated")
+    assert cur["estimate"] == pytest.approx(1.0) and cur["n_labels"] == 3
+    assert cur["upper"] == 1.0 and cur["lower"] < 1.0  # Wilson: an honest interval even at 100%
+    assert cur["population_size"] == 193
+
+
+def test_token_share_weighs_documents_by_length():
+    scored, sample, ann = _night()
+    labels, _ = aggregate_labels(ann)
+    docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    # the kept documents' length decides: a0 long, a1 short
+    docs = docs.with_columns(n_tokens=pl.when(pl.col("doc_id") == "a0").then(900.0).otherwise(100.0))
+    units, _, _ = design_units(labels, docs, sample)
+    t = estimate_table(units, sizes)
+    tok = _row(t, "kept", "token_keep_share")["estimate"]
+    # A: 100/2 * (900 keep + 100 drop); B: 300/3 * (100+100 keep, 100 drop)
+    assert tok == pytest.approx((50 * 900 + 100 * 200) / (50 * 1000 + 100 * 300))
+
+
+def test_without_the_sample_table_stratum_sizes_come_from_inclusion_probabilities():
+    scored, _, ann = _night()
+    labels, _ = aggregate_labels(ann)
+    docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    units, _, info = design_units(labels, docs, None)
+    assert "unknown" in info["coverage"]
+    # N_h = m_h / p: A = 2 / 0.02 = 100, B = 3 / 0.01 = 300: the same answer
+    assert _row(estimate_table(units, sizes), "kept")["estimate"] == pytest.approx(0.625)
+
+
+def test_unusable_labels_are_reported_never_silently_dropped():
+    scored, sample, ann = _night()
+    extra = _ann([("a2", "keep", None, 0.02, "random"), ("zz", "keep", "kept:A", 0.02, "random"),
+                  ("a3", "maybe", "kept:A", 0.02, "random")])
+    labels, problems = aggregate_labels(pl.concat([ann, extra]))
+    assert any("'maybe'" in p and "a3" in p for p in problems)
+    docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    units, problems, _ = design_units(labels, docs, sample)
+    assert any("a2" in p and "stratum" in p for p in problems)
+    assert any("zz" in p and "not among the night's scored documents" in p for p in problems)
+    assert units.height == 7
+
+
+def test_multiple_annotators_average_into_the_keep_share():
+    ann = _ann([("d", "keep", "kept:A", 0.5, "random", 4), ("d", "drop", "kept:A", 0.5, "random", 2),
+                ("e", "keep", "kept:A", 0.5, "random", 2), ("e", "drop", "kept:A", 0.5, "random", 2)])
+    labels, _ = aggregate_labels(ann)
+    d, e = labels.sort("doc_id").iter_rows(named=True)
+    assert d["y"] == 0.5 and d["n_annotators"] == 2
+    assert d["y_keep"] is True and e["y_keep"] is False  # a tie goes to the mean rating (>= 3 keeps)
+
+
+def test_wilson_interval_known_values():
+    lo, hi = wilson_interval(0.5, 100, 1.959964)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+    lo, hi = wilson_interval(0.0, 10, 1.959964)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+
+
+def test_singleton_strata_still_get_an_interval():
+    y = np.array([1.0, 0.0, 1.0])
+    e = ratio_estimate(y, np.ones(3), np.ones(3), np.array([0, 1, 2]), np.array([10.0, 20.0, 30.0]))
+    assert e.estimate == pytest.approx((10 + 30) / 60)
+    assert 0 < e.lower < e.estimate < e.upper < 1 and e.se > 0
+
+
+def test_empty_domain_gives_no_estimate():
+    e = ratio_estimate(np.ones(2), np.ones(2), np.zeros(2), np.array([0, 0]), np.array([5.0, 5.0]))
+    assert e.estimate is None and e.n_labels == 0
+    assert estimate_table(pl.DataFrame()).height == 0
