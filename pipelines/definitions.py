@@ -13,7 +13,7 @@ import assets.model
 import assets.publish
 import assets.scoring
 import assets.validation
-from assets.resources import RecipeResource, ReleaseStoreResource
+from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
 from pipelines.io_manager import ParquetIOManager
 from pipelines.jobs import build_nightly_job, nightly_schedule
 from pipelines.sensors import JOBS, SENSORS
@@ -40,6 +40,7 @@ def resources() -> dict:
         "io_manager": ParquetIOManager(),
         "recipe": RecipeResource(),
         "releases": ReleaseStoreResource(),
+        "label_studio": LabelStudioResource(),
     }
 
 

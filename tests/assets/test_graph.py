@@ -30,7 +30,7 @@ def _tiny_corpus(root: Path) -> Path:
 
 
 def test_whole_graph_materializes_a_partition(tmp_path, winnow_home):
-    from assets.resources import RecipeResource, ReleaseStoreResource
+    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
     from pipelines.definitions import all_assets, defs
     from pipelines.io_manager import ParquetIOManager
 
@@ -43,13 +43,14 @@ def test_whole_graph_materializes_a_partition(tmp_path, winnow_home):
             "io_manager": ParquetIOManager(),
             "recipe": RecipeResource(path=str(recipe)),
             "releases": ReleaseStoreResource(root=str(tmp_path / "releases")),
+            "label_studio": LabelStudioResource(),
         },
     )
     assert result.success
     raw = pl.read_parquet(winnow_home / "storage" / "raw_documents" / f"{P}.parquet")
     q = pl.read_parquet(winnow_home / "storage" / "quarantine" / f"{P}.parquet")
     assert raw.height == 65 and q["reason"].to_list() == ["malformed_json"]
-    release = tmp_path / "releases" / "tiny" / P
+    release = tmp_path / "releases" / "tiny" / f"{P}-v1"
     assert verify_release(release) == []
     manifest = json.loads((release / "manifest.json").read_text())
     assert manifest["totals"]["rows"] == pl.scan_parquet(release / "*.parquet").select(pl.len()).collect().item()
