@@ -76,8 +76,8 @@ def estimates_png(table: pl.DataFrame) -> bytes | None:
     plt, fig, ax = _fig(6, 0.6 + 0.3 * rows.height)
     labels = [f"{p} · {m}" for p, m in zip(rows["population"], rows["metric"])][::-1]
     est = rows["estimate"].to_list()[::-1]
-    lo = [e - l for e, l in zip(est, rows["lower"].to_list()[::-1])]
-    hi = [u - e for e, u in zip(est, rows["upper"].to_list()[::-1])]
+    lo = [max(0.0, e - (l if l is not None else e)) for e, l in zip(est, rows["lower"].to_list()[::-1])]
+    hi = [max(0.0, (u if u is not None else e) - e) for e, u in zip(est, rows["upper"].to_list()[::-1])]
     ax.errorbar(est, range(len(est)), xerr=[lo, hi], fmt="o", color="#4c78a8", capsize=3)
     ax.set_yticks(range(len(est)))
     ax.set_yticklabels(labels, fontsize=7)
