@@ -19,7 +19,8 @@ import polars as pl
 #: passes that redo the repeats without the n-grams the greedy scan jumps over (2: exact on ~98% of
 #: (document, n) pairs of real text, the rest within part of one n-gram)
 REFINE = 2
-_PRIME = np.uint64(0x100000001B3)  # FNV-64 prime: odd, so the n-gram hash is a bijection per step
+_PRIME = np.uint64(0x100000001B3)
+_DOC_MIX = np.uint64(0x9E3779B97F4A7C15)  # FNV-64 prime: odd, so the n-gram hash is a bijection per step
 
 # ---------------------------------------------------------------- quality
 
@@ -76,8 +77,8 @@ def repetition_lines(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def token_hash() -> pl.Expr:
-    """64-bit hash of each token mixed with its document (``_d``): equal only within a document."""
-    return pl.struct("_d", pl.col("tok").hash(11)).hash(13)
+    """64-bit hash of each token (``ngram_stats`` mixes in the document)."""
+    return pl.col("tok").hash(11)
 
 
 def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> pl.DataFrame:
@@ -104,7 +105,8 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
     if not tokens.height or not (top_ns or dup_ns):
         return pl.DataFrame(schema=schema)
     d = tokens["_d"].to_numpy()
-    h = (tokens["h"] if "h" in tokens.columns else tokens.select(token_hash())["_d"]).to_numpy()
+    h = (tokens["h"] if "h" in tokens.columns else tokens.select(token_hash())["tok"]).to_numpy()
+    h = h ^ (d.astype(np.uint64) * _DOC_MIX)  # equal token ids only within one document
     csum = np.concatenate(([0], np.cumsum(tokens["tlen"].to_numpy().astype(np.int64))))
     size = len(h)
     idx_t = np.int32 if size < 2**31 - 16 else np.int64  # positions: half the memory on huge texts
