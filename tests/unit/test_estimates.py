@@ -156,3 +156,14 @@ def test_empty_domain_gives_no_estimate():
     e = ratio_estimate(np.ones(2), np.ones(2), np.zeros(2), np.array([0, 0]), np.array([5.0, 5.0]))
     assert e.estimate is None and e.n_labels == 0
     assert estimate_table(pl.DataFrame()).height == 0
+
+
+def test_labels_from_an_earlier_draw_of_the_sample_use_their_own_inclusion_probabilities():
+    """A night re-scored after labelling is re-sampled with other strata: the labels' design still holds."""
+    scored, sample, ann = _night()
+    labels, _ = aggregate_labels(ann)
+    docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    redrawn = sample.with_columns(stratum=pl.col("stratum") + ":new")
+    units, _, info = design_units(labels, docs, redrawn)
+    assert "re-drawn" in info["note"]
+    assert _row(estimate_table(units, sizes), "kept")["estimate"] == pytest.approx(0.625)

@@ -186,7 +186,13 @@ def design_units(
     units = units.filter(pl.col("status").is_not_null())
     m_h = units.group_by("stratum").agg(m_h=pl.len(), pi=pl.col("inclusion_prob").mean())
     info: dict = {"strata_labelled": m_h.height}
-    if sample is not None and sample.height and {"stratum", "stratum_size"} <= set(sample.columns):
+    usable = sample is not None and sample.height and {"stratum", "stratum_size"} <= set(sample.columns)
+    if usable and not set(m_h["stratum"].to_list()) <= set(sample["stratum"].to_list()):
+        # the night was re-scored and re-sampled after these labels were drawn: other strata now
+        usable = False
+        info["note"] = ("annotation_sample was re-drawn after labelling (its strata differ from the labels'): "
+                        "stratum sizes estimated from inclusion_prob")
+    if usable:
         sizes = (sample.filter(pl.col("sample_kind").is_in(DESIGN_KINDS))
                  .group_by("stratum").agg(N_h=pl.col("stratum_size").first().cast(pl.Float64), n_h=pl.len()))
         m_h = m_h.join(sizes, on="stratum", how="left").with_columns(
@@ -205,7 +211,7 @@ def design_units(
             N_h=pl.col("N_h") * pl.col("adj").fill_null(1.0)).drop("_pop", "adj")
     else:
         m_h = m_h.with_columns(N_h=pl.col("m_h") / pl.col("pi"))
-        info["coverage"] = "unknown (no annotation_sample table): stratum sizes estimated from inclusion_prob"
+        info["coverage"] = "unknown (no matching annotation_sample): stratum sizes estimated from inclusion_prob"
     units = units.join(m_h.select("stratum", "N_h"), on="stratum", how="left").with_columns(
         population=pl.col("stratum").str.split(":").list.first(),
         _code=pl.col("stratum").rank("dense").cast(pl.Int64) - 1,
