@@ -261,7 +261,7 @@ class ModelConfig(_Strict):
     #: a label's training weight is 1 + rating_weight * |rating - 3| (confident ratings count more)
     rating_weight: float = Field(0.25, ge=0)
     #: documents scored per batch (bounds memory while scoring a night)
-    score_batch_rows: int = Field(20_000, ge=100)
+    score_batch_rows: int = Field(5_000, ge=100)
 
 
 class EstimatesConfig(_Strict):

@@ -12,9 +12,9 @@ the main signal (kept >= 0.5 > rejected), and the grading inside each half gives
 sampler's score buckets and the active-learning uncertainty (``|score - 0.5|``)
 something to work with.
 
-**Model.** ``P(human keep)`` from ``QualityModel.predict``, computed in batches of
-``model.score_batch_rows`` documents (only the feature columns are read) and attached
-by row position. ``model_keep`` is ``score >= threshold`` (the calibrated threshold;
+**Model.** ``P(human keep)`` from ``QualityModel.predict``, computed on slices of
+``model.score_batch_rows`` documents (only the feature columns are read; the slice is
+pushed down to the Parquet scan, so memory holds one slice) and attached by row position. ``model_keep`` is ``score >= threshold`` (the calibrated threshold;
 null when there is no model or the target precision was unreachable).
 """
 
@@ -78,8 +78,12 @@ def model_scores(frame: pl.LazyFrame, model, batch_rows: int = 20_000) -> pl.Dat
     names = frame.collect_schema().names()
     cols = [c for c in dict.fromkeys(model.input_columns) if c in names]
     parts: list[pl.DataFrame] = []
-    offset = 0
-    for batch in frame.select(cols).collect_batches(chunk_size=batch_rows):
+    narrow = frame.select(cols)
+    total = int(frame.select(pl.len()).collect().item())
+    # one slice at a time: the slice is pushed down to the Parquet scan (row groups), so memory
+    # holds one batch; collect_batches() would let the reader run ahead and buffer the whole text
+    for offset in range(0, total, batch_rows):
+        batch = narrow.slice(offset, batch_rows).collect()
         if batch.height == 0:
             continue
         p = np.asarray(model.predict(batch), dtype=np.float64)
@@ -87,7 +91,6 @@ def model_scores(frame: pl.LazyFrame, model, batch_rows: int = 20_000) -> pl.Dat
             "_row": pl.Series(np.arange(offset, offset + batch.height), dtype=pl.UInt32),
             "quality_score": p,
         }))
-        offset += batch.height
     if not parts:
         return pl.DataFrame(schema={"_row": pl.UInt32, "quality_score": pl.Float64})
     return pl.concat(parts)
