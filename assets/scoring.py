@@ -31,13 +31,10 @@ def scored_documents(
     rejected_documents: pl.LazyFrame,
 ):
     r = recipe.load()
-    everything = pl.concat(
-        [
-            filtered_documents.with_columns(status=pl.lit("kept")),
-            rejected_documents.with_columns(status=pl.lit("rejected")),
-        ],
-        how="diagonal_relaxed",
-    )
+    parts = [
+        filtered_documents.with_columns(status=pl.lit("kept")),
+        rejected_documents.with_columns(status=pl.lit("rejected")),
+    ]
     loaded, note = None, "cold start: no trained quality model yet (heuristic scores)"
     if not r.model.enabled:
         note = "model.enabled is false in the recipe (heuristic scores)"
@@ -49,7 +46,7 @@ def scored_documents(
             context.log.error(note)
         if loaded is not None:
             note = f"quality model {loaded.version} (threshold {loaded.threshold})"
-    scored = score_documents(everything, loaded, r.model.score_batch_rows)
+    scored = score_documents(parts, loaded, r.model.score_batch_rows)
     by_status = (
         scored.group_by("status")
         .agg(documents=pl.len(), mean_score=pl.col("quality_score").mean(),

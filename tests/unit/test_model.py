@@ -152,6 +152,11 @@ def test_scoring_with_and_without_a_model(tmp_path, trained):
     assert (scored["model_keep"] == (scored["quality_score"] >= loaded.threshold)).all()
     dropped = scored.filter(model_drop_expr(scored.columns))
     assert dropped.height == int((direct < loaded.threshold).sum()) > 0
+    # parts (kept, rejected) are scored one by one and stacked in order
+    halves = [docs.head(100).lazy(), docs.tail(200).with_columns(extra=pl.lit(1)).lazy()]
+    stacked = score_documents(halves, loaded, batch_rows=64).collect()
+    assert stacked["doc_id"].to_list() == docs["doc_id"].to_list()
+    assert np.allclose(stacked["quality_score"].to_numpy(), direct) and stacked["extra"].null_count() == 100
 
 
 def test_heuristic_is_graded_inside_each_filter_outcome():

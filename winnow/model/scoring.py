@@ -73,40 +73,40 @@ def heuristic_score(filtered: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def model_scores(frame: pl.LazyFrame, model, batch_rows: int = 20_000) -> pl.DataFrame:
-    """``_row`` (position in ``frame``) and ``quality_score`` from ``model``, scored batch by batch."""
+def model_scores(frame: pl.LazyFrame, model, batch_rows: int = 5_000) -> pl.DataFrame:
+    """``_row`` (position in ``frame``) and ``quality_score`` from ``model``, slice by slice.
+
+    Each slice of ``batch_rows`` documents is read on its own (only the feature columns);
+    on a Parquet scan the slice is pushed down to the row groups, so memory holds one
+    slice. (``collect_batches()`` or a ``map_batches`` UDF in a streaming query let the
+    reader run ahead of the model and buffer text: peak memory grew with the table.) Give
+    it a single scan, not a ``concat`` of scans: polars reads a union from its start for
+    every slice; ``score_documents`` takes the parts as a list for that reason.
+    """
     names = frame.collect_schema().names()
     cols = [c for c in dict.fromkeys(model.input_columns) if c in names]
-    parts: list[pl.DataFrame] = []
     narrow = frame.select(cols)
     total = int(frame.select(pl.len()).collect().item())
-    # one slice at a time: the slice is pushed down to the Parquet scan (row groups), so memory
-    # holds one batch; collect_batches() would let the reader run ahead and buffer the whole text
+    parts: list[pl.DataFrame] = []
     for offset in range(0, total, batch_rows):
         batch = narrow.slice(offset, batch_rows).collect()
         if batch.height == 0:
             continue
-        p = np.asarray(model.predict(batch), dtype=np.float64)
         parts.append(pl.DataFrame({
             "_row": pl.Series(np.arange(offset, offset + batch.height), dtype=pl.UInt32),
-            "quality_score": p,
+            "quality_score": np.asarray(model.predict(batch), dtype=np.float64),
         }))
     if not parts:
         return pl.DataFrame(schema={"_row": pl.UInt32, "quality_score": pl.Float64})
     return pl.concat(parts)
 
 
-def score_documents(frame: pl.LazyFrame, loaded=None, batch_rows: int = 20_000) -> pl.LazyFrame:
-    """Every document with its score: from ``loaded`` (a registry ``LoadedModel``) if given, else heuristic."""
-    names = frame.collect_schema().names()
-    base = frame.drop([c for c in SCORE_COLUMNS if c in names])
-    if loaded is None:
-        return heuristic_score(base)
-    scores = model_scores(base, loaded.model, batch_rows)
+def _with_model_scores(frame: pl.LazyFrame, loaded, batch_rows: int) -> pl.LazyFrame:
+    scores = model_scores(frame, loaded.model, batch_rows)
     threshold = loaded.threshold
     keep = (pl.col("quality_score") >= threshold) if threshold is not None else pl.lit(None, dtype=pl.Boolean)
     return (
-        base.with_row_index("_row")
+        frame.with_row_index("_row")
         .join(scores.lazy(), on="_row", how="left", maintain_order="left")
         .drop("_row")
         .with_columns(
@@ -115,6 +115,22 @@ def score_documents(frame: pl.LazyFrame, loaded=None, batch_rows: int = 20_000) 
             model_keep=keep,
         )
     )
+
+
+def score_documents(frames: pl.LazyFrame | list[pl.LazyFrame], loaded=None, batch_rows: int = 5_000
+                    ) -> pl.LazyFrame:
+    """Every document with its score: from ``loaded`` (a registry ``LoadedModel``) if given, else heuristic.
+
+    ``frames``: one table, or several parts (e.g. kept and rejected documents) that are
+    scored one by one and stacked (``diagonal_relaxed``) in order.
+    """
+    parts = frames if isinstance(frames, list) else [frames]
+    parts = [f.drop([c for c in SCORE_COLUMNS if c in f.collect_schema().names()]) for f in parts]
+    if loaded is None:
+        base = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
+        return heuristic_score(base)
+    scored = [_with_model_scores(f, loaded, batch_rows) for f in parts]
+    return scored[0] if len(scored) == 1 else pl.concat(scored, how="diagonal_relaxed")
 
 
 def model_drop_expr(names: list[str]) -> pl.Expr:
