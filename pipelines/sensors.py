@@ -15,8 +15,8 @@ from winnow.paths import default_recipe_path
 #: Pull completed annotations and recompute agreement (unpartitioned assets).
 annotation_pull_job = dg.define_asset_job(
     name="annotation_pull",
-    selection=dg.AssetSelection.assets("annotations", "annotator_agreement"),
-    description="Pull new or updated annotations from Label Studio and recompute inter-annotator agreement.",
+    selection=dg.AssetSelection.assets("annotations", "annotator_agreement", "quality_model"),
+    description="Pull new or updated annotations from Label Studio, recompute agreement and retrain the quality model.",
 )
 
 

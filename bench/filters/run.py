@@ -18,7 +18,9 @@ Then, one after the other, each in its own niced subprocess:
   GopherRepetitionFilter -> GopherQualityFilter -> C4QualityFilter -> FineWebQualityFilter ->
   ParquetWriter`` with its defaults (English spaCy tokenizer, as in production).
 
-For each: wall time, docs/s, MB/s (UTF-8 bytes of text), peak RSS of the whole process
+For each: wall time, docs/s, MB/s (UTF-8 bytes of text), CPU seconds of the whole process tree
+(``RUSAGE_CHILDREN``; on a machine shared with other jobs this is the fairer efficiency measure,
+since wall time depends on what else runs), peak RSS of the whole process
 tree (sampled every 0.1 s with psutil, summed over processes) and of the largest single
 process (same sampling), and documents kept. Then the ratios and the keep/drop
 agreement between the two on every document.
@@ -174,6 +176,9 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
     env = dict(os.environ, POLARS_MAX_THREADS=str(workers), PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "bench.filters.run", "--worker", tool, "--shards-dir", str(shards),
            "--out", str(out), "--workers", str(workers)]
+    import resource
+
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(["nice", "-n", "10", *cmd], cwd=REPO, env=env)
     peak_tree = peak_one = 0
@@ -193,7 +198,9 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
     if code != 0:
         raise SystemExit(f"{tool} failed with exit code {code}")
     res = json.loads((out / f"{tool}.json").read_text())
-    res.update(wall_s=wall, peak_rss_tree_mb=peak_tree / 2**20, peak_rss_largest_mb=peak_one / 2**20)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)  # every reaped descendant
+    res.update(wall_s=wall, cpu_s=cpu, peak_rss_tree_mb=peak_tree / 2**20, peak_rss_largest_mb=peak_one / 2**20)
     return res
 
 
@@ -248,19 +255,23 @@ def main() -> None:
             continue
         print(f"running {tool} ...", flush=True)
         r = measure(tool, Path(info["dir"]), out, args.workers)
-        r.update(docs_per_s=info["docs"] / r["wall_s"], mb_per_s=mb / r["wall_s"])
+        r.update(docs_per_s=info["docs"] / r["wall_s"], mb_per_s=mb / r["wall_s"], mb_per_cpu_s=mb / max(r["cpu_s"], 1e-9))
         results[tool] = r
-        print(f"  {tool}: {r['wall_s']:.1f} s, {r['docs_per_s']:,.1f} docs/s, {r['mb_per_s']:.3f} MB/s, peak RSS "
+        print(f"  {tool}: {r['wall_s']:.1f} s, {r['docs_per_s']:,.1f} docs/s, {r['mb_per_s']:.3f} MB/s "
+              f"({r['cpu_s']:.0f} CPU-s, {r['mb_per_cpu_s']:.3f} MB per CPU-s), peak RSS "
               f"{r['peak_rss_tree_mb']:,.0f} MB (tree) / {r['peak_rss_largest_mb']:,.0f} MB (largest process), "
               f"kept {r['kept']:,}", flush=True)
     summary = {"corpus": info, "workers": args.workers, "results": results}
     if len(results) == 2:
         w, d = results["winnow"], results["datatrove"]
         summary["throughput_ratio"] = d["wall_s"] / w["wall_s"]
+        summary["cpu_efficiency_ratio"] = d["cpu_s"] / max(w["cpu_s"], 1e-9)
         summary["rss_ratio_tree"] = w["peak_rss_tree_mb"] / d["peak_rss_tree_mb"]
         summary["agreement"] = agreement(out)
         print(f"\nwinnow / datatrove throughput: {summary['throughput_ratio']:.1f}x "
               f"(docs/s {w['docs_per_s']:,.1f} vs {d['docs_per_s']:,.1f}; MB/s {w['mb_per_s']:.2f} vs {d['mb_per_s']:.3f})")
+        print(f"CPU time: winnow {w['cpu_s']:.0f} s, datatrove {d['cpu_s']:.0f} s: {summary['cpu_efficiency_ratio']:.1f}x less "
+              "(insensitive to other load on a shared machine)")
         print(f"peak RSS (tree): winnow {w['peak_rss_tree_mb']:,.0f} MB, datatrove {d['peak_rss_tree_mb']:,.0f} MB")
         a = summary["agreement"]
         print(f"keep/drop agreement on {a['docs']:,} docs: {a['keep_agreement']:.4f}; "
