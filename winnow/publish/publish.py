@@ -122,12 +122,20 @@ def _sample_summary(sample: pl.LazyFrame | None) -> dict | None:
     return {"documents": n, "by_kind": {str(k): int(v) for k, v in by_kind.items()}}
 
 
+#: checks that run on the release itself, after it is written
+POST_PUBLISH_CHECKS = frozenset({"curated_release", "data_docs"})
+
+
 def read_check_summaries(validation_dir: Path, partition: str) -> dict:
-    """Validation summaries written by the checks: ``<dir>/<asset>/<partition>.json`` (or ``__all__.json``)."""
+    """Validation summaries written by the checks: ``<dir>/<asset>/<partition>.json`` (or ``__all__.json``).
+
+    The release's own manifest check runs after publishing, so its file describes the
+    previous publish of this night and is left out.
+    """
     out: dict = {}
     if not validation_dir.exists():
         return out
-    for asset_dir in sorted(p for p in validation_dir.iterdir() if p.is_dir()):
+    for asset_dir in sorted(p for p in validation_dir.iterdir() if p.is_dir() and p.name not in POST_PUBLISH_CHECKS):
         for name in (f"{partition}.json", "__all__.json"):
             f = asset_dir / name
             if f.exists():
