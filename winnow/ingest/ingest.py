@@ -153,7 +153,7 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         .drop("_n")
         .collect(engine="streaming")
     )
-    marked = all_docs.join(repeated.lazy(), on="doc_id", how="left")
+    marked = all_docs.join(repeated.lazy(), on="doc_id", how="left", maintain_order="left")
     first = pl.col("_first").is_null() | (pl.col("_order") == pl.col("_first"))
     documents = marked.filter(first).drop("_order", "_first")
     dup_quarantine = marked.filter(~first).select(
