@@ -124,7 +124,7 @@ def deduplication(context: dg.AssetExecutionContext, recipe: RecipeResource, sco
     kinds={"parquet"},
     deps=["curated_release"],
     description="Adds the night's published documents (content hashes, MinHash signatures, band keys) to "
-    "the persisted dedup index under WINNOW_HOME/dedup_index/partitions/<night>/, replacing that night's "
+    "the persisted dedup index under `WINNOW_HOME/dedup_index/partitions/<night>/`, replacing that night's "
     "entries on a rerun. Later nights are deduplicated against it; rebuild it from the releases with "
     "`python -m winnow.dedup.index rebuild <releases root>`.",
 )

@@ -65,7 +65,7 @@ def _num(v):
     deps=["annotations"],
     description="The quality classifier (scikit-learn logistic regression on the numeric signals plus hashed "
     "word 1-2-grams) trained on every human keep/drop label (ratings weight the examples). Versioned under "
-    "WINNOW_HOME/models/<version>/ with a LATEST pointer; records cross-validated ROC-AUC (and the heuristic "
+    "`WINNOW_HOME/models/<version>/` with a LATEST pointer; records cross-validated ROC-AUC (and the heuristic "
     "baseline's), the calibrated keep threshold (reaching model.target_precision while keeping the most "
     "tokens), precision and recall there, and label counts. Below model.min_labels labels: cold start, no "
     "model, heuristic scores. Equal labels and settings reuse the existing version. The table lists every "

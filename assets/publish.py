@@ -47,11 +47,11 @@ def _collect(frame: pl.LazyFrame | None) -> pl.DataFrame | None:
             "match manifest.json.",
         )
     ],
-    description="The night's curated documents published as releases/<dataset>/<night>-v<recipe version>/: "
+    description="The night's curated documents published as `releases/<dataset>/<night>-v<recipe version>/`: "
     "zstd Parquet shards sorted by doc_id with a GPT-2 BPE token count per document, manifest.json "
     "(sha256/rows/bytes/tokens per shard, recipe and its hash, git sha, input files with fingerprints, "
     "check summaries), the dataset card (README.md) and the compute-savings report (JSON, Markdown, PNG). "
-    "Written to a temp dir and renamed into place; releases/<dataset>/LATEST moves only after that. "
+    "Written to a temp dir and renamed into place; `releases/<dataset>/LATEST` moves only after that. "
     "Runs only when the blocking checks on curated_documents passed.",
 )
 def curated_release(
@@ -94,6 +94,7 @@ def curated_release(
             checks=read_check_summaries(winnow_home() / "validation", night),
             fingerprint_cache=winnow_home() / "publish" / "fingerprints.json",
             upstream=upstream,
+            source_root=recipe.recipe_dir,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

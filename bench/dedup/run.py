@@ -1,6 +1,6 @@
 """Benchmark: Winnow's MinHash dedup against datatrove's four-stage MinHash dedup, same data, one run.
 
-    python -m bench.dedup.run [--corpus .winnow/bench/corpus.jsonl] [--shards 2] [--workers 2]
+    python -m bench.dedup.run [--corpus .winnow/bench/corpus.jsonl] [--shards 2] [--workers 2] [--datatrove-seed2]
 
 The corpus (``scripts/corpus/build_bench_corpus.py``: >= 200 MB of real Debian
 documentation in many languages) is split into Parquet shards with ids ``d<position>``
@@ -13,6 +13,12 @@ psutil: the figure that depends least on what else runs on a shared machine) and
 20 ms) are measured from outside. Printed: times, RSS, clusters, removed documents, the
 Jaccard overlap of the removed ``doc_id`` sets and of the sets of documents in any
 duplicate cluster, and the ratios. Results go to ``.winnow/bench/dedup/results.json``.
+
+The removed-id overlap of two MinHash LSH runs is bounded by LSH's own randomness:
+pairs with Jaccard 0.5–0.8 collide in some band with probability 5–90 %, so two
+independent hash draws remove different borderline documents. The noise floor is
+printed for Winnow (seed 1 against seed 2) and, with ``--datatrove-seed2``, for
+datatrove against itself.
 """
 
 from __future__ import annotations
@@ -118,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="datatrove worker processes (the machine's cores)")
     ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--datatrove-seed2", action="store_true",
+                    help="also run datatrove with seed 2: the reference's own noise floor for the removed-id overlap")
     args = ap.parse_args(argv)
     if not args.corpus.exists():
         raise SystemExit(f"{args.corpus} not found: build it with `python scripts/corpus/build_bench_corpus.py`")
@@ -131,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_datatrove:
         runs.append(("datatrove", [py, "-m", "bench.dedup.run_datatrove", str(root / "input"), str(root / "work-dt"),
                                    str(root / "out-datatrove.json"), "--workers", str(args.workers)], "out-datatrove.json", "work-dt"))
+        if args.datatrove_seed2:
+            runs.append(("datatrove-s2", [py, "-m", "bench.dedup.run_datatrove", str(root / "input"), str(root / "work-dt2"),
+                                          str(root / "out-datatrove-s2.json"), "--workers", str(args.workers), "--seed", "2"],
+                         "out-datatrove-s2.json", "work-dt2"))
     for name, verify, seed, workers in (("winnow-none", "none", 1, 1), ("winnow-exact", "exact", 1, 1),
                                         ("winnow-none-p2", "none", 1, 2), ("winnow-none-s2", "none", 2, 1)):
         runs.append((name, [py, "-m", "bench.dedup.run_winnow", str(root / "input"), str(root / f"work-{name}"),
@@ -156,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, o in outs.items():
         groups: dict = {}
         for m in o["members"]:
-            doc, c = (f"d{m[0] * per + m[1]:08d}", m[2]) if name == "datatrove" else (m[0], m[1])
+            doc, c = (f"d{m[0] * per + m[1]:08d}", m[2]) if name.startswith("datatrove") else (m[0], m[1])
             groups.setdefault(c, []).append(doc)
         clusters[name] = {(a, b) for g in groups.values() for a, b in itertools.combinations(sorted(g), 2)}
     sims = pair_similarities(root / "input", sorted(set().union(*clusters.values())))
@@ -184,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             "dup_pairs_jaccard": jaccard(true_pairs["winnow-none"], true_pairs["winnow-none-s2"]),
             "dup_docs_jaccard": jaccard(true_docs["winnow-none"], true_docs["winnow-none-s2"]),
         }
+    if "datatrove-s2" in outs:  # the reference's own noise floor: datatrove against itself with another seed
+        results["datatrove_self_agreement"] = {
+            "removed_jaccard": jaccard(set(outs["datatrove"]["removed"]), set(outs["datatrove-s2"]["removed"])),
+            "dup_pairs_jaccard": jaccard(true_pairs["datatrove"], true_pairs["datatrove-s2"]),
+            "dup_docs_jaccard": jaccard(true_docs["datatrove"], true_docs["datatrove-s2"]),
+        }
     (root / "results.json").write_text(json.dumps(results, indent=2))
     print()
     print(f"{'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} {'clusters':>8} {'removed':>8} {'speed-up':>8} {'CPU x':>6} "
@@ -196,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{v.get('dup_pairs_jaccard', ''):>11} {v.get('dup_docs_jaccard', ''):>10}")
     if "lsh_self_agreement" in results:
         print(f"LSH noise floor (Winnow seed 1 vs seed 2): {results['lsh_self_agreement']}")
+    if "datatrove_self_agreement" in results:
+        print(f"LSH noise floor (datatrove seed 1 vs seed 2): {results['datatrove_self_agreement']}")
     print("dup pairs/docs J: agreement on the pairs put in one cluster whose exact Jaccard is >= 0.8 "
           "(independent of which copy each tool keeps)")
     print(f"\nresults: {root / 'results.json'}")

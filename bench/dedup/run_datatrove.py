@@ -1,7 +1,7 @@
 """datatrove's four-stage MinHash dedup on the bench shards (run in its own process by ``bench.dedup.run``).
 
 MinhashDedupSignature → MinhashDedupBuckets → MinhashDedupCluster → MinhashDedupFilter,
-14 buckets × 8 hashes, word 5-grams, 64-bit xxhash, seed 1, on the same Parquet shards.
+14 buckets × 8 hashes, word 5-grams, 64-bit xxhash, seed 1 (``--seed``), on the same Parquet shards.
 
 Two shims, both needed to run datatrove 0.10.1 here at all, neither changing its algorithm:
 
@@ -51,7 +51,7 @@ def xxhash64_utf8(data: str | bytes) -> int:
     return xxhash.xxh64_intdigest(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
 
 
-def run(input_dir: Path, work: Path, workers: int) -> dict:
+def run(input_dir: Path, work: Path, workers: int, seed: int = 1) -> dict:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
     from datatrove.pipeline.dedup.minhash import MinhashConfig
@@ -60,7 +60,7 @@ def run(input_dir: Path, work: Path, workers: int) -> dict:
     from datatrove.utils.hashing import HashConfig
 
     files = sorted(input_dir.glob("*.parquet"))
-    cfg = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=1,
+    cfg = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=seed,
                         hash_config=HashConfig(precision=64, hash_fc="xxhash"))
     signature = MinhashDedupSignature(output_folder=str(work / "sigs"), config=cfg, language=SplitTokenizer())
     signature._hash_func = xxhash64_utf8
@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("work", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1, help="MinHash seed (another seed = an independent LSH draw)")
     args = ap.parse_args(argv)
-    res = run(args.input_dir, args.work, args.workers)
+    res = run(args.input_dir, args.work, args.workers, args.seed)
     args.out.write_text(json.dumps(res))
     return 0
 

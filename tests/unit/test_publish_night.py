@@ -197,6 +197,19 @@ def test_two_runs_give_byte_identical_shards_card_and_report(tmp_path):
         assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name
 
 
+def test_checkouts_in_other_folders_give_identical_shards_with_recipe_relative_paths(tmp_path):
+    """Input paths under the recipe's folder are written relative to it, so where the checkout
+    lives does not change a release's bytes."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    a = _publish(one, _night(one), source_root=one / "in")
+    b = _publish(two, _night(two), source_root=two / "in")
+    assert [s["sha256"] for s in a.manifest["shards"]] == [s["sha256"] for s in b.manifest["shards"]]
+    files = pl.read_parquet(a.path / a.manifest["shards"][0]["file"])["source_file"].unique().to_list()
+    assert files == [f"{NIGHT}/a.jsonl"]
+    assert [f["path"] for f in a.manifest["lineage"]["source_files"]] == [f"{NIGHT}/a.jsonl"]
+    assert "sha256" in a.manifest["lineage"]["source_files"][0]  # still fingerprinted from the real file
+
+
 def test_crash_mid_publish_leaves_no_release_and_latest_unmoved(tmp_path, monkeypatch):
     tables = _night(tmp_path)
     first = _publish(tmp_path, tables)

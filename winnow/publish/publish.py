@@ -8,6 +8,7 @@ directly.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -158,12 +159,17 @@ def publish_night(
     fingerprint_cache: Path | None = None,
     upstream: dict | None = None,
     move_pointer: bool = True,
+    source_root: Path | None = None,
 ) -> PublishResult:
     """Publish the night's curated documents as ``releases_root/<dataset>/<night>-v<version>/``.
 
     Everything is written into a hidden temp dir, the manifest is verified against the
     files, then the dir is renamed into place and ``LATEST`` is moved (forward only).
     Any exception leaves no release and ``LATEST`` untouched.
+
+    ``source_root`` is the recipe's folder: input paths under it (``source_file``, a
+    text file's ``url``, the lineage) are written relative to it, as the recipe writes
+    them, so a release does not depend on where the checkout lives.
     """
     cfg = recipe.publish
     releases_root, work_dir = Path(releases_root), Path(work_dir)
@@ -177,9 +183,15 @@ def publish_night(
         timings[name] = round(now - t, 3)
         t = now
 
+    prefix = f"{source_root}{os.sep}" if source_root is not None else None
+    curated = tables.curated
+    if prefix:
+        names = curated.collect_schema().names()
+        curated = curated.with_columns(pl.col(c).str.strip_prefix(prefix) for c in ("source_file", "url") if c in names)
+
     with ReleaseStage(releases_root, cfg.dataset, version) as stage:
         shards = write_shards(
-            tables.curated,
+            curated,
             stage.tmp,
             work_dir=work_dir,
             shard_target_bytes=int(cfg.shard_target_mb * 1024 * 1024),
@@ -220,6 +232,8 @@ def publish_night(
         fps = fingerprint_files(files, fingerprint_cache)
         for fp in fps:
             fp["source"] = files.get(fp["path"])
+            if prefix:
+                fp["path"] = fp["path"].removeprefix(prefix)
         lineage = {
             "partitions": [partition],
             "source_files": fps,
