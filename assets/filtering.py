@@ -1,5 +1,5 @@
 """Curate stage, part 1: quality signals and rule-based filtering (thin wrappers over
-``winnow.signals`` and ``winnow.filters``; see docs/signals.md)."""
+``winnow.signals`` and ``winnow.filters``; README.md, 'Quality signals and filters', documents each signal)."""
 
 import io
 
@@ -30,7 +30,7 @@ _FAMILY_COLORS = {
     description="raw_documents plus one column per quality signal: Gopher quality and repetition, C4 line "
     "rules, FineWeb, offline language ID (lang_detected, lang_score), PII counts (pii_email, pii_phone, "
     "pii_ip, pii_card) and text_redacted, the PII-redacted text annotators see. Computed streaming, in "
-    "vectorized batches (docs/signals.md lists every column).",
+    "vectorized batches (README.md, 'Signal columns', lists every column).",
 )
 def document_signals(context: dg.AssetExecutionContext, recipe: RecipeResource, raw_documents: pl.LazyFrame):
     spec = recipe.load()

@@ -132,7 +132,7 @@ class FiltersConfig(_Strict):
 
 
 class MinHashConfig(_Strict):
-    """MinHash LSH near-duplicate detection (see docs/dedup.md)."""
+    """MinHash LSH near-duplicate detection (README.md, "Deduplication")."""
 
     enabled: bool = True
     #: LSH bands × rows per band = permutations; a pair with Jaccard J collides with P = 1-(1-J^rows)^bands
@@ -232,7 +232,7 @@ class AnnotationConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """The quality classifier trained on human labels (winnow/model/, docs/model.md)."""
+    """The quality classifier trained on human labels (winnow/model/; README.md, "Quality model and estimates")."""
 
     #: False: never train or use a model; every score is the heuristic
     enabled: bool = True
@@ -265,7 +265,7 @@ class ModelConfig(_Strict):
 
 
 class EstimatesConfig(_Strict):
-    """Design-based quality estimates from the random sample (winnow/model/estimates.py, docs/model.md)."""
+    """Design-based quality estimates from the random sample (winnow/model/estimates.py; README.md, "Quality model and estimates")."""
 
     #: the curated_quality_lower_bound check fails when the curated keep share's lower bound is below this
     min_curated_quality: float = Field(0.5, ge=0, le=1)
@@ -277,7 +277,7 @@ class EstimatesConfig(_Strict):
 
 
 class ValidationConfig(_Strict):
-    """Great Expectations gates (schemas/expectations.py, winnow/validation.py, docs/validation.md)."""
+    """Great Expectations gates (schemas/expectations.py, winnow/validation.py; README.md, "Validation gates")."""
 
     #: every document's text length, in characters, must lie in [min_text_chars, max_text_chars]
     min_text_chars: int = Field(1, ge=0)
@@ -322,7 +322,7 @@ class ValidationConfig(_Strict):
 
 
 class PublishConfig(_Strict):
-    """The release: ``releases/<dataset>/<partition>-v<recipe.version>/`` (see docs/publishing.md)."""
+    """The release: ``releases/<dataset>/<partition>-v<recipe.version>/`` (README.md, "Publishing")."""
 
     dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_.-]+$")
     #: a shard is closed once its compressed size reaches this many MB (so shards are about this size)

@@ -16,7 +16,7 @@ Two comparisons:
   ``language``; sentences still by spaCy), so only the rule logic differs.
 
 Keep/drop must agree on at least 98% of documents per filter in both; the per-reason
-disagreements are printed (docs/signals.md quotes them).
+disagreements are printed (README.md quotes them).
 """
 
 from __future__ import annotations

@@ -46,6 +46,18 @@ def test_each_removed_document_gets_one_stage_and_reason():
     assert removed["lang_key"].to_list() == ["de", "fr", "en", "zh", "en"]  # detected, else given
 
 
+def test_documents_the_quality_model_dropped_are_named_as_such():
+    scored, rejected, duplicates, _ = _night()
+    scored = scored.with_columns(model_keep=pl.Series([True, True, True, True, True, True, False]))
+    curated = scored.filter(pl.col("doc_id").is_in(["a"]))  # "f" left out without a model decision
+    removed = removed_documents(curated.select("doc_id"), scored, rejected, duplicates).collect()
+    other = removed.filter(pl.col("stage") == "other").sort("doc_id")
+    assert other.select("doc_id", "family", "reason").rows() == [
+        ("f", "other", "not_curated"),
+        ("g", "quality_model", "model_below_threshold"),
+    ]
+
+
 def test_funnel_adds_up_to_raw_with_real_token_counts():
     scored, rejected, duplicates, curated = _night()
     counts = count_removed(removed_documents(curated.select("doc_id"), scored, rejected, duplicates))

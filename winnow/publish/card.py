@@ -122,8 +122,9 @@ def _funnel_section(ctx: CardContext) -> list[str]:
         "",
         "Every document of the night is either in this release or removed at exactly one stage, "
         "with the reason of that stage: the first failing filter rule (`drop_reason`), the kind of "
-        "duplicate, or `not_curated` (scored but left out after deduplication). Removed documents are "
-        "kept in the `rejected_documents` and `duplicates` tables, never lost.",
+        "duplicate, `model_below_threshold` (the quality model scored it under its calibrated threshold) "
+        "or `not_curated` (scored but left out after deduplication). Removed documents are kept in the "
+        "`rejected_documents`, `duplicates` and `scored_documents` tables, never lost.",
         "",
         md_table(f, max_rows=60),
         "",

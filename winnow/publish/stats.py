@@ -5,8 +5,9 @@ removed at one stage, with the reason of that stage:
 
 - ``filter``: in ``rejected_documents``; reason = ``drop_reason`` (first failing rule);
 - ``dedup``: in ``duplicates``; reason = ``duplicate_<dup_kind>``;
-- ``other``: in ``scored_documents`` but in none of the above and not curated (for
-  example a quality-score threshold applied after deduplication); reason = ``not_curated``.
+- ``other``: in ``scored_documents`` but in none of the above and not curated:
+  reason = ``model_below_threshold`` (family ``quality_model``) when the quality model
+  scored it under its calibrated threshold (``model_keep`` false), else ``not_curated``.
 
 Raw = curated + removed. Only the removed documents are tokenized here; the curated
 ones are counted once, while their shards are written.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from winnow.model.scoring import model_drop_expr
 from winnow.publish.tokens import n_tokens_expr
 
 UNKNOWN_LANG = "und"
@@ -81,13 +83,14 @@ def removed_documents(
         parts.append(d)
         seen = pl.concat([seen, d.select("doc_id")]).unique()
     if scored is not None:
+        by_model = model_drop_expr(scored.collect_schema().names())
         o = scored.select(
             pl.col("doc_id").cast(pl.String),
             pl.col("text").cast(pl.String),
             lang_key(scored),
             stage=pl.lit("other"),
-            family=pl.lit("other"),
-            reason=pl.lit("not_curated"),
+            family=pl.when(by_model).then(pl.lit("quality_model")).otherwise(pl.lit("other")),
+            reason=pl.when(by_model).then(pl.lit("model_below_threshold")).otherwise(pl.lit("not_curated")),
         ).join(seen, on="doc_id", how="anti")
         parts.append(o)
     if not parts:
