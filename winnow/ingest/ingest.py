@@ -153,10 +153,13 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         .drop("_n")
         .collect(engine="streaming")
     )
-    marked = all_docs.join(repeated.lazy(), on="doc_id", how="left", maintain_order="left")
-    first = pl.col("_first").is_null() | (pl.col("_order") == pl.col("_first"))
-    documents = marked.filter(first).drop("_order", "_first")
-    dup_quarantine = marked.filter(~first).select(
+    # a filter against those few ids streams in file and line order; a join would have to
+    # buffer to keep that order
+    first = ~pl.col("doc_id").is_in(repeated["doc_id"].implode()) | pl.col("_order").is_in(
+        repeated["_first"].implode()
+    )
+    documents = all_docs.filter(first).drop("_order")
+    dup_quarantine = all_docs.filter(~first).select(
         "source",
         "source_file",
         "source_line",
