@@ -15,6 +15,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -60,14 +61,16 @@ def _child(tool: str, file: str, out: str) -> None:
 
         from schemas.recipe import Recipe
         from winnow.ingest import ingest_partition
+        from winnow.storage import sink_parquet
 
         recipe = Recipe.model_validate(
             {"name": "bench", "version": 1, "sources": [{"name": "b", "path": file, "format": "jsonl", "timestamp_field": "fetched_at"}]}
         )
         with tempfile.TemporaryDirectory(dir=out) as work:
             res = ingest_partition(recipe, Path(file).parent, "2026-11-24", Path(work))
-            res.documents.sink_parquet(Path(out) / "winnow.parquet", compression="zstd")
-            res.quarantine.sink_parquet(Path(out) / "winnow-q.parquet", compression="zstd")
+            # the pipeline's own sink (the IO manager's): small row groups keep memory bounded
+            sink_parquet(res.documents, Path(out) / "winnow.parquet")
+            sink_parquet(res.quarantine, Path(out) / "winnow-q.parquet")
     elif tool == "polars":
         import polars as pl
 
@@ -91,6 +94,8 @@ def _child(tool: str, file: str, out: str) -> None:
 
 
 def run_tool(tool: str, file: Path, out: Path) -> dict:
+    # a clean output folder per run: datatrove skips tasks its logging dir marks as done
+    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
