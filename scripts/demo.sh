@@ -14,11 +14,7 @@ if [ "${WINNOW_DEMO_LABEL_STUDIO:-1}" = "1" ] && [ -x scripts/labelstudio.sh ]; 
   bash scripts/labelstudio.sh start
 fi
 
-for night in $(ls -d data/sample/20??-??-?? | xargs -n1 basename | sort); do
-  echo "demo: nightly_curation for partition $night"
-  .venv/bin/dagster job execute -m pipelines.definitions -j nightly_curation \
-    --tags "{\"dagster/partition\": \"$night\"}"
-done
+bash scripts/run_nights.sh
 
 .venv/bin/python -m scripts.show_releases
 cat <<MSG

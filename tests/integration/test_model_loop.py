@@ -25,15 +25,13 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.unit.test_model_fixture import KEEP_KINDS, provenance
+from scripts.corpus.sample_truth import truth_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio]
 
 REPO = Path(__file__).resolve().parents[2]
 N1, N2 = "2026-11-24", "2026-11-25"
 TITLE = "Winnow IT model loop"
-TAGS = {"boilerplate": ["boilerplate/navigation"], "pii": ["personal data"], "spam": ["spam/ads"],
-        "lorem": ["garbled/truncated"], "stub": ["garbled/truncated"], "code": ["boilerplate/navigation"]}
 
 
 def _recipe(tmp_path: Path) -> Path:
@@ -77,45 +75,23 @@ def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 def _truth(home: Path, night: str) -> pl.DataFrame:
     """doc_id -> the provenance kind of its content and the annotator's decision."""
     raw = pl.read_parquet(home / "storage" / "raw_documents" / f"{night}.parquet", columns=["doc_id", "source", "source_file"])
-    pid = (pl.when(pl.col("source") == "manpages")
-           .then(pl.col("source_file").str.split("/").list.last())
-           .otherwise(pl.col("doc_id").str.splitn(":", 2).struct.field("field_1")))
-    prov = provenance().filter(pl.col("partition") == night).select(pl.col("id").alias("pid"), "content_kind")
-    out = raw.with_columns(pid=pid).join(prov, on="pid", how="left")
+    out = truth_for(raw, night)
     assert out["content_kind"].null_count() == 0
-    return out.select("doc_id", "content_kind", truth_keep=pl.col("content_kind").is_in(list(KEEP_KINDS)))
+    return out
 
 
 def _label_everything(server, truth: pl.DataFrame) -> int:
     """The scripted annotator works through the queue in the browser's API: next task, submit, repeat."""
+    from scripts.demo_annotate import label_queue
     from winnow.annotation.accounts import ensure_annotator
     from winnow.annotation.labelstudio import LabelStudioClient
 
-    kinds = dict(zip(truth["doc_id"], truth["content_kind"]))
     _, token = ensure_annotator(server.url, server.token, "curator@winnow.test", store=server.data / "annotators.env")
     me = LabelStudioClient(server.url, token)
-    pid = me.find_project(TITLE)
-    done = 0
     try:
-        for _ in range(2000):
-            r = me._http.get(f"/api/projects/{pid}/next/")
-            if r.status_code != 200 or not r.json().get("id"):
-                break
-            task = r.json()
-            kind = kinds[task["data"]["doc_id"]]
-            keep = kind in KEEP_KINDS
-            result = [
-                {"from_name": "decision", "to_name": "text", "type": "choices",
-                 "value": {"choices": ["keep" if keep else "drop"]}},
-                {"from_name": "rating", "to_name": "text", "type": "rating", "value": {"rating": 4 if keep else 2}},
-            ]
-            if TAGS.get(kind):
-                result.append({"from_name": "tags", "to_name": "text", "type": "choices", "value": {"choices": TAGS[kind]}})
-            me.sdk.annotations.create(id=task["id"], result=result, lead_time=6.0)
-            done += 1
+        return label_queue(me, me.find_project(TITLE), dict(zip(truth["doc_id"], truth["content_kind"])), lead_time=6.0)
     finally:
         me.close()
-    return done
 
 
 def _release_ids(recipe: Path, night: str) -> pl.Series:

@@ -1,18 +1,9 @@
-"""A labelled fixture from the bundled sample corpus, and the scripted annotator's policy.
+"""A labelled fixture from the bundled sample corpus.
 
-The sample corpus (data/sample/) is real Debian documentation with synthesized web noise;
-``provenance.csv.gz`` says which noise each document got. The scripted annotator judges a
-document by that truth, as a careful person reading it would:
-
-* keep: real text (``real``, ``bullets``, ``markdown_headings``, ``real_also_in_web``),
-  and copies of such a page (``exact_dup``, ``near_dup``, ``cross_night_*``: the
-  annotator judges the content; duplicates are dedup's job);
-* drop: ``boilerplate`` (navigation, cookie banners, "JavaScript required" around the
-  text), ``pii`` (personal data), ``spam``, ``lorem``, ``stub`` and ``code`` (leaked
-  JS/CSS/templates).
-
-Many boilerplate and PII pages pass the rule filters, so the human labels carry
-information the heuristics lack: that is what the model must learn.
+The scripted annotator's policy (keep real text and copies of it; drop boilerplate, PII,
+spam, lorem, stubs and leaked code) lives in ``scripts/corpus/sample_truth.py``, shared with
+the demo's annotators. Many boilerplate and PII pages pass the rule filters, so the human
+labels carry information the heuristics lack: that is what the model must learn.
 
 Other test modules import the builders; the tests here only check the fixture itself.
 """
@@ -23,38 +14,19 @@ import gzip
 import io
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
-KEEP_KINDS = frozenset({"real", "bullets", "markdown_headings", "real_also_in_web"})
-DROP_KINDS = frozenset({"boilerplate", "pii", "spam", "lorem", "stub", "code"})
-COPY_KINDS = frozenset({"exact_dup", "near_dup", "cross_night_exact", "cross_night_near"})
-
-
-@lru_cache(maxsize=1)
-def provenance() -> pl.DataFrame:
-    """id -> kind, with copies resolved to the kind of the page they copy."""
-    prov = pl.read_csv(SAMPLE / "provenance.csv.gz", infer_schema_length=0)
-    kinds = dict(zip(prov["id"], prov["kind"]))
-
-    def resolve(kind: str, dup_of: str | None) -> str:
-        seen = 0
-        while kind in COPY_KINDS and dup_of and seen < 10:
-            kind, dup_of = kinds.get(dup_of, "real"), None
-            seen += 1
-        return kind
-
-    resolved = [resolve(k, d) for k, d in zip(prov["kind"], prov["dup_of"])]
-    return prov.with_columns(content_kind=pl.Series(resolved))
-
-
-def human_keep(content_kind: pl.Expr) -> pl.Expr:
-    """The scripted annotator's decision from the (resolved) provenance kind."""
-    return content_kind.is_in(list(KEEP_KINDS))
+from scripts.corpus.sample_truth import (  # noqa: F401  (re-exported for the model tests)
+    COPY_KINDS,
+    DROP_KINDS,
+    KEEP_KINDS,
+    REPO,
+    SAMPLE,
+    human_keep,
+    provenance,
+)
 
 
 def _read_web(partition: str, name: str) -> pl.DataFrame:
