@@ -12,7 +12,7 @@ from winnow.annotation.ledger import Ledger, ledger_path
 from winnow.annotation.push import push_sample
 from winnow.annotation.sampling import sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
-from winnow.paths import winnow_home
+from winnow.paths import optional_table, winnow_home
 
 OWNERS = ["team:annotation"]
 
@@ -66,11 +66,21 @@ def _sample_chart(sample: pl.DataFrame) -> bytes | None:
     description="Tonight's documents for human labelling: a deterministic, stratified sample (population "
     "kept/rejected x source x language x score bucket) of exactly the recipe's fraction per stratum, chosen by "
     "hashing doc_id with the recipe seed; plus a rejected slice, uncertainty-chosen 'active' rows kept apart, "
-    "an overlap flag (two annotators) and the nightly budget cap. Each row carries its inclusion probability.",
+    "an overlap flag (two annotators) and the nightly budget cap. Each row carries its inclusion probability. "
+    "The design is drawn once per night: a rerun (say, after a new model) keeps the stored rows and strata "
+    "and refreshes only the scores, unless the night's documents or the sampling config changed.",
 )
 def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource, scored_documents: pl.LazyFrame):
     r = recipe.load()
-    sample = select_sample(scored_documents, r).collect()
+    stored = optional_table("annotation_sample", [context.partition_key])
+    previous = stored.collect() if stored is not None else None  # read before this run overwrites it
+    sample = select_sample(scored_documents, r, previous).collect()
+    if previous is None or previous.height == 0:
+        design = "drawn"
+    elif "design_key" in previous.columns and set(previous["design_key"]) == set(sample["design_key"]):
+        design = "kept from the night's first draw (same documents and sampling config)"
+    else:
+        design = "drawn anew: the night's documents or the sampling config changed"
     kinds = sample.group_by("sample_kind").agg(rows=pl.len(), overlap=pl.col("overlap").sum()).sort("sample_kind")
     budget_bound = bool(sample["budget_bound"].any()) if sample.height else False
     if budget_bound:
@@ -83,6 +93,7 @@ def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource,
         "dagster/row_count": sample.height,
         **({"chart": png_md(chart, "sample by source and kind")} if chart else {}),
         "population_rows": row_count(scored_documents),
+        "design": design,
         "by_kind": table_md(kinds),
         "strata": table_md(sample_summary(sample)),
         "budget_bound": budget_bound,

@@ -136,11 +136,14 @@ def test_labels_train_the_model_and_change_the_curated_release(tmp_path, winnow_
     again = _nightly(recipe, ls_server, N1)
     scored_meta = _meta(again, "scored_documents")
     assert scored_meta["score_source"] == "model" and scored_meta["model_version"] == "v0001"
-    # model scores move documents between score buckets, so the night's sample is drawn anew; what
-    # was sent before is not sent again
+    # the night's design was drawn once: the rerun keeps its sample (now with the model's scores)
+    # and sends the annotators nothing new
     resample = pl.read_parquet(winnow_home / "storage" / "annotation_sample" / f"{N1}.parquet")
-    repeated = len(set(resample["doc_id"]) & set(sample["doc_id"]))
-    assert _meta(again, "label_studio_tasks")["already_sent"] == repeated > 0
+    assert set(resample["doc_id"]) == set(sample["doc_id"])
+    assert _meta(again, "annotation_sample")["design"].startswith("kept")
+    assert (resample["score_source"] == "model").all()
+    pushed_again = _meta(again, "label_studio_tasks")
+    assert pushed_again["already_sent"] == sample.height and pushed_again.get("imported", 0) == 0
     curated = _meta(again, "curated_documents")
     assert curated["dropped_under_model_threshold"] > 0
     after = _release_ids(recipe, N1)

@@ -9,6 +9,7 @@ import pytest
 
 from schemas.recipe import Recipe
 from winnow.annotation.sampling import bucket_labels, largest_remainder, select_sample, stratum_sizes
+from winnow.ids import hash_seed_fraction
 
 
 def _recipe(**sampling) -> Recipe:
@@ -125,3 +126,30 @@ def test_helpers():
     assert stratum_sizes(50, 0.01) == 1 and stratum_sizes(150, 0.01) == 2 and stratum_sizes(3, 1.0) == 3
     assert largest_remainder({"a": 5, "b": 3, "c": 2}, 5) == {"a": 3, "b": 1, "c": 1}
     assert largest_remainder({"a": 1}, 5) == {"a": 1}
+
+
+def test_a_rerun_with_new_scores_keeps_the_nights_design_and_refreshes_the_scores():
+    recipe = _recipe(active_learning_share=0.1)
+    first = select_sample(_scored(SIZES), recipe).collect()
+    rescored = _scored(SIZES).with_columns(quality_score=hash_seed_fraction(pl.col("doc_id"), 5))  # a new model
+    fresh = select_sample(rescored, recipe).collect()
+    assert set(fresh["doc_id"]) != set(first["doc_id"])  # drawn from scratch, the strata would move
+
+    again = select_sample(rescored, recipe, previous=first).collect()
+    design = ["doc_id", "stratum", "inclusion_prob", "sample_kind", "overlap", "stratum_size", "design_key"]
+    assert again.select(design).sort("doc_id").equals(first.select(design).sort("doc_id"))
+    scores = dict(rescored.select("doc_id", "quality_score").collect().iter_rows())
+    assert all(again["quality_score"][i] == pytest.approx(scores[d]) for i, d in enumerate(again["doc_id"]))
+
+
+def test_a_changed_night_or_config_draws_anew():
+    recipe = _recipe()
+    first = select_sample(_scored(SIZES), recipe).collect()
+    grown = select_sample(_scored({**SIZES, ("web", "fr", 0.9, "kept"): 60}), recipe, previous=first).collect()
+    assert grown["design_key"][0] != first["design_key"][0]
+    assert grown.filter(pl.col("stratum") == "kept:web:fr:q0.75-1.00").height == 1
+    other = select_sample(_scored(SIZES), _recipe(fraction=0.05), previous=first).collect()
+    assert other.height > first.height and other["design_key"][0] != first["design_key"][0]
+    # a sample stored before design keys existed is drawn anew, not trusted
+    legacy = select_sample(_scored(SIZES), recipe, previous=first.drop("design_key")).collect()
+    assert legacy.equals(first)

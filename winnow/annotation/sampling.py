@@ -35,6 +35,16 @@ The design (README.md, "Human annotation", has the worked rules):
   ``xxh64(seed+1:doc_id)``) get ``overlap = True``: two annotators label them, which
   is where agreement is measured.
 
+* **A night's design is drawn once.** The strata use the score bucket, so a rerun
+  after a new model would move documents between strata and draw another sample: more
+  work for the annotators on an old night, and labels whose strata no longer match. So
+  the sample carries a ``design_key`` (the night's ``doc_id`` set, the seed and the
+  sampling config); a rerun whose key matches the stored sample keeps its rows and
+  design columns (strata, inclusion probabilities, kinds, overlap) and only refreshes
+  the per-document columns (text, current score, status). This is still an exact
+  probability sample of the night: the stratification is the one used to draw it, and
+  the curated set is a domain of it. A changed population or config draws anew.
+
 Never sending a document twice is the push's job (a persisted ledger, see
 ``winnow.annotation.ledger``): selection must stay a pure function so a rerun of
 the same night re-selects exactly the same rows.
@@ -42,6 +52,7 @@ the same night re-selects exactly the same rows.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -65,6 +76,23 @@ PASS_THROUGH = [
 ]
 
 SAMPLE_KINDS = ("random", "rejected", "active")
+
+#: Columns fixed when a night's sample is drawn; a rerun with the same design keeps them.
+DESIGN_COLUMNS = [
+    "doc_id",
+    "stratum",
+    "population",
+    "sample_lang",
+    "score_bucket",
+    "stratum_size",
+    "stratum_sample_size",
+    "inclusion_prob",
+    "sample_kind",
+    "overlap",
+    "budget_bound",
+    "sample_rank",
+    "design_key",
+]
 
 
 def bucket_labels(cuts: list[float]) -> list[str]:
@@ -158,18 +186,55 @@ def plan_sample(keys: pl.DataFrame, cfg: SamplingConfig) -> Plan:
     )
 
 
-def select_sample(scored: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:
+def design_key(doc_ids: pl.Series, cfg: SamplingConfig, seed: int) -> str:
+    """What a night's draw depends on besides the scores: its doc_id set, the seed and the config."""
+    h = hashlib.sha256(f"{seed}\n{cfg.model_dump_json()}\n".encode())
+    h.update("\n".join(doc_ids.sort().to_list()).encode())
+    return h.hexdigest()[:16]
+
+
+def kept_design(previous: pl.DataFrame | None, key: str) -> pl.DataFrame | None:
+    """The stored sample's design columns if it was drawn with this ``design_key``, else None."""
+    if previous is None or previous.height == 0 or "design_key" not in previous.columns:
+        return None
+    if previous["design_key"].unique().to_list() != [key]:
+        return None
+    return previous.select(DESIGN_COLUMNS)
+
+
+def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame | None = None) -> pl.LazyFrame:
     """The night's annotation sample (see the module docstring for the rules).
+
+    ``previous`` is the night's stored sample, if any: when its ``design_key`` matches,
+    its rows and design columns are kept (the design is drawn once per night).
 
     Columns: ``doc_id``, ``partition``, ``text`` (the PII-redacted text, the only text
     an annotator sees), ``stratum``, ``population``, ``sample_lang``, ``score_bucket``,
     ``stratum_size``, ``stratum_sample_size``, ``inclusion_prob``, ``sample_kind``,
-    ``overlap``, ``budget_bound``, ``sample_rank`` and the ``PASS_THROUGH`` columns
-    present in the input.
+    ``overlap``, ``budget_bound``, ``sample_rank``, ``design_key`` and the
+    ``PASS_THROUGH`` columns present in the input.
     """
     cfg = recipe.sampling
     # Only the small key columns are collected; the text is joined back for chosen rows.
     keys = _keys(scored, cfg, recipe.seed).collect()
+    key = design_key(keys["doc_id"], cfg, recipe.seed)
+    chosen = kept_design(previous, key)
+    if chosen is None:
+        chosen = _draw(keys, cfg, recipe.seed).with_columns(design_key=pl.lit(key))
+    names = scored.collect_schema().names()
+    text = pl.col("text_redacted") if "text_redacted" in names else pl.col("text")
+    carried = [c for c in PASS_THROUGH if c in names and c != "quality_score"]
+    extra = [pl.col("partition")] if "partition" in names else [pl.lit(None, dtype=pl.String).alias("partition")]
+    docs = scored.select("doc_id", *extra, text.alias("text"), pl.col("quality_score").cast(pl.Float64), *carried)
+    return (
+        chosen.lazy()
+        .join(docs, on="doc_id", how="left")
+        .sort("sample_kind", "stratum", "sample_rank")
+    )
+
+
+def _draw(keys: pl.DataFrame, cfg: SamplingConfig, seed: int) -> pl.DataFrame:
+    """Draw the design and active rows from the night's key columns (the rules above)."""
     plan = plan_sample(keys, cfg)
     ranked = keys.with_columns(
         _rank=pl.col("_u").rank("ordinal").over("stratum").cast(pl.Int64)
@@ -189,8 +254,8 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:
     )
     chosen = pl.concat([design, active], how="vertical_relaxed")
     n_overlap = math.floor(cfg.overlap_fraction * chosen.height + 0.5)
-    u2 = hash_seed_fraction(pl.col("doc_id"), recipe.seed + 1)
-    chosen = (
+    u2 = hash_seed_fraction(pl.col("doc_id"), seed + 1)
+    return (
         chosen.with_columns(_u2=u2)
         .with_columns(overlap=pl.col("_u2").rank("ordinal") <= n_overlap)
         .select(
@@ -207,16 +272,6 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:
             pl.lit(plan.budget_bound).alias("budget_bound"),
             pl.col("_u").alias("sample_rank"),
         )
-    )
-    names = scored.collect_schema().names()
-    text = pl.col("text_redacted") if "text_redacted" in names else pl.col("text")
-    carried = [c for c in PASS_THROUGH if c in names and c != "quality_score"]
-    extra = [pl.col("partition")] if "partition" in names else [pl.lit(None, dtype=pl.String).alias("partition")]
-    docs = scored.select("doc_id", *extra, text.alias("text"), pl.col("quality_score").cast(pl.Float64), *carried)
-    return (
-        chosen.lazy()
-        .join(docs, on="doc_id", how="left")
-        .sort("sample_kind", "stratum", "sample_rank")
     )
 
 
