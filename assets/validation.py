@@ -29,7 +29,7 @@ from schemas.expectations import (
     release_manifest_spec,
 )
 from schemas.recipe import Recipe
-from winnow.paths import optional_table, winnow_home
+from winnow.paths import asset_table_path, optional_table, winnow_home
 from winnow.validation import ValidationInputError, ValidationOutcome, manifest_frame, validate
 
 #: Asset check names (module constants: tests, sensors and the UI use one spelling).
@@ -127,6 +127,19 @@ def _night(context: dg.AssetCheckExecutionContext) -> str:
     return night
 
 
+def _night_table(asset: str, night: str) -> pl.LazyFrame:
+    """The night's stored table, and only it.
+
+    Dagster hands a check on a partitioned asset every partition of it as its input, so
+    validating the input would re-check all of history each night: the gate's cost would
+    grow with the history, and an old night could block tonight's release.
+    """
+    frame = optional_table(asset, [night])
+    if frame is None:
+        raise ValidationInputError(f"{asset}: night {night} has no stored table ({asset_table_path(asset, night)})")
+    return frame
+
+
 def _run(context, frame, spec, recipe: Recipe, asset: str, partition: str | None) -> dg.AssetCheckResult:
     run_name = f"{partition or 'all'}__{context.run.run_id[:8]}"
     try:
@@ -151,11 +164,14 @@ def _run(context, frame, spec, recipe: Recipe, asset: str, partition: str | None
     "doc_id, non-null text within validation.min/max_text_chars, a source on every row. Blocking: a failure "
     "stops the rest of the night's graph.",
 )
-def raw_documents_expectations(
-    context: dg.AssetCheckExecutionContext, recipe: RecipeResource, raw_documents: pl.LazyFrame
-) -> dg.AssetCheckResult:
+def raw_documents_expectations(context: dg.AssetCheckExecutionContext, recipe: RecipeResource) -> dg.AssetCheckResult:
     r = recipe.load()
-    return _run(context, raw_documents, raw_documents_spec(r), r, "raw_documents", _night(context))
+    night = _night(context)
+    try:
+        raw_documents = _night_table("raw_documents", night)
+    except ValidationInputError as exc:
+        return _input_error(RAW_SUITE, r, exc)
+    return _run(context, raw_documents, raw_documents_spec(r), r, "raw_documents", night)
 
 
 @dg.asset_check(
@@ -167,16 +183,16 @@ def raw_documents_expectations(
     "filters.language.allowed, and every signal column in range (ratios/scores in [0, 1], counts >= 0; "
     "found by name). Blocking: a failure stops curated_release from publishing.",
 )
-def curated_documents_expectations(
-    context: dg.AssetCheckExecutionContext, recipe: RecipeResource, curated_documents: pl.LazyFrame
-) -> dg.AssetCheckResult:
+def curated_documents_expectations(context: dg.AssetCheckExecutionContext, recipe: RecipeResource) -> dg.AssetCheckResult:
     r = recipe.load()
+    night = _night(context)
     try:
+        curated_documents = _night_table("curated_documents", night)
         columns = dict(curated_documents.collect_schema())
     except Exception as exc:
         return _input_error(CURATED_SUITE, r, ValidationInputError(f"curated_documents: {exc}"))
     spec = curated_documents_spec(r, columns)
-    return _run(context, curated_documents, spec, r, "curated_documents", _night(context))
+    return _run(context, curated_documents, spec, r, "curated_documents", night)
 
 
 @dg.asset_check(
@@ -187,16 +203,16 @@ def curated_documents_expectations(
     "address or phone number (validation.email_pattern / phone_pattern on the redacted text), doc_ids are "
     "unique and inclusion probabilities positive. Blocking: a failure stops the push to Label Studio.",
 )
-def annotation_sample_expectations(
-    context: dg.AssetCheckExecutionContext, recipe: RecipeResource, annotation_sample: pl.LazyFrame
-) -> dg.AssetCheckResult:
+def annotation_sample_expectations(context: dg.AssetCheckExecutionContext, recipe: RecipeResource) -> dg.AssetCheckResult:
     r = recipe.load()
+    night = _night(context)
     try:
+        annotation_sample = _night_table("annotation_sample", night)
         columns = annotation_sample.collect_schema().names()
     except Exception as exc:
         return _input_error(SAMPLE_SUITE, r, ValidationInputError(f"annotation_sample: {exc}"))
     spec = annotation_sample_spec(r, columns)
-    return _run(context, annotation_sample, spec, r, "annotation_sample", _night(context))
+    return _run(context, annotation_sample, spec, r, "annotation_sample", night)
 
 
 @dg.asset_check(

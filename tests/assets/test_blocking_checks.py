@@ -179,3 +179,20 @@ def test_a_clean_night_passes_every_gate_and_the_manifest_carries_the_summaries(
         assert json.loads((winnow_home / "validation" / asset / f"{P}.json").read_text())["success"] is True
     manifest = json.loads((tmp_path / "releases" / "tiny" / f"{P}-v1" / "manifest.json").read_text())
     assert {"raw_documents", "curated_documents", "annotation_sample"} <= set(manifest["checks"]["validation"])
+
+
+def test_each_check_validates_tonight_only_so_a_bad_old_night_neither_blocks_nor_slows_it(tmp_path, winnow_home):
+    from assets.validation import CURATED_CHECK
+
+    recipe = _recipe(tmp_path)
+    old_night = "2026-11-23"
+    bad_old = _deduplicated(duplicate_hash=True).with_columns(partition=pl.lit(old_night))
+    for name in ("deduplicated_documents", "curated_documents"):
+        d = winnow_home / "storage" / name
+        d.mkdir(parents=True, exist_ok=True)
+        bad_old.write_parquet(d / f"{old_night}.parquet")
+    _store(winnow_home, "deduplicated_documents", _deduplicated(duplicate_hash=False))
+    result = _publish_run(recipe, tmp_path / "releases")
+    assert result.success
+    check = _evaluation(result, CURATED_CHECK)
+    assert check.passed and check.metadata["rows"].value == 30  # not 60: the old night is not re-read
