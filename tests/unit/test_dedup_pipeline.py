@@ -138,13 +138,18 @@ def test_history_index_rerun_exclusion_and_replacement(tmp_path):
     dups = res.filter(pl.col("dup_of").is_not_null())
     assert dict(zip(dups["doc_id"], dups["dup_of"])) == {"c0": "a3", "c1": "a4"}
     assert set(dups["dup_kind"]) == {"history"} and dups["dup_cluster_size"].to_list() == [2, 2]
-    # rerunning night 1: its own published entries are not history
+    # night 2 published with copies of night-1 documents in it (as if night 1 had not published them then)
+    alone = run_dedup(n2.lazy(), DedupSettings(), tmp_path / "w2b")
+    assert index.publish_partition("2026-11-25", alone.signatures) == 7
+    # rerunning night 1: neither its own entries nor a later night's are history, so the
+    # result does not depend on whether night 2 was published since
     again = run_dedup(n1.lazy(), DedupSettings(), tmp_path / "w3", index=index, partition="2026-11-24").results.collect()
     assert again["dup_of"].null_count() == 20
+    assert index.partitions(before="2026-11-25") == ["2026-11-24"] and index.partitions(before="2026-11-24") == []
     # republishing replaces the partition's entries
     index.publish_partition("2026-11-24", n1.head(0).lazy().select("doc_id").with_columns(
         content_hash=pl.lit(None, pl.UInt64), signature=pl.lit(None, pl.Array(pl.UInt64, 112))))
-    assert index.size() == 0 and index.partitions() == ["2026-11-24"]
+    assert index.size() == 7 and index.partitions() == ["2026-11-24", "2026-11-25"]
     # another recipe's MinHash parameters cannot read this index
     with pytest.raises(IndexMismatchError, match="rebuild"):
         SignatureIndex(tmp_path / "idx", MinHashParams(bands=20, rows=5))

@@ -133,24 +133,31 @@ class SignatureIndex:
     def partitions_dir(self) -> Path:
         return self.root / "partitions"
 
-    def partitions(self, exclude: str | None = None) -> list[str]:
+    def partitions(self, before: str | None = None) -> list[str]:
+        """Published partitions; with ``before``, only the nights earlier than it.
+
+        A night is deduplicated against *earlier* nights only: rerunning night N (say, with
+        a new model) must give the same result whether or not later nights were published
+        since, and never matches N's own entries. Partition keys are ISO dates, so their
+        names sort in time order.
+        """
         if not self.partitions_dir.exists():
             return []
         return sorted(
             p.name for p in self.partitions_dir.iterdir()
-            if p.is_dir() and not p.name.startswith(".") and p.name != exclude
+            if p.is_dir() and not p.name.startswith(".") and (before is None or p.name < before)
         )
 
-    def files(self, kind: str, exclude: str | None = None) -> list[Path]:
+    def files(self, kind: str, before: str | None = None) -> list[Path]:
         out = []
-        for p in self.partitions(exclude):
+        for p in self.partitions(before):
             f = self.partitions_dir / p / f"{kind}.parquet"
             if f.exists():
                 out.append(f)
         return out
 
-    def _scan(self, kind: str, exclude: str | None) -> pl.LazyFrame | None:
-        files = self.files(kind, exclude)
+    def _scan(self, kind: str, before: str | None) -> pl.LazyFrame | None:
+        files = self.files(kind, before)
         if not files:
             return None
         return pl.scan_parquet(files, include_file_paths="_file").with_columns(
@@ -162,20 +169,20 @@ class SignatureIndex:
         return 0 if lf is None else int(lf.select(pl.len()).collect().item())
 
     # -- lookups --------------------------------------------------------------------
-    def lookup_exact(self, tonight: pl.DataFrame, exclude: str | None) -> pl.DataFrame:
+    def lookup_exact(self, tonight: pl.DataFrame, before: str | None) -> pl.DataFrame:
         """Tonight's (doc, content_hash) rows whose hash is in the index: (doc, hist_doc_id, hist_partition)."""
         empty = pl.DataFrame(schema={"doc": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
-        lf = self._scan("hashes", exclude)
+        lf = self._scan("hashes", before)
         if lf is None or tonight.height == 0:
             return empty
         wanted = tonight.get_column("content_hash").unique()
         hits = lf.filter(pl.col("content_hash").is_in(wanted.implode())).collect()
         return tonight.join(hits, on="content_hash").select("doc", hist_doc_id="doc_id", hist_partition="hist_partition")
 
-    def lookup_band(self, band: int, tonight: pl.DataFrame, exclude: str | None) -> pl.DataFrame:
+    def lookup_band(self, band: int, tonight: pl.DataFrame, before: str | None) -> pl.DataFrame:
         """Tonight's (key, doc) rows of one band that collide with the index: (doc, hist_doc_id, hist_partition)."""
         empty = pl.DataFrame(schema={"doc": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
-        lf = self._scan(f"band_{band:03d}", exclude)
+        lf = self._scan(f"band_{band:03d}", before)
         if lf is None or tonight.height == 0:
             return empty
         wanted = tonight.get_column("key").unique()

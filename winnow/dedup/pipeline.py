@@ -421,19 +421,19 @@ def run_dedup(
         stats["near_pairs"] = pairs.height
         edges.append(pairs.with_columns(kind=pl.lit("near")))
 
-    # history: tonight against the published index, excluding tonight's own partition
+    # history: tonight against the published index of earlier nights (not its own, not later ones)
     hist_nodes = pl.DataFrame(schema={"node": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
     if index is not None and settings.against_history and n:
         found = []
         tonight = doc_lf.select(doc="idx", content_hash="content_hash").collect()
         if settings.exact:
-            found.append(index.lookup_exact(tonight, exclude=partition).with_columns(kind=pl.lit("exact")))
+            found.append(index.lookup_exact(tonight, before=partition).with_columns(kind=pl.lit("exact")))
         if settings.minhash:
             near = []
             for b in range(settings.params.bands):
                 files = sorted(band_dir(workdir / "buckets", b).glob("*.parquet"))
                 if files:
-                    near.append(index.lookup_band(b, pl.read_parquet(files), exclude=partition))
+                    near.append(index.lookup_band(b, pl.read_parquet(files), before=partition))
             near_df = pl.concat(near).unique() if near else None
             if near_df is not None and near_df.height and settings.verify != "none":
                 keys, hsig = index.signatures(near_df.select("hist_doc_id", "hist_partition").unique())
