@@ -167,6 +167,8 @@ def test_card_on_cold_start_says_what_is_missing(tmp_path):
     assert "`duplicates` table was not found" in card
     assert res.report["models"][0]["quality_adjusted"] is None
     assert 'load_dataset("parquet", data_files="releases/unit-ds/2026-11-24-v3/*.parquet"' in card
+    assert "| quality scores | heuristic only (cold start" in card
+    assert res.manifest["scoring"] == {"score_source": "heuristic", "model_versions": []}
 
 
 def test_card_with_labels_shows_estimates_agreement_and_quality_adjusted_compute(tmp_path):
@@ -175,8 +177,11 @@ def test_card_with_labels_shows_estimates_agreement_and_quality_adjusted_compute
     tables.annotations = pl.LazyFrame({"doc_id": ["d1", "d1", "d2"], "annotator": ["ann", "bob", "ann"],
                                        "decision": ["keep", "keep", "drop"]})
     tables.sample = pl.LazyFrame({"doc_id": ["d1", "d2", "d3"], "sample_kind": ["random", "random", "rejected"]})
+    tables.scored = tables.scored.with_columns(score_source=pl.lit("model"), model_version=pl.lit("v0007"))
     res = _publish(tmp_path, tables)
     card = res.card
+    assert "| quality scores | quality model v0007: documents under its calibrated threshold" in card
+    assert res.manifest["scoring"] == {"score_source": "model", "model_versions": ["v0007"]}
     assert "0.83 [0.76, 0.89]" in card and "horvitz-thompson" in card
     assert "| krippendorff_alpha | 0.71 |" in card and "| n_overlap_items | 40 |" in card
     assert "3 labels on 2 documents by 2 annotators" in card

@@ -59,6 +59,7 @@ class CardContext:
     sample: dict | None = None  # tonight's annotation sample: {"documents", "by_kind": {...}}
     checks: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)  # role -> file name in the release
+    scoring: dict | None = None  # {"score_source", "model_versions"}: what selected the curated set
 
 
 def _cell(v) -> str:
@@ -320,6 +321,16 @@ def _limitations(ctx: CardContext) -> list[str]:
     return ["## Known limitations", ""] + [f"- {i}" for i in items] + [""]
 
 
+def _scoring_cell(scoring: dict | None) -> str:
+    if not scoring or scoring.get("score_source") in (None, "unknown"):
+        return "not recorded"
+    versions = scoring.get("model_versions") or []
+    if scoring["score_source"] == "model" and versions:
+        return (f"quality model {', '.join(versions)}: documents under its calibrated threshold were left out; "
+                "re-running this night with another model replaces this version")
+    return "heuristic only (cold start: no quality model trained yet)"
+
+
 def build_card(ctx: CardContext) -> str:
     """The card as Markdown, with Hugging Face front matter (so the folder loads as a dataset)."""
     r, t = ctx.recipe, ctx.totals
@@ -345,6 +356,7 @@ def build_card(ctx: CardContext) -> str:
         f"| shards | {t['shards']} zstd Parquet file{'s' if t['shards'] != 1 else ''}, {t['bytes']:,} bytes |",
         f"| recipe | `{r.name}` v{r.version}, sha256 `{ctx.recipe_hash[:16]}…` |",
         f"| code version | `{code}` |",
+        f"| quality scores | {_scoring_cell(ctx.scoring)} |",
         f"| night (partition) | {ctx.partition} |",
         "",
         "## Sources",

@@ -68,6 +68,24 @@ class NightTables:
     sample: pl.LazyFrame | None = None
 
 
+def scoring_summary(scored: pl.LazyFrame | None) -> dict:
+    """Which quality scores selected this release: a model version, or the heuristic (cold start).
+
+    The curated set depends on the model's threshold, so the release must say which model
+    cut it: re-running the night with another model gives other documents.
+    """
+    if scored is None:
+        return {"score_source": "unknown", "model_versions": []}
+    names = scored.collect_schema().names()
+    if "score_source" not in names:
+        return {"score_source": "heuristic", "model_versions": []}
+    cols = ["score_source"] + (["model_version"] if "model_version" in names else [])
+    seen = scored.select(cols).unique().collect()
+    sources = sorted(set(seen["score_source"].drop_nulls()))
+    versions = sorted(set(seen["model_version"].drop_nulls())) if "model_version" in cols else []
+    return {"score_source": "+".join(sources) or "unknown", "model_versions": versions}
+
+
 @dataclass
 class PublishResult:
     path: Path
@@ -242,6 +260,7 @@ def publish_night(
         lap("fingerprints")
 
         code = code_version()
+        scoring = scoring_summary(tables.scored if tables.scored is not None else tables.curated)
         tok = tokenizer_info(cfg.tokenizer)
         recipe_hash = recipe.content_hash()
         validation = checks or {}
@@ -250,7 +269,7 @@ def publish_night(
             code=code, tokenizer=tok, totals=totals, funnel=funnel, language_mix=mix, by_source=by_source,
             compute=report, lineage=lineage, dedup=dedup, estimates=tables.estimates, agreement=tables.agreement,
             annotations=_annotation_summary(tables.annotations), sample=_sample_summary(tables.sample),
-            checks=validation, images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG},
+            checks=validation, images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG}, scoring=scoring,
         )
         card = build_card(ctx)
         stage.write_file(CARD, card)
@@ -274,6 +293,7 @@ def publish_night(
                 "content": recipe.model_dump(mode="json"),
             },
             "code_version": code,
+            "scoring": scoring,
             "lineage": lineage,
             "checks": {
                 "gate": "curated_release runs only after the blocking checks on curated_documents passed",
