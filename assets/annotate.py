@@ -10,7 +10,7 @@ from assets.partitions import daily_partitions
 from assets.resources import LabelStudioResource, RecipeResource
 from winnow.annotation.ledger import Ledger, ledger_path
 from winnow.annotation.push import push_sample
-from winnow.annotation.sampling import sample_summary, select_sample
+from winnow.annotation.sampling import kept_design, sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
 from winnow.paths import optional_table, winnow_home
 
@@ -77,7 +77,7 @@ def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource,
     sample = select_sample(scored_documents, r, previous).collect()
     if previous is None or previous.height == 0:
         design = "drawn"
-    elif "design_key" in previous.columns and set(previous["design_key"]) == set(sample["design_key"]):
+    elif sample.height and kept_design(previous, sample["design_key"][0]) is not None:
         design = "kept from the night's first draw (same documents and sampling config)"
     else:
         design = "drawn anew: the night's documents or the sampling config changed"

@@ -31,7 +31,7 @@ ANNOTATORS = (("ana@winnow.local", 0.0), ("ben@winnow.local", 0.08))
 
 def _truth() -> pl.DataFrame:
     """doc_id, provenance kind and a uniform number from its hash, for every night ingested so far."""
-    folder = asset_table_path("raw_documents", "x").parent
+    folder = asset_table_path("raw_documents").parent
     nights = sorted(p.stem for p in folder.glob("*.parquet"))
     if not nights:
         raise SystemExit("no raw_documents yet: run `make demo` first")

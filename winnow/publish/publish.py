@@ -68,14 +68,12 @@ class NightTables:
     sample: pl.LazyFrame | None = None
 
 
-def scoring_summary(scored: pl.LazyFrame | None) -> dict:
+def scoring_summary(scored: pl.LazyFrame) -> dict:
     """Which quality scores selected this release: a model version, or the heuristic (cold start).
 
     The curated set depends on the model's threshold, so the release must say which model
     cut it: re-running the night with another model gives other documents.
     """
-    if scored is None:
-        return {"score_source": "unknown", "model_versions": []}
     names = scored.collect_schema().names()
     if "score_source" not in names:
         return {"score_source": "heuristic", "model_versions": []}
