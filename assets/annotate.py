@@ -1,67 +1,41 @@
-"""Annotate stage, per night: the human sample and its push to Label Studio."""
+"""Annotate stage: the human sample, its push to Label Studio, the labels pulled back and agreement."""
 
 import time
+from datetime import timedelta
 
 import dagster as dg
 import polars as pl
 
 from assets.metadata import png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import LabelStudioResource, RecipeResource
+from assets.resources import LabelStudioResource, RecipeResource, SettingsResource, StoreResource
+from schemas.documents import ANNOTATION_SCHEMA
+from winnow.annotation.agreement import agreement_report, agreement_summary
 from winnow.annotation.ledger import Ledger, ledger_path
+from winnow.annotation.parse import EXTRA
+from winnow.annotation.pull import pull_annotations
 from winnow.annotation.push import push_sample
-from winnow.annotation.sampling import kept_design, sample_summary, select_sample
+from winnow.annotation.sampling import design_status, sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
-from winnow.paths import optional_table, winnow_home
+from winnow.model.gate import agreement_verdict
+from winnow.plots import kappa_png, sample_png
 
+GROUP = "annotate"
 OWNERS = ["team:annotation"]
+#: Asset check names (module constants, so tests and the UI agree).
+AGREEMENT_CHECK = "agreement_alpha_at_least_min"
 
 PUSHED_SCHEMA = {
-    "doc_id": pl.String(),
-    "task_id": pl.Int64(),
-    "state": pl.String(),
-    "partition": pl.String(),
-    "stratum": pl.String(),
-    "sample_kind": pl.String(),
-    "overlap": pl.Boolean(),
-    "project_id": pl.Int64(),
+    "doc_id": pl.String(), "task_id": pl.Int64(), "state": pl.String(), "partition": pl.String(),
+    "stratum": pl.String(), "sample_kind": pl.String(), "overlap": pl.Boolean(), "project_id": pl.Int64(),
 }
-
-
-def _sample_chart(sample: pl.DataFrame) -> bytes | None:
-    """Rows per source and kind (stacked bars), for the Dagster UI."""
-    if sample.height == 0:
-        return None
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    src = sample.with_columns(pl.col("source").fill_null("unknown"))
-    table = src.group_by("source", "sample_kind").agg(n=pl.len())
-    sources = sorted(table["source"].unique().to_list())
-    fig, ax = plt.subplots(figsize=(5.5, 0.6 + 0.4 * len(sources)))
-    left = [0] * len(sources)
-    for kind, color in (("random", "#4c78a8"), ("rejected", "#e45756"), ("active", "#f58518")):
-        counts = dict(table.filter(pl.col("sample_kind") == kind).select("source", "n").iter_rows())
-        vals = [counts.get(s, 0) for s in sources]
-        ax.barh(sources, vals, left=left, color=color, label=kind)
-        left = [a + b for a, b in zip(left, vals)]
-    ax.set_xlabel("documents sent for annotation")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
+TABLE_SCHEMA = {**ANNOTATION_SCHEMA, **EXTRA, "task_updated_at": pl.Datetime("us", "UTC")}
+NOT_CONFIGURED = ("Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
+                  "scripts/labelstudio.sh)")
 
 
 @dg.asset(
     partitions_def=daily_partitions,
-    group_name="annotate",
-    owners=OWNERS,
     kinds={"polars", "parquet"},
     description="Tonight's documents for human labelling: a deterministic, stratified sample (population "
     "kept/rejected x source x language x score bucket) of exactly the recipe's fraction per stratum, chosen by "
@@ -70,30 +44,21 @@ def _sample_chart(sample: pl.DataFrame) -> bytes | None:
     "The design is drawn once per night: a rerun (say, after a new model) keeps the stored rows and strata "
     "and refreshes only the scores, unless the night's documents or the sampling config changed.",
 )
-def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource, scored_documents: pl.LazyFrame):
+def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource,
+                      scored_documents: pl.LazyFrame):
     r = recipe.load()
-    stored = optional_table("annotation_sample", [context.partition_key])
-    previous = stored.collect() if stored is not None else None  # read before this run overwrites it
+    previous = store.store.collect("annotation_sample", [context.partition_key])  # before this run overwrites it
     sample = select_sample(scored_documents, r, previous).collect()
-    if previous is None or previous.height == 0:
-        design = "drawn"
-    elif sample.height and kept_design(previous, sample["design_key"][0]) is not None:
-        design = "kept from the night's first draw (same documents and sampling config)"
-    else:
-        design = "drawn anew: the night's documents or the sampling config changed"
-    kinds = sample.group_by("sample_kind").agg(rows=pl.len(), overlap=pl.col("overlap").sum()).sort("sample_kind")
     budget_bound = bool(sample["budget_bound"].any()) if sample.height else False
     if budget_bound:
-        context.log.warning(
-            f"nightly budget {r.sampling.nightly_budget} binds: the design sample was scaled down and its "
-            "inclusion probabilities with it"
-        )
-    chart = _sample_chart(sample)
+        context.log.warning(f"nightly budget {r.sampling.nightly_budget} binds: the design sample was scaled "
+                            "down and its inclusion probabilities with it")
+    kinds = sample.group_by("sample_kind").agg(rows=pl.len(), overlap=pl.col("overlap").sum()).sort("sample_kind")
     return dg.Output(sample, metadata={
         "dagster/row_count": sample.height,
-        **({"chart": png_md(chart, "sample by source and kind")} if chart else {}),
+        **png_md("chart", sample_png(sample), "sample by source and kind"),
         "population_rows": row_count(scored_documents),
-        "design": design,
+        "design": design_status(previous, sample),
         "by_kind": table_md(kinds),
         "strata": table_md(sample_summary(sample)),
         "budget_bound": budget_bound,
@@ -106,8 +71,6 @@ def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource,
 
 @dg.asset(
     partitions_def=daily_partitions,
-    group_name="annotate",
-    owners=OWNERS,
     kinds={"labelstudio", "parquet"},
     description="The night's annotation sample pushed to Label Studio as tasks (PII-redacted text, doc_id, "
     "stratum, weight, signals, and pre-annotations from the current score) into one project found or "
@@ -115,51 +78,124 @@ def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource,
     "a document twice, and a crash mid-import is reconciled on the next run. If no Label Studio is "
     "configured the push is skipped with a warning (the nightly run never waits for humans).",
 )
-def label_studio_tasks(
-    context: dg.AssetExecutionContext,
-    recipe: RecipeResource,
-    label_studio: LabelStudioResource,
-    annotation_sample: pl.LazyFrame,
-):
-    r = recipe.load()
-    sample = annotation_sample.collect()
-    client = label_studio.client(r)
+def label_studio_tasks(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
+                       store: StoreResource, label_studio: LabelStudioResource, annotation_sample: pl.LazyFrame):
+    r, sample = recipe.load(), annotation_sample.collect()
+    client = label_studio.client()
     if client is None:
-        msg = ("Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
-               "scripts/labelstudio.sh): push skipped. Start it with `scripts/labelstudio.sh start` and "
+        msg = (f"{NOT_CONFIGURED}: push skipped. Start it with `scripts/labelstudio.sh start` and "
                "rematerialize this partition to send the sample.")
         context.log.warning(msg)
         return dg.Output(pl.DataFrame(schema=PUSHED_SCHEMA), metadata={
-            "dagster/row_count": 0, "status": "skipped: not configured", "warning": msg,
-            "sample_rows": sample.height,
-        })
+            "dagster/row_count": 0, "status": "skipped: not configured", "warning": msg, "sample_rows": sample.height})
     t0 = time.perf_counter()
     try:
         client.wait_healthy()
         project_id = client.ensure_project(r.annotation.project_title, label_config(), instructions_html())
-        ledger = Ledger(ledger_path(winnow_home(), client.url, project_id))
-        result = push_sample(
-            client, project_id, sample, ledger,
-            batch_size=r.annotation.import_batch_size,
-            model_version=r.annotation.prediction_model_version,
-            overlap_annotators=r.annotation.overlap_annotators,
-            after_batch=lambda b, ids: context.log.info(f"imported batch {b}: {len(ids)} tasks"),
-        )
+        ledger = Ledger(ledger_path(store.store.root, client.url, project_id))
+        result = push_sample(client, project_id, sample, ledger,
+                             batch_size=settings.get().label_studio.import_batch_size,
+                             model_version=r.annotation.prediction_model_version,
+                             overlap_annotators=r.annotation.overlap_annotators,
+                             after_batch=lambda b, ids: context.log.info(f"imported batch {b}: {len(ids)} tasks"))
     finally:
         client.close()
     seconds = time.perf_counter() - t0
-    led = ledger.read().filter(pl.col("doc_id").is_in(sample["doc_id"].implode()))
-    pushed = led.select(
+    pushed = ledger.read().filter(pl.col("doc_id").is_in(sample["doc_id"].implode())).select(
         "doc_id", "task_id", "state", "partition", "stratum", "sample_kind", "overlap",
-        project_id=pl.lit(project_id, dtype=pl.Int64),
-    )
+        project_id=pl.lit(project_id, dtype=pl.Int64))
     return dg.Output(pushed, metadata={
-        "dagster/row_count": pushed.height,
-        "status": "pushed",
+        "dagster/row_count": pushed.height, "status": "pushed",
         "label_studio_project": dg.MetadataValue.url(f"{client.url}/projects/{project_id}/data"),
-        "project_id": project_id,
-        **{k: v for k, v in result.as_dict().items() if k != "project_id"},
+        "project_id": project_id, **{k: v for k, v in result.as_dict().items() if k != "project_id"},
         "seconds": round(seconds, 3),
         "tasks_per_s": round(result.imported / seconds, 1) if result.imported and seconds else 0.0,
         "preview": preview(pushed, ["doc_id", "task_id", "sample_kind", "overlap", "stratum"]),
     })
+
+
+@dg.asset(
+    kinds={"labelstudio", "polars", "parquet"},
+    deps=["label_studio_tasks"],
+    description="Human labels pulled from Label Studio: one row per (task, annotator) with doc_id, decision "
+    "(keep/drop), rating 1-5, issue tags, comment, lead time, timestamps, and the sample's stratum, inclusion "
+    "probability and sample kind. Pulled incrementally (only tasks updated since the last pull); an updated "
+    "annotation replaces the older one. Materialized by the annotation sensor's job, never by the nightly run.",
+)
+def annotations(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
+                store: StoreResource, label_studio: LabelStudioResource):
+    r = recipe.load()
+    previous = store.store.collect("annotations")
+    kept = previous if previous is not None else pl.DataFrame(schema=TABLE_SCHEMA)
+    client = label_studio.client()
+    if client is None:
+        msg = "Label Studio is not configured: nothing pulled (start it with `scripts/labelstudio.sh start`)."
+        context.log.warning(msg)
+        return dg.Output(kept, metadata={"dagster/row_count": kept.height, "status": "skipped: not configured",
+                                         "warning": msg})
+    try:
+        client.wait_healthy()
+        project_id = client.find_project(r.annotation.project_title)
+        if project_id is None:
+            return dg.Output(kept, metadata={"dagster/row_count": kept.height,
+                                             "status": f"no project titled {r.annotation.project_title!r} yet"})
+        margin = timedelta(seconds=settings.get().label_studio.pull_safety_margin_s)
+        table, stats = pull_annotations(client, project_id, previous, margin)
+    finally:
+        client.close()
+    table = table.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
+    if stats.report.problems:
+        context.log.warning(f"{len(stats.report.problems)} annotations look incomplete: "
+                            + "; ".join(stats.report.problems[:5]))
+    return dg.Output(table, metadata=_pull_metadata(table, stats, project_id))
+
+
+def _pull_metadata(table: pl.DataFrame, stats, project_id: int) -> dict:
+    return {
+        "dagster/row_count": table.height,
+        "status": "pulled",
+        "project_id": project_id,
+        "pulled_since": str(stats.since) if stats.since else "beginning",
+        "changed_tasks": stats.changed_tasks,
+        "fresh_rows": stats.fresh_rows,
+        "skipped_cancelled": stats.report.cancelled,
+        "problems": "\n".join(stats.report.problems[:50]) or "none",
+        "pull_seconds": round(stats.seconds, 3),
+        "documents_labelled": table["doc_id"].n_unique(),
+        "annotators": table["annotator"].n_unique(),
+        "by_decision": table_md(table.group_by("decision").agg(rows=pl.len()).sort("decision")),
+        "preview": preview(table.with_columns(pl.col("tags").list.join(", ")),
+                           ["doc_id", "annotator", "decision", "rating", "tags", "sample_kind", "updated_at"]),
+    }
+
+
+@dg.asset(
+    kinds={"polars"},
+    description="Inter-annotator agreement on the overlap items (tasks labelled by two or more annotators): "
+    "Cohen's kappa and Krippendorff's alpha (nominal) on keep/drop, alpha (interval) on the rating; per-annotator "
+    "counts and the disagreement list in metadata. Its check warns below the recipe's annotation.min_alpha.",
+    check_specs=[dg.AssetCheckSpec(
+        AGREEMENT_CHECK, asset="annotator_agreement",
+        description="Krippendorff's alpha on keep/drop is at least annotation.min_alpha (warns; judged once "
+        "annotation.min_overlap_items overlap items exist).",
+    )],
+)
+def annotator_agreement(recipe: RecipeResource, annotations: pl.LazyFrame):
+    cfg = recipe.load().annotation
+    ann = annotations.collect()
+    rep = agreement_report(ann)
+    rounded = {k: round(float(rep[k]), 4) for k in ("cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_rating")
+               if rep[k] is not None}
+    yield dg.Output(agreement_summary(rep, ann.height, cfg.min_alpha), metadata={
+        "dagster/row_count": 1, **rounded,
+        "n_overlap_items": rep["n_overlap_items"],
+        "per_annotator": table_md(rep["per_annotator"]),
+        "pairwise": table_md(rep["pairwise"]),
+        "disagreements": table_md(rep["disagreements"].head(50)),
+        "n_disagreements": rep["disagreements"].height,
+        **png_md("kappa_chart", kappa_png(rep["pairwise"]), "pairwise kappa"),
+    })
+    verdict = agreement_verdict(rep["krippendorff_alpha"], rep["n_overlap_items"], cfg.min_overlap_items,
+                                cfg.min_alpha)
+    yield dg.AssetCheckResult(check_name=AGREEMENT_CHECK, passed=verdict.passed,
+                              severity=dg.AssetCheckSeverity.WARN, metadata=verdict.metadata)

@@ -1,54 +1,43 @@
-"""The Winnow code location, loaded by ``workspace.yaml`` and ``dagster -m pipelines.definitions``."""
+"""The Winnow code location, loaded by ``workspace.yaml`` and ``dagster -m pipelines.definitions``.
+
+One module per stage (``assets/<stage>.py``), one Dagster group per module: each module
+names its ``GROUP`` and ``OWNERS``, applied here once to all of its assets.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
 import assets.annotate
-import assets.dedup
-import assets.filtering
+import assets.curate
 import assets.ingest
-import assets.labels
 import assets.model
 import assets.publish
-import assets.scoring
-import assets.validation
-from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
-from pipelines.io_manager import ParquetIOManager
+from assets.validation import CHECKS
 from pipelines.jobs import build_nightly_job, nightly_schedule
+from pipelines.resources import build_resources
 from pipelines.sensors import JOBS, SENSORS
+from winnow.settings import load_settings
 
-ASSET_MODULES = [
-    assets.ingest,
-    assets.filtering,
-    assets.dedup,
-    assets.scoring,
-    assets.annotate,
-    assets.labels,
-    assets.model,
-    assets.validation,
-    assets.publish,
-]
+#: The stages, in the order data flows through them.
+ASSET_MODULES = [assets.ingest, assets.curate, assets.model, assets.annotate, assets.publish]
 
-all_assets = dg.load_assets_from_modules(ASSET_MODULES)
+
+def _stage_assets(module) -> list:
+    loaded = dg.load_assets_from_modules([module], group_name=module.GROUP)
+    return list(dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=module.OWNERS), loaded))
+
+
+all_assets = [a for module in ASSET_MODULES for a in _stage_assets(module)]
+asset_checks = [*CHECKS, *dg.load_asset_checks_from_modules(ASSET_MODULES)]
 nightly_curation = build_nightly_job(all_assets)
-
-
-def resources() -> dict:
-    """Default (embedded) resources; tests swap in their own paths."""
-    return {
-        "io_manager": ParquetIOManager(),
-        "recipe": RecipeResource(),
-        "releases": ReleaseStoreResource(),
-        "label_studio": LabelStudioResource(),
-    }
-
+settings = load_settings()
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
+    asset_checks=asset_checks,
     jobs=[nightly_curation, *JOBS],
     sensors=SENSORS,
-    schedules=[nightly_schedule(nightly_curation)],
-    resources=resources(),
+    schedules=[nightly_schedule(nightly_curation, settings.schedule)],
+    resources=build_resources(settings),
 )

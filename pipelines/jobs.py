@@ -8,8 +8,7 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from schemas.recipe import load_recipe
-from winnow.paths import default_recipe_path
+from winnow.settings import ScheduleSettings
 
 
 def nightly_keys(asset_defs: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -25,9 +24,8 @@ def build_nightly_job(asset_defs: Sequence[dg.AssetsDefinition]) -> dg.Unresolve
     )
 
 
-def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    """Run the nightly job on the previous day's partition, at the recipe's cron (02:00 UTC by default)."""
-    cfg = load_recipe(default_recipe_path()).schedule
+def nightly_schedule(job: dg.UnresolvedAssetJobDefinition, cfg: ScheduleSettings) -> dg.ScheduleDefinition:
+    """Run the nightly job on the previous day's partition, at the settings' cron (02:00 UTC by default)."""
 
     @dg.schedule(
         name="nightly_curation_schedule",

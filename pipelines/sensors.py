@@ -7,10 +7,9 @@ from datetime import datetime
 import dagster as dg
 
 from assets.resources import LabelStudioResource, RecipeResource
-from schemas.recipe import load_recipe
 from winnow.annotation.labelstudio import START_HINT, LabelStudioError, LabelStudioUnavailable
 from winnow.annotation.pull import latest_change
-from winnow.paths import default_recipe_path
+from winnow.settings import load_settings
 
 #: Pull completed annotations and recompute agreement (unpartitioned assets).
 annotation_pull_job = dg.define_asset_job(
@@ -20,17 +19,10 @@ annotation_pull_job = dg.define_asset_job(
 )
 
 
-def _interval() -> int:
-    try:
-        return load_recipe(default_recipe_path()).annotation.sensor_interval_s
-    except Exception:  # the recipe's own loader reports errors where it is used
-        return 60
-
-
 @dg.sensor(
     name="label_studio_annotations",
     job=annotation_pull_job,
-    minimum_interval_seconds=_interval(),
+    minimum_interval_seconds=load_settings().label_studio.sensor_interval_s,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Watches Label Studio for annotated tasks updated since the cursor (the newest task "
     "updated_at seen) and launches annotation_pull. Skips, never fails, while Label Studio is not "
@@ -41,7 +33,7 @@ def label_studio_annotations(
 ):
     r = recipe.load()
     try:
-        client = label_studio.client(r, quick=True)
+        client = label_studio.client(quick=True)
     except LabelStudioError as exc:
         return dg.SkipReason(str(exc))
     if client is None:

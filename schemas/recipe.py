@@ -1,7 +1,9 @@
 """The curation recipe: a versioned YAML file in ``recipes/``, validated on load.
 
 Every threshold, fraction and price lives here, and the recipe's hash goes into
-each release manifest, so a release can always say which rules made it.
+each release manifest, so a release can always say which rules made it. Only what
+changes the data belongs here; how and where a run works (paths, endpoints, timeouts,
+batch sizes, workers, schedule) is in the operational settings, ``winnow/settings.py``.
 """
 
 from __future__ import annotations
@@ -169,12 +171,6 @@ class DedupConfig(_Strict):
     minhash: MinHashConfig = Field(default_factory=MinHashConfig)
     #: deduplicate each night against everything already published
     against_history: bool = True
-    #: text per signature batch; each batch in flight needs about 12× this in memory
-    #: (a single bigger document is a batch of its own)
-    batch_mb: float = Field(8, gt=0)
-    #: processes computing signatures: 1 = in the step's process (two batches at a time on
-    #: threads, least memory); more = spawned worker processes (faster on idle cores, ~300 MB each)
-    workers: int = Field(1, ge=1)
 
 
 class SamplingConfig(_Strict):
@@ -215,18 +211,8 @@ class AnnotationConfig(_Strict):
     min_alpha: float = Field(0.6, ge=-1, le=1)
     #: the check only judges alpha once this many overlap items have two or more labels
     min_overlap_items: int = Field(10, ge=1)
-    #: tasks per import request
-    import_batch_size: int = Field(1000, ge=1)
     #: distinct annotators asked for on overlap tasks
     overlap_annotators: int = Field(2, ge=2)
-    #: tries after the first failed call, with exponential backoff from backoff_s
-    retries: int = Field(4, ge=0)
-    backoff_s: float = Field(1.0, ge=0)
-    timeout_s: float = Field(120.0, gt=0)
-    #: how often the annotation sensor asks Label Studio for new or updated annotations
-    sensor_interval_s: int = Field(60, ge=5)
-    #: each pull re-reads tasks updated this long before the last watermark (late commits)
-    pull_safety_margin_s: float = Field(60.0, ge=0)
     #: model_version shown on pre-annotations
     prediction_model_version: str = "winnow-score"
 
@@ -260,8 +246,6 @@ class ModelConfig(_Strict):
     cv_folds: int = Field(5, ge=2)
     #: a label's training weight is 1 + rating_weight * |rating - 3| (confident ratings count more)
     rating_weight: float = Field(0.25, ge=0)
-    #: documents scored per batch (bounds memory while scoring a night)
-    score_batch_rows: int = Field(5_000, ge=100)
 
 
 class EstimatesConfig(_Strict):
@@ -302,10 +286,6 @@ class ValidationConfig(_Strict):
     #: suites whose failures only warn instead of blocking downstream assets (use sparingly)
     warn_only: list[Literal["raw_documents", "curated_documents", "annotation_sample", "annotations",
                             "release_manifest"]] = Field(default_factory=list)
-    #: render Great Expectations Data Docs (HTML) for each check run
-    data_docs: bool = True
-    #: validation results (and their Data Docs pages) kept per asset; older ones are pruned
-    data_docs_keep_runs: int = Field(200, ge=1)
 
     @field_validator("ratio_pattern", "email_pattern", "phone_pattern")
     @classmethod
@@ -358,17 +338,11 @@ class ComputeConfig(_Strict):
         return v
 
 
-class ScheduleConfig(_Strict):
-    cron: str = "0 2 * * *"
-    timezone: str = "UTC"
-
-
 class Recipe(_Strict):
     name: str = Field(min_length=1)
     version: int = Field(ge=1)
     description: str = ""
     seed: int = 0
-    partitions_start: str = "2026-11-01"
     sources: list[SourceSpec] = Field(min_length=1)
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
@@ -379,7 +353,6 @@ class Recipe(_Strict):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     @field_validator("sources")
     @classmethod

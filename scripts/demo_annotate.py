@@ -24,14 +24,15 @@ from scripts.corpus.sample_truth import KEEP_KINDS, TAGS, truth_for
 from winnow.annotation.accounts import ensure_annotator
 from winnow.annotation.labelstudio import LabelStudioClient, discover, local_data_dir
 from winnow.ids import hash_seed_fraction
-from winnow.paths import asset_table_path, default_recipe_path
+from winnow.settings import load_settings
+from winnow.store import Store
 
 ANNOTATORS = (("ana@winnow.local", 0.0), ("ben@winnow.local", 0.08))
 
 
-def _truth() -> pl.DataFrame:
+def _truth(store: Store) -> pl.DataFrame:
     """doc_id, provenance kind and a uniform number from its hash, for every night ingested so far."""
-    folder = asset_table_path("raw_documents").parent
+    folder = store.table_path("raw_documents").parent
     nights = sorted(p.stem for p in folder.glob("*.parquet"))
     if not nights:
         raise SystemExit("no raw_documents yet: run `make demo` first")
@@ -71,15 +72,16 @@ def label_queue(client: LabelStudioClient, project_id: int, kinds: dict[str, str
 
 
 def main() -> int:
-    settings = discover()
+    config = load_settings()
+    settings = discover(config.label_studio, config.home)
     if settings is None:
         print("Label Studio is not running: start it with `bash scripts/labelstudio.sh start` "
               "(make demo does), then rerun.", file=sys.stderr)
         return 2
-    title = load_recipe(default_recipe_path()).annotation.project_title
-    truth = _truth()
+    title = load_recipe(config.recipe).annotation.project_title
+    truth = _truth(Store(config.home))
     kinds = dict(zip(truth["doc_id"], truth["content_kind"]))
-    store = local_data_dir() / "annotators.env"
+    store = local_data_dir(config.label_studio, config.home) / "annotators.env"
     for email, flip in ANNOTATORS:
         _, token = ensure_annotator(settings.url, settings.token, email, store=store)
         client = LabelStudioClient(settings.url, token)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-from winnow.paths import releases_dir
+from winnow.settings import load_settings
 from winnow.publish.release import verify_release
 
 
 def main() -> int:
-    root = releases_dir()
+    root = load_settings().releases_root
     manifests = sorted(root.glob("*/*/manifest.json"))
     if not manifests:
         print(f"no release under {root}")

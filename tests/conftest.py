@@ -11,6 +11,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# Operational settings of the suite (read before the code location is imported); the e2e
+# tests' subprocesses drop WINNOW_* variables and so run with the sample's settings.yaml.
+os.environ.setdefault("WINNOW_SETTINGS", str(REPO / "tests" / "settings.yaml"))
 
 
 @pytest.fixture()

@@ -34,6 +34,8 @@ from typing import Any
 import polars as pl
 
 from schemas.expectations import MANIFEST_FRAME_SCHEMA, SuiteSpec, build_suite
+from winnow.settings import quiet_great_expectations
+from winnow.storage import write_text_atomic
 
 #: Data Docs site and result store names inside the (ephemeral) GE context.
 SITE = "winnow"
@@ -175,7 +177,7 @@ def _refs_ok(expr: pl.Expr, names: list[str]) -> bool:
 
 # --------------------------------------------------------------------------- GE context
 def _quiet_gx() -> None:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    quiet_great_expectations()
     for name in ("great_expectations", "great_expectations.render", "great_expectations.data_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -429,12 +431,9 @@ def summary_path(root: Path, asset: str, partition: str | None) -> Path:
 def write_summary(outcome: ValidationOutcome, root: Path) -> Path:
     """Write the summary atomically (publishing reads it into the release manifest)."""
     path = summary_path(root, outcome.asset, outcome.partition)
-    path.parent.mkdir(parents=True, exist_ok=True)
     d = outcome.as_dict()
     d["summary_path"] = str(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(_jsonable(d), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(_jsonable(d), indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -445,49 +444,32 @@ def read_summary(root: Path, asset: str, partition: str | None) -> dict | None:
 
 # --------------------------------------------------------------------------- manifest
 def manifest_frame(release_dir: Path) -> tuple[dict, pl.DataFrame]:
-    """The release manifest and one row per shard: the manifest's figures beside the file's.
+    """The release manifest and its shards' facts (``winnow.publish.release.manifest_frame``)."""
+    from winnow.publish.release import ManifestError
+    from winnow.publish.release import manifest_frame as read_manifest_frame
 
-    Files in the folder that the manifest does not list get a row with ``listed=False``.
-    """
-    import hashlib
-
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    release_dir = Path(release_dir)
-    mf = release_dir / "manifest.json"
-    if not mf.exists():
-        raise ValidationInputError(f"{mf}: release manifest not found")
     try:
-        manifest = json.loads(mf.read_text())
-    except ValueError as exc:
-        raise ValidationInputError(f"{mf}: not valid JSON: {exc}") from None
+        return read_manifest_frame(release_dir)
+    except ManifestError as exc:
+        raise ValidationInputError(str(exc)) from None
 
-    def facts(f: Path) -> dict:
-        if not f.exists():
-            return {"exists": False, "actual_rows": None, "actual_bytes": None, "actual_sha256": None,
-                    "actual_tokens": None}
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        pf = pq.ParquetFile(f)
-        tokens = None
-        if "n_tokens" in pf.schema_arrow.names:
-            tokens = int(pc.sum(pf.read(columns=["n_tokens"]).column("n_tokens")).as_py() or 0)
-        return {"exists": True, "actual_rows": pf.metadata.num_rows, "actual_bytes": f.stat().st_size,
-                "actual_sha256": h.hexdigest(), "actual_tokens": tokens}
 
-    rows = []
-    listed = set()
-    for shard in manifest.get("shards", []):
-        name = str(shard.get("file"))
-        listed.add(name)
-        rows.append({"file": name, "listed": True, "rows": shard.get("rows"), "bytes": shard.get("bytes"),
-                     "sha256": shard.get("sha256"), "tokens": shard.get("tokens"),
-                     **facts(release_dir / name)})
-    for extra in sorted(p.name for p in release_dir.glob("*.parquet") if p.name not in listed):
-        rows.append({"file": extra, "listed": False, "rows": None, "bytes": None, "sha256": None, "tokens": None,
-                     **facts(release_dir / extra)})
-    frame = pl.DataFrame(rows, schema=MANIFEST_FRAME_SCHEMA) if rows else pl.DataFrame(schema=MANIFEST_FRAME_SCHEMA)
-    return manifest, frame
+def failures_table(outcome: ValidationOutcome) -> pl.DataFrame:
+    """One row per failed expectation: its column, how many rows failed, some failing ids and the rule."""
+
+    def ids(found: list[str], n: int = 5) -> str:
+        shown = ", ".join(f"`{i}`" for i in found[:n])
+        return shown + (f" (+{len(found) - n})" if len(found) > n else "")
+
+    return pl.DataFrame(
+        [{
+            "expectation": f.expectation,
+            "column": f.column or "(table)",
+            "unexpected": str(f.unexpected_count) if f.unexpected_count is not None else (
+                "error" if f.exception else str(f.observed_value)[:60]),
+            "failing_ids": ids(f.failing_ids),
+            "rule": (f.exception or f.description)[:160],
+        } for f in outcome.failures],
+        schema={"expectation": pl.String, "column": pl.String, "unexpected": pl.String,
+                "failing_ids": pl.String, "rule": pl.String},
+    )

@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from schemas.documents import DOCUMENT_SCHEMA
+from tests.resources import resources_for
 
 P = "2026-11-24"
 
@@ -68,9 +69,7 @@ def _store(home: Path, name: str, df: pl.DataFrame) -> None:
 def _publish_run(recipe: Path, releases: Path) -> dg.ExecuteInProcessResult:
     """curated_documents -> curated_release with their checks (upstream tables come from storage)."""
     from assets.partitions import daily_partitions
-    from assets.resources import RecipeResource, ReleaseStoreResource
     from pipelines.definitions import all_assets, defs
-    from pipelines.io_manager import ParquetIOManager
 
     wanted = {dg.AssetKey("curated_documents"), dg.AssetKey("curated_release")}
     assets = [a for a in all_assets if isinstance(a, dg.AssetsDefinition) and set(a.keys) & wanted]
@@ -80,11 +79,7 @@ def _publish_run(recipe: Path, releases: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*assets, *checks, upstream],
         partition_key=P,
-        resources={
-            "io_manager": ParquetIOManager(),
-            "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(releases)),
-        },
+        resources=resources_for(recipe, releases),
         raise_on_error=False,
     )
 
@@ -148,10 +143,8 @@ def test_warn_only_lets_the_release_through_and_says_so(tmp_path, winnow_home):
 
 
 def test_a_clean_night_passes_every_gate_and_the_manifest_carries_the_summaries(tmp_path, winnow_home):
-    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
     from assets.validation import CURATED_CHECK, MANIFEST_CHECK, RAW_CHECK, SAMPLE_CHECK
-    from pipelines.definitions import ASSET_MODULES, all_assets, nightly_curation
-    from pipelines.io_manager import ParquetIOManager
+    from pipelines.definitions import all_assets, asset_checks, nightly_curation
 
     recipe = _recipe(tmp_path, "sampling: {fraction: 0.3}\n")
     rows = [{"id": i, "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (3 + i % 7),
@@ -159,14 +152,9 @@ def test_a_clean_night_passes_every_gate_and_the_manifest_carries_the_summaries(
     (tmp_path / "in" / P / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     defs = dg.Definitions(
         assets=all_assets,
-        asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
+        asset_checks=asset_checks,
         jobs=[nightly_curation],
-        resources={
-            "io_manager": ParquetIOManager(),
-            "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(tmp_path / "releases")),
-            "label_studio": LabelStudioResource(enabled=False),
-        },
+        resources=resources_for(recipe, tmp_path / "releases", label_studio={"enabled": False}),
     )
     result = defs.resolve_job_def("nightly_curation").execute_in_process(partition_key=P)
     assert result.success

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from tests.resources import resources_for
 
 N1, N2 = "2026-11-24", "2026-11-25"
 
@@ -55,9 +56,7 @@ def _write_night(root: Path, night: str, rows: list[dict]) -> None:
 
 
 def _materialize(recipe: Path, releases: Path, night: str) -> dg.ExecuteInProcessResult:
-    from assets.resources import RecipeResource, ReleaseStoreResource
     from pipelines.definitions import all_assets
-    from pipelines.io_manager import ParquetIOManager
 
     selection = dg.AssetSelection.assets("curated_documents").upstream() | dg.AssetSelection.assets(
         "curated_release", "annotation_sample", "dedup_signatures", "dedup_index")
@@ -66,11 +65,7 @@ def _materialize(recipe: Path, releases: Path, night: str) -> dg.ExecuteInProces
     return dg.materialize(
         needed,
         partition_key=night,
-        resources={
-            "io_manager": ParquetIOManager(),
-            "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(releases)),
-        },
+        resources=resources_for(recipe, releases),
     )
 
 

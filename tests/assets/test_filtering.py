@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from tests.resources import resources_for
 
 P = "2026-11-24"
 
@@ -41,16 +42,14 @@ def _corpus(root: Path) -> Path:
 
 
 def test_signals_and_filtering_assets(tmp_path, winnow_home):
-    from assets.filtering import document_signals, filtering
+    from assets.curate import document_signals, filtering
     from assets.ingest import ingest
-    from assets.resources import RecipeResource
-    from pipelines.io_manager import ParquetIOManager
 
     recipe = _corpus(tmp_path)
     result = dg.materialize(
         [ingest, document_signals, filtering],
         partition_key=P,
-        resources={"io_manager": ParquetIOManager(), "recipe": RecipeResource(path=str(recipe))},
+        resources=resources_for(recipe),
     )
     assert result.success
     store = winnow_home / "storage"

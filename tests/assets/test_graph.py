@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from winnow.publish.release import verify_release
+from tests.resources import resources_for
 
 P = "2026-11-24"
 
@@ -30,21 +31,14 @@ def _tiny_corpus(root: Path) -> Path:
 
 
 def test_whole_graph_materializes_a_partition(tmp_path, winnow_home):
-    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
     from pipelines.definitions import all_assets, defs
-    from pipelines.io_manager import ParquetIOManager
 
     recipe = _tiny_corpus(tmp_path)
     checks = list(defs.asset_checks or [])
     result = dg.materialize(
         [*all_assets, *checks],
         partition_key=P,
-        resources={
-            "io_manager": ParquetIOManager(),
-            "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(tmp_path / "releases")),
-            "label_studio": LabelStudioResource(),
-        },
+        resources=resources_for(recipe, tmp_path / "releases"),
     )
     assert result.success
     raw = pl.read_parquet(winnow_home / "storage" / "raw_documents" / f"{P}.parquet")

@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 
 from tests.unit.test_model_fixture import annotate, labelled_documents
+from tests.resources import resources_for
 
 P = "2026-11-24"
 
@@ -44,13 +45,11 @@ def _read(home: Path, name: str, partition: str | None = P) -> pl.DataFrame:
 
 def _run(recipe: Path, selected: list, upstream: list[str], raise_on_error: bool = True, partition: str | None = P):
     from assets.partitions import daily_partitions
-    from assets.resources import RecipeResource
-    from pipelines.io_manager import ParquetIOManager
 
     specs = [dg.AssetSpec(name, partitions_def=daily_partitions).with_io_manager_key("io_manager") for name in upstream]
     return dg.materialize(
         [*selected, *specs], partition_key=partition, raise_on_error=raise_on_error,
-        resources={"io_manager": ParquetIOManager(), "recipe": RecipeResource(path=str(recipe))},
+        resources=resources_for(recipe),
     )
 
 
@@ -68,7 +67,8 @@ def _check(result, name: str):
 
 def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path, winnow_home):
     from assets.model import CURATED_QUALITY_CHECK, quality_estimates, quality_model
-    from assets.scoring import curated_documents, scored_documents
+    from assets.model import scored_documents
+    from assets.publish import curated_documents
     from schemas.documents import ANNOTATION_SCHEMA
     from schemas.recipe import load_recipe
     from winnow.annotation.sampling import select_sample

@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 
 from winnow.publish.release import read_latest, verify_release
+from tests.resources import resources_for
 
 P = "2026-11-24"
 
@@ -37,9 +38,7 @@ def _corpus(root: Path) -> Path:
 
 def _run(recipe: Path, releases: Path) -> dg.ExecuteInProcessResult:
     """Materialize the night's path to the release (ingest .. curated_release) and nothing else."""
-    from assets.resources import RecipeResource, ReleaseStoreResource
     from pipelines.definitions import all_assets
-    from pipelines.io_manager import ParquetIOManager
 
     selection = dg.AssetSelection.assets("curated_documents").upstream() | dg.AssetSelection.assets(
         "curated_release", "annotation_sample")
@@ -48,11 +47,7 @@ def _run(recipe: Path, releases: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         needed,
         partition_key=P,
-        resources={
-            "io_manager": ParquetIOManager(),
-            "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(releases)),
-        },
+        resources=resources_for(recipe, releases),
     )
 
 

@@ -81,16 +81,24 @@ def get_server() -> LSServer:
     return _SERVER
 
 
+#: operational Label Studio settings for tests: small batches, quick retries, no pull margin
+LS_OPS = {"import_batch_size": 10, "retries": 1, "backoff_s": 0.2, "pull_safety_margin_s": 0}
+
+
+def server_settings(server, **ops) -> dict:
+    """The ``label_studio`` settings that point at ``server``."""
+    return {"url": server.url, "token": server.token, **LS_OPS, **ops}
+
+
 def write_recipe(path: Path, title: str, **sampling) -> Path:
     """A tiny recipe whose Label Studio project title isolates the test."""
     s = {"fraction": 0.02, "rejected_fraction": 0.01, "overlap_fraction": 0.25, "nightly_budget": 400,
          "active_learning_share": 0.1, **sampling}
     body = (
-        "name: it\nversion: 1\nseed: 5\npartitions_start: '2026-11-20'\n"
+        "name: it\nversion: 1\nseed: 5\n"
         "sources:\n  - {name: web, path: 'in/{partition}/*.jsonl', format: jsonl}\n"
         f"sampling: {s!r}\n".replace("'", '"')
-        + f"annotation: {{project_title: '{title}', import_batch_size: 10, retries: 1, backoff_s: 0.2,"
-        " min_overlap_items: 3, min_alpha: 0.6, pull_safety_margin_s: 0}\n"
+        + f"annotation: {{project_title: '{title}', min_overlap_items: 3, min_alpha: 0.6}}\n"
     )
     path.write_text(body)
     return path

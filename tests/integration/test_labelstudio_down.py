@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from tests.integration.ls_server import write_recipe
+from tests.resources import resources_for
 from tests.integration.test_labelstudio_roundtrip import P, _meta, _scored, _sensor_tick
 
 ENV = ("WINNOW_LABEL_STUDIO_URL", "WINNOW_LABEL_STUDIO_TOKEN", "WINNOW_LABEL_STUDIO_TOKEN_FILE", "WINNOW_LS_DATA",
@@ -14,12 +15,7 @@ ENV = ("WINNOW_LABEL_STUDIO_URL", "WINNOW_LABEL_STUDIO_TOKEN", "WINNOW_LABEL_STU
 
 
 def _resources(recipe):
-    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
-    from pipelines.io_manager import ParquetIOManager
-
-    return {"io_manager": ParquetIOManager(), "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(recipe.parent / "releases")),
-            "label_studio": LabelStudioResource()}
+    return resources_for(recipe, recipe.parent / "releases")
 
 
 def test_not_configured_skips_push_and_pull_with_a_warning(tmp_path, winnow_home, monkeypatch):

@@ -16,7 +16,8 @@ import httpx
 import polars as pl
 import pytest
 
-from tests.integration.ls_server import write_recipe
+from tests.integration.ls_server import server_settings, write_recipe
+from tests.resources import resources_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio]
 
@@ -43,12 +44,7 @@ def _scored(home: Path, n: int = 1500, partition: str = P, prefix: str = "web") 
 
 
 def _resources(recipe: Path, server) -> dict:
-    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
-    from pipelines.io_manager import ParquetIOManager
-
-    return {"io_manager": ParquetIOManager(), "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(recipe.parent / "releases")),
-            "label_studio": LabelStudioResource(url=server.url, token=server.token)}
+    return resources_for(recipe, recipe.parent / "releases", label_studio=server_settings(server))
 
 
 def _push(recipe: Path, server, partition: str = P) -> dg.ExecuteInProcessResult:

@@ -26,6 +26,8 @@ import pytest
 import yaml
 
 from scripts.corpus.sample_truth import truth_for
+from tests.integration.ls_server import server_settings
+from tests.resources import resources_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio]
 
@@ -40,8 +42,7 @@ def _recipe(tmp_path: Path) -> Path:
         s["path"] = s["path"].replace("../data", str(REPO / "data"))
     r["sampling"] = {"fraction": 0.15, "rejected_fraction": 0.03, "overlap_fraction": 0.0, "nightly_budget": 1000,
                      "active_learning_share": 0.1}
-    r["annotation"] = {"project_title": TITLE, "import_batch_size": 200, "retries": 1, "backoff_s": 0.2,
-                       "pull_safety_margin_s": 0}
+    r["annotation"] = {"project_title": TITLE}
     r["publish"] = {"dataset": "it-model-loop", "shard_target_mb": 1}
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(r))
@@ -49,12 +50,7 @@ def _recipe(tmp_path: Path) -> Path:
 
 
 def _resources(recipe: Path, server) -> dict:
-    from assets.resources import LabelStudioResource, RecipeResource, ReleaseStoreResource
-    from pipelines.io_manager import ParquetIOManager
-
-    return {"io_manager": ParquetIOManager(), "recipe": RecipeResource(path=str(recipe)),
-            "releases": ReleaseStoreResource(root=str(recipe.parent / "releases")),
-            "label_studio": LabelStudioResource(url=server.url, token=server.token)}
+    return resources_for(recipe, recipe.parent / "releases", label_studio=server_settings(server, import_batch_size=200))
 
 
 def _nightly(recipe: Path, server, night: str) -> dg.ExecuteInProcessResult:

@@ -17,6 +17,7 @@ from winnow.annotation.labelstudio import (
 from winnow.annotation.ledger import Ledger, ledger_path
 from winnow.annotation.parse import merge_annotations, parse_export
 from winnow.annotation.tasks import format_task, format_tasks, label_config, validate_tasks
+from winnow.settings import settings_from
 
 ROW = {"doc_id": "web:42", "text": "Redacted <EMAIL> text", "partition": "2026-11-24", "source": "web",
        "sample_lang": "de", "quality_score": 0.8, "score_source": "heuristic", "stratum": "kept:web:de:q0.75-1.00",
@@ -147,23 +148,25 @@ def test_unreachable_server_retries_then_says_what_to_start():
     assert token not in repr(client)
 
 
-def test_discover_env_local_and_not_configured(tmp_path, monkeypatch):
-    for k in ("WINNOW_LABEL_STUDIO_URL", "WINNOW_LABEL_STUDIO_TOKEN", "WINNOW_LABEL_STUDIO_TOKEN_FILE",
-              "WINNOW_LS_DATA", "WINNOW_LABEL_STUDIO"):
-        monkeypatch.delenv(k, raising=False)
-    assert discover(tmp_path) is None  # never started
+def test_discover_env_local_and_not_configured(tmp_path):
+    env: dict[str, str] = {}
+
+    def discover_with(_home):
+        return discover(settings_from({}, env, "test").label_studio, _home)
+
+    assert discover_with(tmp_path) is None  # never started
     data = tmp_path / "labelstudio"
     data.mkdir()
     (data / "credentials.env").write_text("WINNOW_LS_URL=http://127.0.0.1:9999\nWINNOW_LS_TOKEN=" + "a" * 40 + "\n")
-    assert discover(tmp_path) is None  # stopped on purpose (no pid file)
+    assert discover_with(tmp_path) is None  # stopped on purpose (no pid file)
     (data / "labelstudio.pid").write_text("123")
-    s = discover(tmp_path)
+    s = discover_with(tmp_path)
     assert s.url == "http://127.0.0.1:9999" and s.origin == "local" and "a" * 40 not in repr(s)
-    monkeypatch.setenv("WINNOW_LABEL_STUDIO", "off")
-    assert discover(tmp_path) is None
-    monkeypatch.delenv("WINNOW_LABEL_STUDIO")
-    monkeypatch.setenv("WINNOW_LABEL_STUDIO_URL", "http://ls.example:8080/")
-    assert discover(tmp_path).url == "http://ls.example:8080" and discover(tmp_path).token == "a" * 40
+    env["WINNOW_LABEL_STUDIO"] = "off"
+    assert discover_with(tmp_path) is None
+    del env["WINNOW_LABEL_STUDIO"]
+    env["WINNOW_LABEL_STUDIO_URL"] = "http://ls.example:8080/"
+    assert discover_with(tmp_path).url == "http://ls.example:8080" and discover_with(tmp_path).token == "a" * 40
     (data / "credentials.env").unlink()
     with pytest.raises(LabelStudioError, match="WINNOW_LABEL_STUDIO_TOKEN"):
-        discover(tmp_path)
+        discover_with(tmp_path)

@@ -175,5 +175,6 @@ def test_load_label_documents_reads_every_night_and_prefers_scored(tmp_path):
     (tmp_path / "document_signals").mkdir()
     pl.DataFrame({"doc_id": ["c"], "text": ["sig"], "n_words": [1]}).write_parquet(
         tmp_path / "document_signals" / "2026-11-25.parquet")
-    got = load_label_documents(["a", "c", "zz"], tmp_path).sort("doc_id")
+    tables = {n: sorted((tmp_path / n).glob("*.parquet")) for n in ("scored_documents", "document_signals")}
+    got = load_label_documents(["a", "c", "zz"], tables).sort("doc_id")
     assert got["doc_id"].to_list() == ["a", "c"] and got["text"].to_list() == ["new", "sig"]

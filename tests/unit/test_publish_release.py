@@ -161,12 +161,10 @@ def test_latest_moves_forward_only(tmp_path):
     assert not [p for p in d.iterdir() if p.name.startswith(".LATEST")]
 
 
-def test_code_version_outside_a_git_checkout(tmp_path, monkeypatch):
-    monkeypatch.delenv("WINNOW_CODE_VERSION", raising=False)
+def test_code_version_outside_a_git_checkout(tmp_path):
     v = code_version(tmp_path)
     assert v["git_sha"] is None and v["source"] == "unavailable" and v["reason"]
-    monkeypatch.setenv("WINNOW_CODE_VERSION", "build-42")
-    assert code_version(tmp_path)["git_sha"] == "build-42"
+    assert code_version(tmp_path, override="build-42")["git_sha"] == "build-42"
 
 
 def test_code_version_in_a_git_checkout(tmp_path, monkeypatch):

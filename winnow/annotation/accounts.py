@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from winnow.annotation.labelstudio import LabelStudioError, local_data_dir, read_env_file
+from winnow.settings import load_settings
 
 
 def _csrf(client: httpx.Client, path: str) -> str:
@@ -102,7 +103,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m winnow.annotation.accounts EMAIL", file=sys.stderr)
         return 2
     email = argv[0]
-    data = local_data_dir()
+    settings = load_settings()
+    data = local_data_dir(settings.label_studio, settings.home)
     cred = read_env_file(data / "credentials.env")
     store = data / "annotators.env"
     ensure_annotator(cred["WINNOW_LS_URL"], cred["WINNOW_LS_TOKEN"], email, store=store)

@@ -134,3 +134,24 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
         "per_annotator": per_annotator,
         "disagreements": disagreements,
     }
+
+
+AGREEMENT_SCHEMA = {"cohen_kappa": pl.Float64, "krippendorff_alpha": pl.Float64,
+                    "krippendorff_alpha_rating": pl.Float64, "n_overlap_items": pl.Int64, "n_annotators": pl.Int64,
+                    "n_annotations": pl.Int64, "min_alpha": pl.Float64, "computed_at": pl.Datetime("us", "UTC")}
+
+
+def agreement_summary(rep: dict, n_annotations: int, min_alpha: float) -> pl.DataFrame:
+    """The agreement report as the one-row table the annotator_agreement asset stores."""
+    from datetime import datetime, timezone
+
+    return pl.DataFrame([{
+        "cohen_kappa": rep["cohen_kappa"],
+        "krippendorff_alpha": rep["krippendorff_alpha"],
+        "krippendorff_alpha_rating": rep["krippendorff_alpha_rating"],
+        "n_overlap_items": rep["n_overlap_items"],
+        "n_annotators": rep["n_annotators"],
+        "n_annotations": n_annotations,
+        "min_alpha": min_alpha,
+        "computed_at": datetime.now(timezone.utc),
+    }], schema=AGREEMENT_SCHEMA)

@@ -6,13 +6,12 @@ are kept apart from transport, so they can be tested offline.
 Uses the label-studio-sdk 2.x client (``LabelStudio(base_url=..., api_key=...)``).
 The API token is read from the environment or from the credentials file written by
 ``scripts/labelstudio.sh`` and is never put in an exception message, a log line or
-Dagster metadata (``LabelStudioSettings.__repr__`` hides it).
+Dagster metadata (``LabelStudioConnection.__repr__`` hides it).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from winnow.settings import LabelStudioSettings
 
 START_HINT = (
     "Start it with `scripts/labelstudio.sh start` (or point WINNOW_LABEL_STUDIO_URL and "
@@ -39,14 +40,14 @@ class LabelStudioError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class LabelStudioSettings:
+class LabelStudioConnection:
     url: str
     token: str = field(repr=False)
-    origin: str  # "env" | "local"
+    origin: str  # "env" | "local" | "config"
     credentials_file: str | None = None
 
     def __repr__(self) -> str:  # never show the token
-        return f"LabelStudioSettings(url={self.url!r}, origin={self.origin!r}, token=***)"
+        return f"LabelStudioConnection(url={self.url!r}, origin={self.origin!r}, token=***)"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -58,47 +59,40 @@ def read_env_file(path: Path) -> dict[str, str]:
     return out
 
 
-def local_data_dir(home: Path | None = None) -> Path:
-    if os.environ.get("WINNOW_LS_DATA"):
-        return Path(os.environ["WINNOW_LS_DATA"])
-    if home is None:
-        from winnow.paths import winnow_home
-
-        home = winnow_home()
-    return Path(home) / "labelstudio"
+def local_data_dir(cfg: LabelStudioSettings, home: Path) -> Path:
+    """The local server's folder (``scripts/labelstudio.sh``): credentials, pid file, log."""
+    return Path(cfg.data_dir) if cfg.data_dir else Path(home) / "labelstudio"
 
 
-def discover(home: Path | None = None) -> LabelStudioSettings | None:
+def discover(cfg: LabelStudioSettings, home: Path) -> LabelStudioConnection | None:
     """Where Label Studio is, or None when none is configured.
 
-    1. ``WINNOW_LABEL_STUDIO_URL`` (+ ``WINNOW_LABEL_STUDIO_TOKEN`` or
-       ``WINNOW_LABEL_STUDIO_TOKEN_FILE``, else the local credentials file): configured.
+    1. ``cfg.url`` (``WINNOW_LABEL_STUDIO_URL``) with ``cfg.token`` or ``cfg.token_file``,
+       else the local credentials file: configured.
     2. Else the local server of ``scripts/labelstudio.sh``: configured while its pid file
        exists (``start`` writes it, ``stop`` removes it), even if the process died, so
        a crashed server is reported, not silently skipped.
-    3. Else (never started, deliberately stopped, or ``WINNOW_LABEL_STUDIO=off``): None.
+    3. Else (never started, deliberately stopped, or ``cfg.enabled`` false): None.
     """
-    if os.environ.get("WINNOW_LABEL_STUDIO", "").lower() in ("off", "0", "false", "no"):
+    if not cfg.enabled:
         return None
-    data = local_data_dir(home)
+    data = local_data_dir(cfg, home)
     cred_file = data / "credentials.env"
-    url = os.environ.get("WINNOW_LABEL_STUDIO_URL")
-    if url:
-        token = os.environ.get("WINNOW_LABEL_STUDIO_TOKEN")
-        tf = os.environ.get("WINNOW_LABEL_STUDIO_TOKEN_FILE")
-        if not token and tf:
-            token = Path(tf).read_text().strip()
+    if cfg.url:
+        token = cfg.token
+        if not token and cfg.token_file:
+            token = Path(cfg.token_file).read_text().strip()
         if not token and cred_file.exists():
             token = read_env_file(cred_file).get("WINNOW_LS_TOKEN")
         if not token:
             raise LabelStudioError(
-                f"WINNOW_LABEL_STUDIO_URL is set to {url} but no API token was found: set "
+                f"WINNOW_LABEL_STUDIO_URL is set to {cfg.url} but no API token was found: set "
                 "WINNOW_LABEL_STUDIO_TOKEN or WINNOW_LABEL_STUDIO_TOKEN_FILE"
             )
-        return LabelStudioSettings(url=url.rstrip("/"), token=token, origin="env")
+        return LabelStudioConnection(url=cfg.url.rstrip("/"), token=token, origin="env")
     if cred_file.exists() and (data / "labelstudio.pid").exists():
         cred = read_env_file(cred_file)
-        return LabelStudioSettings(
+        return LabelStudioConnection(
             url=cred["WINNOW_LS_URL"].rstrip("/"), token=cred["WINNOW_LS_TOKEN"], origin="local",
             credentials_file=str(cred_file),
         )
@@ -138,7 +132,7 @@ class LabelStudioClient:
         )
 
     @classmethod
-    def from_settings(cls, s: LabelStudioSettings, **kw: Any) -> LabelStudioClient:
+    def from_settings(cls, s: LabelStudioConnection, **kw: Any) -> LabelStudioClient:
         return cls(s.url, s.token, **kw)
 
     def __repr__(self) -> str:

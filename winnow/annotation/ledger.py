@@ -20,6 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
+from winnow.storage import atomic_path
+
 LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "doc_id": pl.String(),
     "task_id": pl.Int64(),  # null while pending
@@ -49,10 +51,8 @@ class Ledger:
         return pl.read_parquet(self.path).select(list(LEDGER_SCHEMA))
 
     def write(self, frame: pl.DataFrame) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        frame.select([pl.col(c).cast(t) for c, t in LEDGER_SCHEMA.items()]).write_parquet(tmp)
-        os.replace(tmp, self.path)
+        with atomic_path(self.path) as tmp:
+            frame.select([pl.col(c).cast(t) for c, t in LEDGER_SCHEMA.items()]).write_parquet(tmp)
 
     @contextmanager
     def lock(self) -> Iterator[None]:

@@ -287,3 +287,12 @@ def sample_summary(sample: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("sample_kind", "stratum")
     )
+
+
+def design_status(previous: pl.DataFrame | None, sample: pl.DataFrame) -> str:
+    """How tonight's sample came about: drawn, kept from the night's first draw, or drawn anew."""
+    if previous is None or previous.height == 0:
+        return "drawn"
+    if sample.height and kept_design(previous, sample["design_key"][0]) is not None:
+        return "kept from the night's first draw (same documents and sampling config)"
+    return "drawn anew: the night's documents or the sampling config changed"

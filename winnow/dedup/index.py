@@ -32,18 +32,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from winnow.dedup.minhash import MinHasher, MinHashParams
+from winnow.storage import write_text_atomic
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 
 class IndexMismatchError(ValueError):
     """The index was built with other MinHash parameters than the recipe asks for."""
-
-
-def default_index_root() -> Path:
-    from winnow.paths import winnow_home
-
-    return winnow_home() / "dedup_index"
 
 
 def _check_name(partition: str) -> str:
@@ -98,8 +93,8 @@ class PartitionWriter:
 class SignatureIndex:
     """Read and write the persisted index at ``root``."""
 
-    def __init__(self, root: Path | str | None = None, params: MinHashParams = MinHashParams()):
-        self.root = Path(root) if root is not None else default_index_root()
+    def __init__(self, root: Path | str, params: MinHashParams = MinHashParams()):
+        self.root = Path(root)
         self.params = params
         self.hasher = MinHasher(params)
         self.check_meta()
@@ -123,10 +118,7 @@ class SignatureIndex:
             )
 
     def _write_meta(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.meta_path.with_name(f".meta.json.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(self.params.identity(), indent=2, sort_keys=True))
-        os.replace(tmp, self.meta_path)
+        write_text_atomic(self.meta_path, json.dumps(self.params.identity(), indent=2, sort_keys=True))
 
     # -- partitions -----------------------------------------------------------------
     @property
@@ -259,7 +251,7 @@ def _release_versions(releases_root: Path):
 
 def rebuild_index_from_releases(
     releases_root: Path | str,
-    index_root: Path | str | None = None,
+    index_root: Path | str,
     params: MinHashParams = MinHashParams(),
     batch_rows: int = 20_000,
 ) -> dict:
@@ -271,7 +263,7 @@ def rebuild_index_from_releases(
     failed rebuild leaves the old index untouched. Returns counts per partition.
     """
     releases_root = Path(releases_root)
-    root = Path(index_root) if index_root is not None else default_index_root()
+    root = Path(index_root)
     if not releases_root.exists():
         raise FileNotFoundError(f"rebuild_index_from_releases: {releases_root} does not exist")
     build = root.with_name(f".{root.name}.rebuild-{os.getpid()}")
@@ -315,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from schemas.recipe import load_recipe
-    from winnow.paths import default_recipe_path
+    from winnow.settings import load_settings
+    from winnow.store import Store
 
     ap = argparse.ArgumentParser(prog="python -m winnow.dedup.index")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -324,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     rb.add_argument("--index", type=Path, default=None)
     rb.add_argument("--recipe", type=Path, default=None)
     args = ap.parse_args(argv)
-    recipe = load_recipe(args.recipe or default_recipe_path())
-    counts = rebuild_index_from_releases(args.releases_root, args.index, MinHashParams.from_config(recipe.dedup.minhash))
+    settings = load_settings()
+    recipe = load_recipe(args.recipe or settings.recipe)
+    index = args.index or Store(settings.home).dedup_index
+    counts = rebuild_index_from_releases(args.releases_root, index, MinHashParams.from_config(recipe.dedup.minhash))
     print(json.dumps({"partitions": counts, "documents": sum(counts.values())}, indent=2))
     return 0
 

@@ -62,14 +62,14 @@ class DedupSettings:
     threads: int | None = None  # numpy threads per MinHash call
 
     @classmethod
-    def from_config(cls, cfg) -> "DedupSettings":
-        """From a ``schemas.recipe.DedupConfig``."""
+    def from_config(cls, cfg, *, batch_mb: float = 8.0, workers: int = 1) -> "DedupSettings":
+        """From a ``schemas.recipe.DedupConfig`` and the operational batch size and workers."""
         m = cfg.minhash
         return cls(
             exact=cfg.exact, minhash=m.enabled, params=MinHashParams.from_config(m), verify=m.verify,
             threshold=m.threshold, signature_threshold=m.signature_threshold,
-            bucket_head=m.bucket_head, against_history=cfg.against_history, batch_mb=cfg.batch_mb,
-            workers=cfg.workers,
+            bucket_head=m.bucket_head, against_history=cfg.against_history, batch_mb=batch_mb,
+            workers=workers,
         )
 
 

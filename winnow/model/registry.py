@@ -28,6 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
+from winnow.storage import write_text_atomic
+
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 MODEL_FILE = "model.pkl"
 META_FILE = "meta.json"
@@ -51,15 +53,11 @@ class LoadedModel:
         return self.meta.get("threshold")
 
 
-def default_models_dir() -> Path:
-    from winnow.paths import winnow_home
-
-    return winnow_home() / "models"
-
-
 class ModelRegistry:
-    def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root is not None else default_models_dir()
+    """Versioned models under ``root`` (the store's ``models`` folder) with a LATEST pointer."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
 
     def versions(self) -> list[str]:
         if not self.root.is_dir():
@@ -111,10 +109,7 @@ class ModelRegistry:
         return f"v{n:04d}"
 
     def set_latest(self, version: str) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{LATEST}.tmp-{os.getpid()}"
-        tmp.write_text(version + "\n", encoding="utf-8")
-        os.replace(tmp, self.root / LATEST)
+        write_text_atomic(self.root / LATEST, version + "\n")
 
     def save(self, model, meta: dict, curve: pl.DataFrame | None = None) -> str:
         """Write a new version (atomically) and point LATEST at it; returns the version name."""

@@ -20,6 +20,8 @@ null when there is no model or the target precision was unreachable).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -138,3 +140,35 @@ def model_drop_expr(names: list[str]) -> pl.Expr:
     if "model_keep" not in names:
         return pl.lit(False)
     return pl.col("model_keep").fill_null(True).not_()
+
+
+def score_summary(scored: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
+    """Documents, mean score and documents under the threshold per filter status, and how many
+    filter-kept documents the model's threshold drops."""
+    by_status = (
+        scored.group_by("status")
+        .agg(documents=pl.len(), mean_score=pl.col("quality_score").mean(),
+             under_threshold=pl.col("model_keep").not_().sum())
+        .sort("status")
+        .collect()
+    )
+    drop = model_drop_expr(scored.collect_schema().names()) & (pl.col("status") == "kept")
+    return by_status, int(scored.select(drop.sum()).collect().item())
+
+
+@dataclass
+class CuratedSelection:
+    curated: pl.LazyFrame
+    dropped: pl.LazyFrame
+    threshold_applied: bool
+    model_versions: list[str]
+
+
+def curated_selection(deduplicated: pl.LazyFrame, apply_threshold: bool) -> CuratedSelection:
+    """The release's documents: deduplicated ones, minus those under the model threshold (if applied)."""
+    names = deduplicated.collect_schema().names()
+    below = model_drop_expr(names) if apply_threshold else pl.lit(False)
+    versions = (deduplicated.select(pl.col("model_version").drop_nulls().unique()).collect()["model_version"]
+                .to_list() if "model_version" in names else [])
+    return CuratedSelection(deduplicated.filter(~below), deduplicated.filter(below),
+                            bool(apply_threshold and versions), versions)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +40,6 @@ from winnow.model.features import Featurizer, FeatureSpec, feature_input_columns
 DESIGN_KINDS = ("random", "rejected")
 SAMPLE_KINDS = ("random", "rejected", "active")
 DECISIONS = ("keep", "drop")
-#: Tables where labelled documents' features are looked up, in order of preference.
-FEATURE_TABLES = ("scored_documents", "document_signals")
 
 LABEL_SCHEMA = {
     "doc_id": pl.String, "y": pl.Float64, "y_keep": pl.Boolean, "n_annotators": pl.Int64,
@@ -127,22 +126,22 @@ def labels_fingerprint(labels: pl.DataFrame, cfg: ModelConfig, seed: int, extra:
 
 
 # ----------------------------------------------------------------------------- documents
-def load_label_documents(doc_ids: list[str], storage: Path, tables: tuple[str, ...] = FEATURE_TABLES
-                         ) -> pl.DataFrame:
+def load_label_documents(doc_ids: list[str], tables: Mapping[str, Sequence[Path]]) -> pl.DataFrame:
     """The stored rows (all nights) of the labelled documents: the newest night's row per doc_id.
 
-    Each Parquet file is scanned on its own (older nights may lack newer signal columns)
-    and only the labelled ids are read; the frames are stacked with missing columns null.
+    ``tables`` maps a table's name to its Parquet files (one per night, named by night),
+    in order of preference: a document found in an earlier table is not looked up later.
+    Each file is scanned on its own (older nights may lack newer signal columns) and only
+    the labelled ids are read; the frames are stacked with missing columns null.
     """
     wanted = pl.DataFrame({"doc_id": sorted(set(doc_ids))}, schema={"doc_id": pl.String})
     found: list[pl.DataFrame] = []
     left = wanted
-    for table in tables:
-        folder = storage / table
-        if left.height == 0 or not folder.is_dir():
+    for table, files in tables.items():
+        if left.height == 0:
             continue
         parts = []
-        for f in sorted(folder.glob("*.parquet")):
+        for f in files:
             part = pl.scan_parquet(f).join(left.lazy(), on="doc_id", how="semi").collect()
             if part.height:
                 if "partition" not in part.columns:

@@ -14,6 +14,8 @@ import polars as pl
 
 from schemas.documents import RELEASE_SCHEMA
 from schemas.recipe import Recipe
+from winnow.markdown import cell as _cell
+from winnow.markdown import md_table
 from winnow.publish.compute import fmt_count, fmt_pct, report_markdown
 
 COLD = "_Not available yet (cold start)_"
@@ -60,32 +62,6 @@ class CardContext:
     checks: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)  # role -> file name in the release
     scoring: dict | None = None  # {"score_source", "model_versions"}: what selected the curated set
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, (list, dict)):
-        v = json.dumps(v, default=str)
-    return str(v).replace("|", "\\|").replace("\n", " ")
-
-
-def md_table(df: pl.DataFrame, max_rows: int = 30, max_cols: int = 10) -> str:
-    if df is None or df.height == 0:
-        return "_(empty)_"
-    df = df.select(df.columns[:max_cols])
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    for row in df.head(max_rows).iter_rows():
-        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    if df.height > max_rows:
-        lines.append(f"\n_… {df.height - max_rows} more rows_")
-    return "\n".join(lines)
 
 
 def _front_matter(ctx: CardContext) -> str:

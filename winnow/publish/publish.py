@@ -20,7 +20,7 @@ from schemas.documents import RELEASE_MANIFEST_VERSION, RELEASE_SCHEMA, SCHEMA_V
 from schemas.recipe import Recipe
 from winnow.publish.card import CardContext, build_card
 from winnow.publish.compute import compute_report, quality_shares, report_markdown
-from winnow.publish.plots import compute_png, funnel_png
+from winnow.plots import compute_png, funnel_png
 from winnow.publish.release import (
     ReleaseStage,
     code_version,
@@ -176,6 +176,7 @@ def publish_night(
     upstream: dict | None = None,
     move_pointer: bool = True,
     source_root: Path | None = None,
+    code: dict | None = None,
 ) -> PublishResult:
     """Publish the night's curated documents as ``releases_root/<dataset>/<night>-v<version>/``.
 
@@ -257,7 +258,7 @@ def publish_night(
         }
         lap("fingerprints")
 
-        code = code_version()
+        code = code if code is not None else code_version()
         scoring = scoring_summary(tables.scored if tables.scored is not None else tables.curated)
         tok = tokenizer_info(cfg.tokenizer)
         recipe_hash = recipe.content_hash()

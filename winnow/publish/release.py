@@ -31,7 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.documents import RELEASE_SCHEMA, conform
-from winnow.paths import REPO_ROOT
+from schemas.expectations import MANIFEST_FRAME_SCHEMA
+from winnow.settings import REPO_ROOT
+from winnow.storage import write_text_atomic
 from winnow.publish.tokens import count_tokens
 
 SHARD_PATTERN = "part-{:05d}.parquet"
@@ -58,13 +60,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def code_version(repo: Path = REPO_ROOT) -> dict:
+def code_version(repo: Path = REPO_ROOT, override: str | None = None) -> dict:
     """The git sha of the code that published, or why it is unknown (not a git checkout).
 
-    ``WINNOW_CODE_VERSION`` overrides it, for deployments built without ``.git``.
+    ``override`` (settings ``code_version``) is for deployments built without ``.git``.
     """
-    if os.environ.get("WINNOW_CODE_VERSION"):
-        return {"git_sha": os.environ["WINNOW_CODE_VERSION"], "dirty": None, "source": "WINNOW_CODE_VERSION"}
+    if override:
+        return {"git_sha": override, "dirty": None, "source": "WINNOW_CODE_VERSION"}
     try:
         head = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=20
@@ -115,10 +117,7 @@ def fingerprint_files(paths: Iterable[str], cache_file: Path | None = None) -> l
             changed = True
         out.append({"path": p, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest})
     if changed and cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f".{cache_file.name}.{uuid.uuid4().hex}")
-        tmp.write_text(json.dumps(cache, sort_keys=True))
-        os.replace(tmp, cache_file)
+        write_text_atomic(cache_file, json.dumps(cache, sort_keys=True))
     return out
 
 
@@ -377,16 +376,80 @@ def move_latest(dataset_dir: Path, version: str) -> bool:
         cur_key = _order_key(dataset_dir, current)
         if cur_key is not None and cur_key > new_key:
             return False
-    tmp = dataset_dir / f".{LATEST_FILE}.{uuid.uuid4().hex}"
-    tmp.write_text(version + "\n")
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dataset_dir / LATEST_FILE)
+    write_text_atomic(dataset_dir / LATEST_FILE, version + "\n", fsync=True)
     _fsync_dir(dataset_dir)
     return True
 
 
 # --------------------------------------------------------------------------- verify
+class ManifestError(ValueError):
+    """A release whose manifest cannot be read; the message names the file."""
+
+
+def shard_facts(f: Path) -> dict:
+    """What a shard file really holds: existence, rows, bytes, sha256 and its n_tokens sum."""
+    if not f.exists():
+        return {"exists": False, "actual_rows": None, "actual_bytes": None, "actual_sha256": None,
+                "actual_tokens": None}
+    rows = tokens = None
+    try:
+        pf = pq.ParquetFile(f)
+        rows = pf.metadata.num_rows
+        if "n_tokens" in pf.schema_arrow.names:
+            tokens = int(pc.sum(pf.read(columns=["n_tokens"]).column("n_tokens")).as_py() or 0)
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError: not a readable Parquet file
+        pass
+    return {"exists": True, "actual_rows": rows, "actual_bytes": f.stat().st_size,
+            "actual_sha256": sha256_file(f), "actual_tokens": tokens}
+
+
+def manifest_frame(release_dir: Path) -> tuple[dict, pl.DataFrame]:
+    """The release manifest and one row per shard: the manifest's figures beside the file's.
+
+    Files in the folder that the manifest does not list get a row with ``listed=False``.
+    The one reading of a release that both ``verify_release`` and the Great Expectations
+    manifest suite judge.
+    """
+    release_dir = Path(release_dir)
+    mf = release_dir / MANIFEST
+    if not mf.exists():
+        raise ManifestError(f"{mf}: release manifest not found")
+    try:
+        manifest = json.loads(mf.read_text())
+    except ValueError as exc:
+        raise ManifestError(f"{mf}: not valid JSON: {exc}") from None
+    rows = []
+    listed = set()
+    for shard in manifest.get("shards", []):
+        name = str(shard.get("file"))
+        listed.add(name)
+        rows.append({"file": name, "listed": True, "rows": shard.get("rows"), "bytes": shard.get("bytes"),
+                     "sha256": shard.get("sha256"), "tokens": shard.get("tokens"),
+                     **shard_facts(release_dir / name)})
+    for extra in sorted(p.name for p in release_dir.glob("*.parquet") if p.name not in listed):
+        rows.append({"file": extra, "listed": False, "rows": None, "bytes": None, "sha256": None, "tokens": None,
+                     **shard_facts(release_dir / extra)})
+    return manifest, pl.DataFrame(rows, schema=MANIFEST_FRAME_SCHEMA)
+
+
+def _shard_problems(path: Path, row: dict) -> list[str]:
+    f = path / row["file"]
+    if not row["listed"]:
+        return [f"{f}: shard not listed in the manifest"]
+    if not row["exists"]:
+        return [f"{f}: missing"]
+    problems = []
+    if row["actual_sha256"] != row["sha256"]:
+        problems.append(f"{f}: sha256 differs from manifest")
+    if row["bytes"] is not None and row["actual_bytes"] != row["bytes"]:
+        problems.append(f"{f}: {row['actual_bytes']} bytes, manifest says {row['bytes']}")
+    if row["actual_rows"] != row["rows"]:
+        problems.append(f"{f}: {row['actual_rows']} rows, manifest says {row['rows']}")
+    if row["tokens"] is not None and row["actual_tokens"] != row["tokens"]:
+        problems.append(f"{f}: n_tokens sums to {row['actual_tokens']}, manifest says {row['tokens']}")
+    return problems
+
+
 def verify_release(path: Path) -> list[str]:
     """Problems found comparing ``manifest.json`` with the files (empty list: all good).
 
@@ -394,41 +457,22 @@ def verify_release(path: Path) -> list[str]:
     other listed files' hashes, and that no unlisted shard lies in the folder.
     """
     path = Path(path)
-    mf = path / MANIFEST
-    if not mf.exists():
-        return [f"{mf}: missing"]
-    manifest = json.loads(mf.read_text())
-    problems = []
-    listed = set()
-    for shard in manifest.get("shards", []):
-        f = path / shard["file"]
-        listed.add(shard["file"])
-        if not f.exists():
-            problems.append(f"{f}: missing")
-            continue
-        if sha256_file(f) != shard["sha256"]:
-            problems.append(f"{f}: sha256 differs from manifest")
-        if "bytes" in shard and f.stat().st_size != shard["bytes"]:
-            problems.append(f"{f}: {f.stat().st_size} bytes, manifest says {shard['bytes']}")
-        pf = pq.ParquetFile(f)
-        if pf.metadata.num_rows != shard["rows"]:
-            problems.append(f"{f}: {pf.metadata.num_rows} rows, manifest says {shard['rows']}")
-        if "tokens" in shard:
-            col = pf.read(columns=["n_tokens"]).column("n_tokens")
-            tokens = int(pc.sum(col).as_py() or 0)
-            if tokens != shard["tokens"]:
-                problems.append(f"{f}: n_tokens sums to {tokens}, manifest says {shard['tokens']}")
-    for extra in sorted(p.name for p in path.glob("*.parquet") if p.name not in listed):
-        problems.append(f"{path / extra}: shard not listed in the manifest")
+    if not (path / MANIFEST).exists():
+        return [f"{path / MANIFEST}: missing"]
+    try:
+        manifest, shards = manifest_frame(path)
+    except ManifestError as exc:
+        return [str(exc)]
+    problems = [p for row in shards.iter_rows(named=True) for p in _shard_problems(path, row)]
     totals = manifest.get("totals", {})
-    shards = manifest.get("shards", [])
+    listed = manifest.get("shards", [])
     for key in ("rows", "bytes", "tokens"):
         if key in totals:
-            s = sum(x.get(key, 0) for x in shards)
+            s = sum(x.get(key, 0) for x in listed)
             if s != totals[key]:
                 problems.append(f"{path}: shard {key} sum to {s}, totals say {totals[key]}")
-    if "shards" in totals and totals["shards"] != len(shards):
-        problems.append(f"{path}: {len(shards)} shards listed, totals say {totals['shards']}")
+    if "shards" in totals and totals["shards"] != len(listed):
+        problems.append(f"{path}: {len(listed)} shards listed, totals say {totals['shards']}")
     for name, meta in manifest.get("files", {}).items():
         f = path / name
         if not f.exists():

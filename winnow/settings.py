@@ -1,0 +1,173 @@
+"""Operational settings: where things run and how, never what the data becomes.
+
+The recipe (``schemas/recipe.py``) holds what changes the data and is hashed into
+every release. Everything here (paths, endpoints, timeouts, retries, batch sizes,
+workers, schedule, partitions) can change without changing a release's identity.
+
+This is the one module that reads the environment. The code location reads it once
+(``load_settings``) and hands explicit values to the engine; engine functions take
+paths and numbers as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: the committed settings of the bundled sample deployment
+DEFAULT_SETTINGS_FILE = REPO_ROOT / "settings.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabelStudioSettings(_Strict):
+    """How to reach Label Studio (``winnow.annotation.labelstudio.discover``)."""
+
+    #: False: never talk to Label Studio (the push is skipped with a warning)
+    enabled: bool = True
+    #: a running server; None = the local one started by ``scripts/labelstudio.sh``
+    url: str | None = None
+    token: str | None = Field(None, repr=False)
+    token_file: str | None = None
+    #: the local server's data folder (credentials, pid file); None = ``<home>/labelstudio``
+    data_dir: str | None = None
+    #: tries after the first failed call, with exponential backoff from backoff_s
+    retries: int = Field(4, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+    timeout_s: float = Field(120.0, gt=0)
+    #: tasks per import request
+    import_batch_size: int = Field(1000, ge=1)
+    #: how often the annotation sensor asks for new or updated annotations
+    sensor_interval_s: int = Field(60, ge=5)
+    #: each pull re-reads tasks updated this long before the last watermark (late commits)
+    pull_safety_margin_s: float = Field(60.0, ge=0)
+
+
+class ScheduleSettings(_Strict):
+    """The nightly schedule and the partitions it runs over."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    #: first night (YYYY-MM-DD)
+    partitions_start: str = "2026-11-01"
+    #: first night that does not exist (exclusive); None = up to tomorrow, for a live deployment
+    partitions_end: str | None = None
+
+
+class WorkSettings(_Strict):
+    """Batch sizes and workers: memory and speed, never results."""
+
+    #: documents scored per batch (bounds memory while scoring a night)
+    score_batch_rows: int = Field(5_000, ge=100)
+    #: text per dedup signature batch; each batch in flight needs about 12x this in memory
+    dedup_batch_mb: float = Field(8, gt=0)
+    #: dedup signature processes: 1 = in the step's process (least memory); more = spawned workers
+    dedup_workers: int = Field(1, ge=1)
+
+
+class ValidationSettings(_Strict):
+    """Great Expectations reporting (the suites themselves come from the recipe)."""
+
+    #: render Data Docs (HTML) for each check run
+    data_docs: bool = True
+    #: validation results (and their Data Docs pages) kept per asset; older ones are pruned
+    data_docs_keep_runs: int = Field(200, ge=1)
+
+
+class Settings(_Strict):
+    """Every operational knob of a Winnow deployment, validated once."""
+
+    #: the data directory: tables, models, the dedup index, validation results, scratch
+    home: Path = REPO_ROOT / ".winnow"
+    #: the curation recipe
+    recipe: Path = REPO_ROOT / "recipes" / "sample.yaml"
+    #: published releases; None = ``<home>/releases``
+    releases: Path | None = None
+    #: recorded in manifests instead of asking git (a build without a checkout)
+    code_version: str | None = None
+    label_studio: LabelStudioSettings = Field(default_factory=LabelStudioSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    work: WorkSettings = Field(default_factory=WorkSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+    @property
+    def releases_root(self) -> Path:
+        return (self.releases or self.home / "releases").resolve()
+
+
+class SettingsError(ValueError):
+    """A settings file or variable that cannot be used; the message names it and the field."""
+
+
+#: environment variable -> settings field (dotted); the variables override the file
+ENV_FIELDS = {
+    "WINNOW_HOME": "home",
+    "WINNOW_RECIPE": "recipe",
+    "WINNOW_RELEASES": "releases",
+    "WINNOW_CODE_VERSION": "code_version",
+    "WINNOW_LABEL_STUDIO_URL": "label_studio.url",
+    "WINNOW_LABEL_STUDIO_TOKEN": "label_studio.token",
+    "WINNOW_LABEL_STUDIO_TOKEN_FILE": "label_studio.token_file",
+    "WINNOW_LS_DATA": "label_studio.data_dir",
+}
+_OFF = ("off", "0", "false", "no")
+
+
+def settings_from(raw: dict, env: dict[str, str], source: str) -> Settings:
+    """Settings from a file's mapping overridden by environment variables (pure: testable)."""
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for var, dotted in ENV_FIELDS.items():
+        if env.get(var):
+            *parents, leaf = dotted.split(".")
+            node = data
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[leaf] = env[var]
+    if env.get("WINNOW_LABEL_STUDIO", "").lower() in _OFF:
+        data.setdefault("label_studio", {})["enabled"] = False
+    try:
+        s = Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()]
+        raise SettingsError("invalid settings\n" + "\n".join(lines)) from None
+    return s.model_copy(update={"home": s.home.resolve(), "recipe": s.recipe.resolve()})
+
+
+def read_settings_file(path: Path) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: settings must be a YAML mapping, got {type(raw).__name__}")
+    base = path.resolve().parent  # relative paths in the file resolve against its folder
+    for key in ("home", "recipe", "releases"):
+        if isinstance(raw.get(key), str) and not Path(raw[key]).is_absolute():
+            raw[key] = str(base / raw[key])
+    return raw
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, env_items: tuple[tuple[str, str], ...]) -> Settings:
+    file = Path(path)
+    raw = read_settings_file(file) if file.exists() else {}
+    return settings_from(raw, dict(env_items), str(file))
+
+
+def load_settings() -> Settings:
+    """The deployment's settings: ``WINNOW_SETTINGS`` (default ``settings.yaml``) plus variables."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("WINNOW_")}
+    path = env.get("WINNOW_SETTINGS") or str(DEFAULT_SETTINGS_FILE)
+    return _load(path, tuple(sorted(env.items())))
+
+
+def quiet_great_expectations() -> None:
+    """Great Expectations reports usage over the network unless told not to; we run offline."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
