@@ -14,7 +14,7 @@ if ! ls "$WINNOW_HOME"/storage/raw_documents/*.parquet >/dev/null 2>&1; then
 fi
 bash scripts/labelstudio.sh start
 .venv/bin/python -m scripts.demo_annotate
-.venv/bin/dagster job execute -m pipelines.definitions -j annotation_pull
+.venv/bin/python -m pipelines.launch annotation_pull
 bash scripts/run_nights.sh "again, now with labels and a model"
 .venv/bin/python -m scripts.show_releases
 echo

@@ -36,7 +36,7 @@ def _corpus(root: Path) -> Path:
     return recipe
 
 
-def _run(recipe: Path, releases: Path) -> dg.ExecuteInProcessResult:
+def _run(recipe: Path, releases: Path, resources: dict | None = None) -> dg.ExecuteInProcessResult:
     """Materialize the night's path to the release (ingest .. curated_release) and nothing else."""
     from pipelines.definitions import all_assets
 
@@ -47,7 +47,7 @@ def _run(recipe: Path, releases: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         needed,
         partition_key=P,
-        resources=resources_for(recipe, releases),
+        resources=resources or resources_for(recipe, releases),
     )
 
 
@@ -109,3 +109,20 @@ def test_rerunning_the_whole_night_gives_byte_identical_shards(tmp_path, winnow_
     assert _shards(a) == _shards(b) and len(_shards(a)) > 1
     for f in _shards(a):
         assert (a / f).read_bytes() == (b / f).read_bytes()
+
+
+def test_operational_settings_never_change_a_release(tmp_path, winnow_home):
+    """Batch sizes, workers, timeouts and Data Docs are settings, not recipe: same recipe hash, same bytes."""
+    from pipelines.resources import build_resources
+    from tests.resources import test_settings
+
+    recipe = _corpus(tmp_path)
+    assert _run(recipe, tmp_path / "r1").success
+    ops = test_settings(recipe, tmp_path / "r2").model_copy(deep=True)
+    ops.work.score_batch_rows, ops.work.dedup_batch_mb, ops.work.dedup_workers = 100, 0.001, 2
+    ops.label_studio.timeout_s, ops.label_studio.retries, ops.validation.data_docs = 5, 0, False
+    assert _run(recipe, tmp_path / "r2", build_resources(ops)).success
+    a, b = (json.loads((tmp_path / r / "tiny" / f"{P}-v2" / "manifest.json").read_text()) for r in ("r1", "r2"))
+    assert a["recipe"]["sha256"] == b["recipe"]["sha256"] and a["recipe"]["content"] == b["recipe"]["content"]
+    assert _shards(tmp_path / "r1" / "tiny" / f"{P}-v2") == _shards(tmp_path / "r2" / "tiny" / f"{P}-v2")
+

@@ -17,20 +17,20 @@ NIGHT = "2026-11-24"
 
 def test_definitions_validate_with_workspace(cli_env):
     out = subprocess.run(
-        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        [str(BIN / "python"), "-m", "pipelines.launch", "validate"],
         cwd=REPO, env=cli_env, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "All code locations passed validation" in out.stdout + out.stderr
+    assert "definitions load and validate" in out.stdout + out.stderr
 
 
 def test_nightly_job_on_sample_via_cli(cli_env):
     out = subprocess.run(
-        [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "nightly_curation",
-         "--tags", json.dumps({"dagster/partition": NIGHT})],
+        [str(BIN / "python"), "-m", "pipelines.launch", "nightly_curation", "--partition", NIGHT],
         cwd=REPO, env=cli_env, capture_output=True, text=True, timeout=1200,
     )
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
+    assert "SupersessionWarning" not in out.stderr
     home = Path(cli_env["WINNOW_HOME"])
     manifests = list((home / "releases").glob(f"*/{NIGHT}*/manifest.json"))
     assert len(manifests) == 1, manifests
