@@ -26,12 +26,20 @@ OWNERS = ["team:annotation"]
 AGREEMENT_CHECK = "agreement_alpha_at_least_min"
 
 PUSHED_SCHEMA = {
-    "doc_id": pl.String(), "task_id": pl.Int64(), "state": pl.String(), "partition": pl.String(),
-    "stratum": pl.String(), "sample_kind": pl.String(), "overlap": pl.Boolean(), "project_id": pl.Int64(),
+    "doc_id": pl.String(),
+    "task_id": pl.Int64(),
+    "state": pl.String(),
+    "partition": pl.String(),
+    "stratum": pl.String(),
+    "sample_kind": pl.String(),
+    "overlap": pl.Boolean(),
+    "project_id": pl.Int64(),
 }
 TABLE_SCHEMA = {**ANNOTATION_SCHEMA, **EXTRA, "task_updated_at": pl.Datetime("us", "UTC")}
-NOT_CONFIGURED = ("Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
-                  "scripts/labelstudio.sh)")
+NOT_CONFIGURED = (
+    "Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
+    "scripts/labelstudio.sh)"
+)
 
 
 @dg.asset(
@@ -44,29 +52,35 @@ NOT_CONFIGURED = ("Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset
     "The design is drawn once per night: a rerun (say, after a new model) keeps the stored rows and strata "
     "and refreshes only the scores, unless the night's documents or the sampling config changed.",
 )
-def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource,
-                      scored_documents: pl.LazyFrame):
+def annotation_sample(
+    context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource, scored_documents: pl.LazyFrame
+):
     r = recipe.load()
     previous = store.store.collect("annotation_sample", [context.partition_key])  # before this run overwrites it
     sample = select_sample(scored_documents, r, previous).collect()
     budget_bound = bool(sample["budget_bound"].any()) if sample.height else False
     if budget_bound:
-        context.log.warning(f"nightly budget {r.sampling.nightly_budget} binds: the design sample was scaled "
-                            "down and its inclusion probabilities with it")
+        context.log.warning(
+            f"nightly budget {r.sampling.nightly_budget} binds: the design sample was scaled "
+            "down and its inclusion probabilities with it"
+        )
     kinds = sample.group_by("sample_kind").agg(rows=pl.len(), overlap=pl.col("overlap").sum()).sort("sample_kind")
-    return dg.Output(sample, metadata={
-        "dagster/row_count": sample.height,
-        **png_md("chart", sample_png(sample), "sample by source and kind"),
-        "population_rows": row_count(scored_documents),
-        "design": design_status(previous, sample),
-        "by_kind": table_md(kinds),
-        "strata": table_md(sample_summary(sample)),
-        "budget_bound": budget_bound,
-        "nightly_budget": r.sampling.nightly_budget,
-        "fraction": r.sampling.fraction,
-        "rejected_fraction": r.sampling.rejected_fraction,
-        "preview": preview(sample, ["doc_id", "sample_kind", "stratum", "inclusion_prob", "overlap", "text"]),
-    })
+    return dg.Output(
+        sample,
+        metadata={
+            "dagster/row_count": sample.height,
+            **png_md("chart", sample_png(sample), "sample by source and kind"),
+            "population_rows": row_count(scored_documents),
+            "design": design_status(previous, sample),
+            "by_kind": table_md(kinds),
+            "strata": table_md(sample_summary(sample)),
+            "budget_bound": budget_bound,
+            "nightly_budget": r.sampling.nightly_budget,
+            "fraction": r.sampling.fraction,
+            "rejected_fraction": r.sampling.rejected_fraction,
+            "preview": preview(sample, ["doc_id", "sample_kind", "stratum", "inclusion_prob", "overlap", "text"]),
+        },
+    )
 
 
 @dg.asset(
@@ -78,40 +92,76 @@ def annotation_sample(context: dg.AssetExecutionContext, recipe: RecipeResource,
     "a document twice, and a crash mid-import is reconciled on the next run. If no Label Studio is "
     "configured the push is skipped with a warning (the nightly run never waits for humans).",
 )
-def label_studio_tasks(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
-                       store: StoreResource, label_studio: LabelStudioResource, annotation_sample: pl.LazyFrame):
+def label_studio_tasks(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    settings: SettingsResource,
+    store: StoreResource,
+    label_studio: LabelStudioResource,
+    annotation_sample: pl.LazyFrame,
+):
     r, sample = recipe.load(), annotation_sample.collect()
     client = label_studio.client()
     if client is None:
-        msg = (f"{NOT_CONFIGURED}: push skipped. Start it with `scripts/labelstudio.sh start` and "
-               "rematerialize this partition to send the sample.")
+        msg = (
+            f"{NOT_CONFIGURED}: push skipped. Start it with `scripts/labelstudio.sh start` and "
+            "rematerialize this partition to send the sample."
+        )
         context.log.warning(msg)
-        return dg.Output(pl.DataFrame(schema=PUSHED_SCHEMA), metadata={
-            "dagster/row_count": 0, "status": "skipped: not configured", "warning": msg, "sample_rows": sample.height})
+        return dg.Output(
+            pl.DataFrame(schema=PUSHED_SCHEMA),
+            metadata={
+                "dagster/row_count": 0,
+                "status": "skipped: not configured",
+                "warning": msg,
+                "sample_rows": sample.height,
+            },
+        )
     t0 = time.perf_counter()
     try:
         client.wait_healthy()
         project_id = client.ensure_project(r.annotation.project_title, label_config(), instructions_html())
         ledger = Ledger(ledger_path(store.store.root, client.url, project_id))
-        result = push_sample(client, project_id, sample, ledger,
-                             batch_size=settings.get().label_studio.import_batch_size,
-                             model_version=r.annotation.prediction_model_version,
-                             overlap_annotators=r.annotation.overlap_annotators,
-                             after_batch=lambda b, ids: context.log.info(f"imported batch {b}: {len(ids)} tasks"))
+        result = push_sample(
+            client,
+            project_id,
+            sample,
+            ledger,
+            batch_size=settings.get().label_studio.import_batch_size,
+            model_version=r.annotation.prediction_model_version,
+            overlap_annotators=r.annotation.overlap_annotators,
+            after_batch=lambda b, ids: context.log.info(f"imported batch {b}: {len(ids)} tasks"),
+        )
     finally:
         client.close()
     seconds = time.perf_counter() - t0
-    pushed = ledger.read().filter(pl.col("doc_id").is_in(sample["doc_id"].implode())).select(
-        "doc_id", "task_id", "state", "partition", "stratum", "sample_kind", "overlap",
-        project_id=pl.lit(project_id, dtype=pl.Int64))
-    return dg.Output(pushed, metadata={
-        "dagster/row_count": pushed.height, "status": "pushed",
-        "label_studio_project": dg.MetadataValue.url(f"{client.url}/projects/{project_id}/data"),
-        "project_id": project_id, **{k: v for k, v in result.as_dict().items() if k != "project_id"},
-        "seconds": round(seconds, 3),
-        "tasks_per_s": round(result.imported / seconds, 1) if result.imported and seconds else 0.0,
-        "preview": preview(pushed, ["doc_id", "task_id", "sample_kind", "overlap", "stratum"]),
-    })
+    pushed = (
+        ledger.read()
+        .filter(pl.col("doc_id").is_in(sample["doc_id"].implode()))
+        .select(
+            "doc_id",
+            "task_id",
+            "state",
+            "partition",
+            "stratum",
+            "sample_kind",
+            "overlap",
+            project_id=pl.lit(project_id, dtype=pl.Int64),
+        )
+    )
+    return dg.Output(
+        pushed,
+        metadata={
+            "dagster/row_count": pushed.height,
+            "status": "pushed",
+            "label_studio_project": dg.MetadataValue.url(f"{client.url}/projects/{project_id}/data"),
+            "project_id": project_id,
+            **{k: v for k, v in result.as_dict().items() if k != "project_id"},
+            "seconds": round(seconds, 3),
+            "tasks_per_s": round(result.imported / seconds, 1) if result.imported and seconds else 0.0,
+            "preview": preview(pushed, ["doc_id", "task_id", "sample_kind", "overlap", "stratum"]),
+        },
+    )
 
 
 @dg.asset(
@@ -122,8 +172,13 @@ def label_studio_tasks(context: dg.AssetExecutionContext, recipe: RecipeResource
     "probability and sample kind. Pulled incrementally (only tasks updated since the last pull); an updated "
     "annotation replaces the older one. Materialized by the annotation sensor's job, never by the nightly run.",
 )
-def annotations(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
-                store: StoreResource, label_studio: LabelStudioResource):
+def annotations(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    settings: SettingsResource,
+    store: StoreResource,
+    label_studio: LabelStudioResource,
+):
     r = recipe.load()
     previous = store.store.collect("annotations")
     kept = previous if previous is not None else pl.DataFrame(schema=TABLE_SCHEMA)
@@ -131,22 +186,29 @@ def annotations(context: dg.AssetExecutionContext, recipe: RecipeResource, setti
     if client is None:
         msg = "Label Studio is not configured: nothing pulled (start it with `scripts/labelstudio.sh start`)."
         context.log.warning(msg)
-        return dg.Output(kept, metadata={"dagster/row_count": kept.height, "status": "skipped: not configured",
-                                         "warning": msg})
+        return dg.Output(
+            kept, metadata={"dagster/row_count": kept.height, "status": "skipped: not configured", "warning": msg}
+        )
     try:
         client.wait_healthy()
         project_id = client.find_project(r.annotation.project_title)
         if project_id is None:
-            return dg.Output(kept, metadata={"dagster/row_count": kept.height,
-                                             "status": f"no project titled {r.annotation.project_title!r} yet"})
+            return dg.Output(
+                kept,
+                metadata={
+                    "dagster/row_count": kept.height,
+                    "status": f"no project titled {r.annotation.project_title!r} yet",
+                },
+            )
         margin = timedelta(seconds=settings.get().label_studio.pull_safety_margin_s)
         table, stats = pull_annotations(client, project_id, previous, margin)
     finally:
         client.close()
     table = table.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
     if stats.report.problems:
-        context.log.warning(f"{len(stats.report.problems)} annotations look incomplete: "
-                            + "; ".join(stats.report.problems[:5]))
+        context.log.warning(
+            f"{len(stats.report.problems)} annotations look incomplete: " + "; ".join(stats.report.problems[:5])
+        )
     return dg.Output(table, metadata=_pull_metadata(table, stats, project_id))
 
 
@@ -164,8 +226,10 @@ def _pull_metadata(table: pl.DataFrame, stats, project_id: int) -> dict:
         "documents_labelled": table["doc_id"].n_unique(),
         "annotators": table["annotator"].n_unique(),
         "by_decision": table_md(table.group_by("decision").agg(rows=pl.len()).sort("decision")),
-        "preview": preview(table.with_columns(pl.col("tags").list.join(", ")),
-                           ["doc_id", "annotator", "decision", "rating", "tags", "sample_kind", "updated_at"]),
+        "preview": preview(
+            table.with_columns(pl.col("tags").list.join(", ")),
+            ["doc_id", "annotator", "decision", "rating", "tags", "sample_kind", "updated_at"],
+        ),
     }
 
 
@@ -174,28 +238,41 @@ def _pull_metadata(table: pl.DataFrame, stats, project_id: int) -> dict:
     description="Inter-annotator agreement on the overlap items (tasks labelled by two or more annotators): "
     "Cohen's kappa and Krippendorff's alpha (nominal) on keep/drop, alpha (interval) on the rating; per-annotator "
     "counts and the disagreement list in metadata. Its check warns below the recipe's annotation.min_alpha.",
-    check_specs=[dg.AssetCheckSpec(
-        AGREEMENT_CHECK, asset="annotator_agreement",
-        description="Krippendorff's alpha on keep/drop is at least annotation.min_alpha (warns; judged once "
-        "annotation.min_overlap_items overlap items exist).",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            AGREEMENT_CHECK,
+            asset="annotator_agreement",
+            description="Krippendorff's alpha on keep/drop is at least annotation.min_alpha (warns; judged once "
+            "annotation.min_overlap_items overlap items exist).",
+        )
+    ],
 )
 def annotator_agreement(recipe: RecipeResource, annotations: pl.LazyFrame):
     cfg = recipe.load().annotation
     ann = annotations.collect()
     rep = agreement_report(ann)
-    rounded = {k: round(float(rep[k]), 4) for k in ("cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_rating")
-               if rep[k] is not None}
-    yield dg.Output(agreement_summary(rep, ann.height, cfg.min_alpha), metadata={
-        "dagster/row_count": 1, **rounded,
-        "n_overlap_items": rep["n_overlap_items"],
-        "per_annotator": table_md(rep["per_annotator"]),
-        "pairwise": table_md(rep["pairwise"]),
-        "disagreements": table_md(rep["disagreements"].head(50)),
-        "n_disagreements": rep["disagreements"].height,
-        **png_md("kappa_chart", kappa_png(rep["pairwise"]), "pairwise kappa"),
-    })
-    verdict = agreement_verdict(rep["krippendorff_alpha"], rep["n_overlap_items"], cfg.min_overlap_items,
-                                cfg.min_alpha)
-    yield dg.AssetCheckResult(check_name=AGREEMENT_CHECK, passed=verdict.passed,
-                              severity=dg.AssetCheckSeverity.WARN, metadata=verdict.metadata)
+    rounded = {
+        k: round(float(rep[k]), 4)
+        for k in ("cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_rating")
+        if rep[k] is not None
+    }
+    yield dg.Output(
+        agreement_summary(rep, ann.height, cfg.min_alpha),
+        metadata={
+            "dagster/row_count": 1,
+            **rounded,
+            "n_overlap_items": rep["n_overlap_items"],
+            "per_annotator": table_md(rep["per_annotator"]),
+            "pairwise": table_md(rep["pairwise"]),
+            "disagreements": table_md(rep["disagreements"].head(50)),
+            "n_disagreements": rep["disagreements"].height,
+            **png_md("kappa_chart", kappa_png(rep["pairwise"]), "pairwise kappa"),
+        },
+    )
+    verdict = agreement_verdict(rep["krippendorff_alpha"], rep["n_overlap_items"], cfg.min_overlap_items, cfg.min_alpha)
+    yield dg.AssetCheckResult(
+        check_name=AGREEMENT_CHECK,
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=verdict.metadata,
+    )

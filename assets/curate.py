@@ -33,20 +33,27 @@ TABLE = {"polars", "parquet"}
 )
 def document_signals(recipe: RecipeResource, raw_documents: pl.LazyFrame):
     spec = recipe.load()
-    return dg.Output(compute_signals(raw_documents, spec), metadata={
-        "dagster/row_count": row_count(raw_documents),
-        "signal_columns": dg.MetadataValue.md(", ".join(f"`{c}`" for c in signal_schema(spec.filters))),
-    })
+    return dg.Output(
+        compute_signals(raw_documents, spec),
+        metadata={
+            "dagster/row_count": row_count(raw_documents),
+            "signal_columns": dg.MetadataValue.md(", ".join(f"`{c}`" for c in signal_schema(spec.filters))),
+        },
+    )
 
 
 @dg.multi_asset(
     outs={
         "filtered_documents": dg.AssetOut(
             description="Documents that pass every rule of the recipe (language, Gopher repetition, Gopher "
-            "quality, C4, FineWeb), with their signals.", kinds=TABLE),
+            "quality, C4, FineWeb), with their signals.",
+            kinds=TABLE,
+        ),
         "rejected_documents": dg.AssetOut(
             description="Documents removed by a rule, with drop_reason (the first failing rule, datatrove-style "
-            "code) and drop_family. Kept, never lost.", kinds=TABLE),
+            "code) and drop_family. Kept, never lost.",
+            kinds=TABLE,
+        ),
     },
     partitions_def=daily_partitions,
 )
@@ -56,18 +63,31 @@ def filtering(recipe: RecipeResource, document_signals: pl.LazyFrame):
     decided = apply_filters(document_signals, spec)
     table = funnel(decided)
     kept, rejected = decided.filter(pl.col("keep")), decided.filter(~pl.col("keep"))
-    common = {"funnel": table_md(table), "rules": len(build_rules(spec)),
-              **png_md("funnel_chart", rule_funnel_png(table), "documents and characters removed per reason")}
-    yield dg.Output(kept, output_name="filtered_documents", metadata={
-        "dagster/row_count": row_count(kept), **common,
-        "languages": table_md(language_summary(decided)),
-        "pii_found": table_md(pii_summary(decided)),
-        "preview": preview(kept, ["doc_id", "source", "lang_detected", "lang_score", "n_words", "text"]),
-    })
-    yield dg.Output(rejected, output_name="rejected_documents", metadata={
-        "dagster/row_count": row_count(rejected), **common,
-        "preview": preview(rejected, ["doc_id", "drop_family", "drop_reason", "lang_detected", "text"]),
-    })
+    common = {
+        "funnel": table_md(table),
+        "rules": len(build_rules(spec)),
+        **png_md("funnel_chart", rule_funnel_png(table), "documents and characters removed per reason"),
+    }
+    yield dg.Output(
+        kept,
+        output_name="filtered_documents",
+        metadata={
+            "dagster/row_count": row_count(kept),
+            **common,
+            "languages": table_md(language_summary(decided)),
+            "pii_found": table_md(pii_summary(decided)),
+            "preview": preview(kept, ["doc_id", "source", "lang_detected", "lang_score", "n_words", "text"]),
+        },
+    )
+    yield dg.Output(
+        rejected,
+        output_name="rejected_documents",
+        metadata={
+            "dagster/row_count": row_count(rejected),
+            **common,
+            "preview": preview(rejected, ["doc_id", "drop_family", "drop_reason", "lang_detected", "text"]),
+        },
+    )
 
 
 @dg.multi_asset(
@@ -75,18 +95,29 @@ def filtering(recipe: RecipeResource, document_signals: pl.LazyFrame):
         "deduplicated_documents": dg.AssetOut(
             description="The night's documents kept by the filters, one per duplicate cluster (exact: equal "
             "normalized text; near: MinHash LSH 14×8 on word 5-grams, verified; history: already published). "
-            "Adds content_hash, dup_cluster_id (the kept doc_id) and dup_cluster_size.", kinds=TABLE),
+            "Adds content_hash, dup_cluster_id (the kept doc_id) and dup_cluster_size.",
+            kinds=TABLE,
+        ),
         "duplicates": dg.AssetOut(
             description="Documents removed as duplicates, nothing lost: each names the kept doc_id (dup_of), "
-            "how it matched (dup_kind: exact | near | history) and its dup_cluster_id.", kinds=TABLE),
+            "how it matched (dup_kind: exact | near | history) and its dup_cluster_id.",
+            kinds=TABLE,
+        ),
         "dedup_signatures": dg.AssetOut(
             description="content_hash and MinHash signature of every kept document; dedup_index publishes "
-            "the ones that reach the release.", kinds=TABLE),
+            "the ones that reach the release.",
+            kinds=TABLE,
+        ),
     },
     partitions_def=daily_partitions,
 )
-def deduplication(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
-                  store: StoreResource, scored_documents: pl.LazyFrame):
+def deduplication(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    settings: SettingsResource,
+    store: StoreResource,
+    scored_documents: pl.LazyFrame,
+):
     work = settings.get().work
     cfg = DedupSettings.from_config(recipe.load().dedup, batch_mb=work.dedup_batch_mb, workers=work.dedup_workers)
     night, root = context.partition_key, store.store
@@ -98,15 +129,23 @@ def deduplication(context: dg.AssetExecutionContext, recipe: RecipeResource, set
         n_in, n_kept, n_dups = row_count(docs), row_count(kept), row_count(dups)
         if n_kept + n_dups != n_in:  # nothing may be lost between input and outputs
             raise RuntimeError(f"deduplication lost documents: {n_in} in, {n_kept} kept + {n_dups} duplicates")
-        yield dg.Output(kept, output_name="deduplicated_documents",
-                        metadata=_kept_metadata(kept, outcome, n_in, index))
-        yield dg.Output(dups, output_name="duplicates", metadata={
-            "dagster/row_count": n_dups,
-            "by_kind": table_md(dups.group_by("dup_kind").agg(documents=pl.len()).sort("dup_kind").collect()),
-            "preview": preview(dups, ["doc_id", "dup_of", "dup_kind", "dup_cluster_id", "dup_cluster_size", "text"]),
-        })
-        yield dg.Output(outcome.signatures.with_columns(partition=pl.lit(night)), output_name="dedup_signatures",
-                        metadata={"dagster/row_count": n_kept, "params": dg.MetadataValue.json(cfg.params.identity())})
+        yield dg.Output(kept, output_name="deduplicated_documents", metadata=_kept_metadata(kept, outcome, n_in, index))
+        yield dg.Output(
+            dups,
+            output_name="duplicates",
+            metadata={
+                "dagster/row_count": n_dups,
+                "by_kind": table_md(dups.group_by("dup_kind").agg(documents=pl.len()).sort("dup_kind").collect()),
+                "preview": preview(
+                    dups, ["doc_id", "dup_of", "dup_kind", "dup_cluster_id", "dup_cluster_size", "text"]
+                ),
+            },
+        )
+        yield dg.Output(
+            outcome.signatures.with_columns(partition=pl.lit(night)),
+            output_name="dedup_signatures",
+            metadata={"dagster/row_count": n_kept, "params": dg.MetadataValue.json(cfg.params.identity())},
+        )
 
 
 def _kept_metadata(kept: pl.LazyFrame, outcome: DedupOutcome, n_in: int, index: SignatureIndex | None) -> dict:
@@ -121,6 +160,7 @@ def _kept_metadata(kept: pl.LazyFrame, outcome: DedupOutcome, n_in: int, index: 
         "history_index_documents": index.size() if index is not None else 0,
         "timings_s": dg.MetadataValue.json({k: v for k, v in stats.items() if k.startswith("seconds")}),
         "pairs": dg.MetadataValue.json({k: v for k, v in stats.items() if k.endswith("pairs")}),
-        "preview": preview(kept, ["doc_id", "content_hash", "dup_cluster_id", "dup_cluster_size", "quality_score",
-                                  "text"]),
+        "preview": preview(
+            kept, ["doc_id", "content_hash", "dup_cluster_id", "dup_cluster_size", "quality_score", "text"]
+        ),
     }

@@ -7,8 +7,7 @@ from assets.metadata import bullet_md, png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
 from assets.resources import RecipeResource, SettingsResource, StoreResource
 from winnow.model.gate import curated_quality_gate, night_estimates
-from winnow.model.lifecycle import ModelOutcome, TrainingSet, history_table, scoring_model, train_or_reuse, \
-    training_set
+from winnow.model.lifecycle import ModelOutcome, TrainingSet, history_table, scoring_model, train_or_reuse, training_set
 from winnow.model.registry import ModelRegistry
 from winnow.model.scoring import score_documents, score_summary
 from winnow.plots import estimates_png, score_histogram_png
@@ -31,29 +30,40 @@ FEATURE_TABLES = ("scored_documents", "document_signals")
     "model_version names the model and model_keep is score >= its calibrated threshold. These scores are the "
     "pre-annotations of the next annotation batch.",
 )
-def scored_documents(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
-                     store: StoreResource, filtered_documents: pl.LazyFrame, rejected_documents: pl.LazyFrame):
+def scored_documents(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    settings: SettingsResource,
+    store: StoreResource,
+    filtered_documents: pl.LazyFrame,
+    rejected_documents: pl.LazyFrame,
+):
     choice = scoring_model(ModelRegistry(store.store.models), recipe.load().model.enabled)
     if choice.failed:
         context.log.error(choice.note)
-    parts = [filtered_documents.with_columns(status=pl.lit("kept")),
-             rejected_documents.with_columns(status=pl.lit("rejected"))]
+    parts = [
+        filtered_documents.with_columns(status=pl.lit("kept")),
+        rejected_documents.with_columns(status=pl.lit("rejected")),
+    ]
     scored = score_documents(parts, choice.loaded, settings.get().work.score_batch_rows)
     by_status, model_dropped = score_summary(scored)
     loaded = choice.loaded
     threshold = loaded.threshold if loaded is not None else None
     hist = score_histogram_png(scored.select("status", "quality_score").collect(), threshold)
-    return dg.Output(scored, metadata={
-        "dagster/row_count": row_count(scored),
-        "score_source": "model" if loaded is not None else "heuristic",
-        "model_version": loaded.version if loaded is not None else "none",
-        "scoring": choice.note,
-        "threshold": threshold if threshold is not None else "none",
-        "kept_under_threshold": model_dropped,
-        "by_status": table_md(by_status),
-        **png_md("score_histogram", hist, "quality score by filter status"),
-        "preview": preview(scored, ["doc_id", "status", "quality_score", "score_source", "model_keep", "text"]),
-    })
+    return dg.Output(
+        scored,
+        metadata={
+            "dagster/row_count": row_count(scored),
+            "score_source": "model" if loaded is not None else "heuristic",
+            "model_version": loaded.version if loaded is not None else "none",
+            "scoring": choice.note,
+            "threshold": threshold if threshold is not None else "none",
+            "kept_under_threshold": model_dropped,
+            "by_status": table_md(by_status),
+            **png_md("score_histogram", hist, "quality score by filter status"),
+            "preview": preview(scored, ["doc_id", "status", "quality_score", "score_source", "model_keep", "text"]),
+        },
+    )
 
 
 @dg.asset(
@@ -75,9 +85,13 @@ def quality_model(context: dg.AssetExecutionContext, recipe: RecipeResource, sto
     outcome = train_or_reuse(data, r, registry)
     context.log.info(f"quality model {outcome.version or 'none'}: {outcome.status}")
     n_ann = 0 if annotations is None else row_count(annotations)
-    return dg.Output(history_table(registry, outcome.status if outcome.trained else "current"),
-                     metadata={**_model_metadata(outcome, data, n_ann, r.model.target_precision, registry),
-                               "dagster/row_count": len(registry.versions())})
+    return dg.Output(
+        history_table(registry, outcome.status if outcome.trained else "current"),
+        metadata={
+            **_model_metadata(outcome, data, n_ann, r.model.target_precision, registry),
+            "dagster/row_count": len(registry.versions()),
+        },
+    )
 
 
 def _feature_tables(root: Store) -> dict:
@@ -88,10 +102,16 @@ def _num(v):
     return round(float(v), 4) if isinstance(v, (int, float)) else "n/a"
 
 
-def _model_metadata(outcome: ModelOutcome, data: TrainingSet, n_annotations: int, target: float,
-                    registry: ModelRegistry) -> dict:
-    common = {"label_counts": table_md(pl.DataFrame([data.counts])), "annotation_rows": n_annotations,
-              "problems": bullet_md(data.problems), "status": outcome.status, "version": outcome.version or "none"}
+def _model_metadata(
+    outcome: ModelOutcome, data: TrainingSet, n_annotations: int, target: float, registry: ModelRegistry
+) -> dict:
+    common = {
+        "label_counts": table_md(pl.DataFrame([data.counts])),
+        "annotation_rows": n_annotations,
+        "problems": bullet_md(data.problems),
+        "status": outcome.status,
+        "version": outcome.version or "none",
+    }
     if not outcome.trained:
         latest = outcome.version
         return {**common, "score_source": "heuristic" if latest is None else f"model {latest} (trained earlier; kept)"}
@@ -104,8 +124,10 @@ def _model_metadata(outcome: ModelOutcome, data: TrainingSet, n_annotations: int
         "cv_folds": m.get("cv_folds"),
         "threshold_reachable": bool(m.get("threshold_reachable")),
         "target_precision": target,
-        **{k: _num(m.get(k)) for k in ("precision_at_threshold", "recall_at_threshold",
-                                       "tokens_kept_share_at_threshold")},
+        **{
+            k: _num(m.get(k))
+            for k in ("precision_at_threshold", "recall_at_threshold", "tokens_kept_share_at_threshold")
+        },
         "calibration_basis": str(m.get("calibration_basis")),
         **png_md("precision_vs_tokens", outcome.calibration_chart, "precision vs tokens kept"),
     }
@@ -115,12 +137,16 @@ def _model_metadata(outcome: ModelOutcome, data: TrainingSet, n_annotations: int
     partitions_def=daily_partitions,
     kinds={"polars", "parquet"},
     deps=["annotations"],
-    check_specs=[dg.AssetCheckSpec(
-        CURATED_QUALITY_CHECK, asset="quality_estimates", blocking=True,
-        description="The lower 95% bound of the curated keep share is at least estimates.min_curated_quality "
-        "(judged once the night's curated documents have estimates.min_labels random-sample labels; before "
-        "that it passes, saying there are not enough labels). Blocking: a failure stops the release.",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CURATED_QUALITY_CHECK,
+            asset="quality_estimates",
+            blocking=True,
+            description="The lower 95% bound of the curated keep share is at least estimates.min_curated_quality "
+            "(judged once the night's curated documents have estimates.min_labels random-sample labels; before "
+            "that it passes, saying there are not enough labels). Blocking: a failure stops the release.",
+        )
+    ],
     description="Design-based estimates for the night, from the random stratified sample and its inclusion "
     "probabilities (only sample_kind random/rejected labels; active labels only train the model): the human "
     "keep share of documents and of tokens in the raw, kept, curated and rejected sets, the mean rating, and "
@@ -128,25 +154,46 @@ def _model_metadata(outcome: ModelOutcome, data: TrainingSet, n_annotations: int
     "delete-one jackknife variance, Wilson 95% interval at the design effective sample size. Columns: "
     "population, metric, estimate, lower, upper, n_labels, method.",
 )
-def quality_estimates(context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource,
-                      scored_documents: pl.LazyFrame, curated_documents: pl.LazyFrame):
+def quality_estimates(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    store: StoreResource,
+    scored_documents: pl.LazyFrame,
+    curated_documents: pl.LazyFrame,
+):
     r, night, root = recipe.load(), context.partition_key, store.store
-    est = night_estimates(r, night, root.table("annotations"), root.table("annotation_sample", [night]),
-                          scored_documents, curated_documents)
+    est = night_estimates(
+        r,
+        night,
+        root.table("annotations"),
+        root.table("annotation_sample", [night]),
+        scored_documents,
+        curated_documents,
+    )
     table = est.table
-    yield dg.Output(table, metadata={
-        "dagster/row_count": table.height,
-        "status": (f"{est.design_labels} random/rejected-sample labels for {night}" if est.design_labels
-                   else f"no labels for {night} yet: no estimates (cold start)"),
-        "design_labels": est.design_labels,
-        "active_labels_excluded": est.active_labels,
-        "estimates": table_md(table.select("population", "metric", "estimate", "lower", "upper", "n_labels")),
-        **png_md("chart", estimates_png(table), "estimates with 95% intervals"),
-        "coverage": dg.MetadataValue.json(est.coverage),
-        "method": table["method"][0] if table.height else "n/a",
-        "problems": bullet_md(est.problems),
-        "preview": preview(table),
-    })
+    yield dg.Output(
+        table,
+        metadata={
+            "dagster/row_count": table.height,
+            "status": (
+                f"{est.design_labels} random/rejected-sample labels for {night}"
+                if est.design_labels
+                else f"no labels for {night} yet: no estimates (cold start)"
+            ),
+            "design_labels": est.design_labels,
+            "active_labels_excluded": est.active_labels,
+            "estimates": table_md(table.select("population", "metric", "estimate", "lower", "upper", "n_labels")),
+            **png_md("chart", estimates_png(table), "estimates with 95% intervals"),
+            "coverage": dg.MetadataValue.json(est.coverage),
+            "method": table["method"][0] if table.height else "n/a",
+            "problems": bullet_md(est.problems),
+            "preview": preview(table),
+        },
+    )
     verdict = curated_quality_gate(table, r, night)
-    yield dg.AssetCheckResult(check_name=CURATED_QUALITY_CHECK, passed=verdict.passed,
-                              severity=dg.AssetCheckSeverity.ERROR, metadata=verdict.metadata)
+    yield dg.AssetCheckResult(
+        check_name=CURATED_QUALITY_CHECK,
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=verdict.metadata,
+    )

@@ -29,8 +29,14 @@ OWNERS = ["team:data-curation"]
 CHECK_MANIFEST = "manifest_matches_files"
 
 #: Nightly tables read for the funnel, dedup stats, language mix and lineage.
-NIGHT_UPSTREAMS = ["scored_documents", "rejected_documents", "duplicates", "raw_documents", "quarantine",
-                   "annotation_sample"]
+NIGHT_UPSTREAMS = [
+    "scored_documents",
+    "rejected_documents",
+    "duplicates",
+    "raw_documents",
+    "quarantine",
+    "annotation_sample",
+]
 #: Tables built from human labels; they may not exist yet (cold start).
 LABEL_UPSTREAMS = ["quality_estimates", "annotator_agreement"]
 
@@ -46,16 +52,22 @@ LABEL_UPSTREAMS = ["quality_estimates", "annotator_agreement"]
 def curated_documents(recipe: RecipeResource, deduplicated_documents: pl.LazyFrame):
     sel = curated_selection(deduplicated_documents, recipe.load().model.apply_threshold)
     n_in, n_out = row_count(deduplicated_documents), row_count(sel.curated)
-    return dg.Output(sel.curated, metadata={
-        "dagster/row_count": n_out,
-        "deduplicated_documents": n_in,
-        "dropped_under_model_threshold": n_in - n_out,
-        "model_threshold_applied": sel.threshold_applied,
-        "model_version": ", ".join(sel.model_versions) or "none (heuristic scores: nothing dropped by score)",
-        "preview": preview(sel.curated, ["doc_id", "source", "quality_score", "text"]),
-        **({"dropped_preview": preview(sel.dropped, ["doc_id", "source", "quality_score", "text"])}
-           if n_in != n_out else {}),
-    })
+    return dg.Output(
+        sel.curated,
+        metadata={
+            "dagster/row_count": n_out,
+            "deduplicated_documents": n_in,
+            "dropped_under_model_threshold": n_in - n_out,
+            "model_threshold_applied": sel.threshold_applied,
+            "model_version": ", ".join(sel.model_versions) or "none (heuristic scores: nothing dropped by score)",
+            "preview": preview(sel.curated, ["doc_id", "source", "quality_score", "text"]),
+            **(
+                {"dropped_preview": preview(sel.dropped, ["doc_id", "source", "quality_score", "text"])}
+                if n_in != n_out
+                else {}
+            ),
+        },
+    )
 
 
 @dg.asset(
@@ -77,21 +89,39 @@ def curated_documents(recipe: RecipeResource, deduplicated_documents: pl.LazyFra
     "Written to a temp dir and renamed into place; `releases/<dataset>/LATEST` moves only after that. "
     "Runs only when the blocking checks on curated_documents passed.",
 )
-def curated_release(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource,
-                    store: StoreResource, curated_documents: pl.LazyFrame) -> dg.MaterializeResult:
+def curated_release(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    settings: SettingsResource,
+    store: StoreResource,
+    curated_documents: pl.LazyFrame,
+) -> dg.MaterializeResult:
     night, root = context.partition_key, store.store
     tables, upstream = _night_tables(root, night, curated_documents)
     with root.scratch(f"publish-{night}") as scratch:
         result = publish_night(
-            tables, recipe.load(), night, root.releases, work_dir=scratch,
-            checks=read_check_summaries(root.validation, night), fingerprint_cache=root.fingerprint_cache,
-            upstream=upstream, source_root=recipe.recipe_dir,
+            tables,
+            recipe.load(),
+            night,
+            root.releases,
+            work_dir=scratch,
+            checks=read_check_summaries(root.validation, night),
+            fingerprint_cache=root.fingerprint_cache,
+            upstream=upstream,
+            source_root=recipe.recipe_dir,
             code=code_version(override=settings.get().code_version),
         )
     context.log.info(f"published {result.path} in {result.timings['total']:.1f} s; LATEST = {result.latest}")
-    return dg.MaterializeResult(metadata=_release_metadata(result), check_results=[dg.AssetCheckResult(
-        check_name=CHECK_MANIFEST, passed=True,
-        metadata={"problems": dg.MetadataValue.md("_none_"), "shards": result.manifest["totals"]["shards"]})])
+    return dg.MaterializeResult(
+        metadata=_release_metadata(result),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=CHECK_MANIFEST,
+                passed=True,
+                metadata={"problems": dg.MetadataValue.md("_none_"), "shards": result.manifest["totals"]["shards"]},
+            )
+        ],
+    )
 
 
 def _night_tables(root: Store, night: str, curated: pl.LazyFrame) -> tuple[NightTables, dict]:
@@ -102,9 +132,14 @@ def _night_tables(root: Store, night: str, curated: pl.LazyFrame) -> tuple[Night
     upstream |= {name: str(root.table_path(name).parent) for name, f in overall.items() if f is not None}
     estimates, agreement = nightly["quality_estimates"], overall["annotator_agreement"]
     tables = NightTables(
-        curated=curated, scored=nightly["scored_documents"], rejected=nightly["rejected_documents"],
-        duplicates=nightly["duplicates"], raw=nightly["raw_documents"], quarantine=nightly["quarantine"],
-        sample=nightly["annotation_sample"], annotations=overall["annotations"],
+        curated=curated,
+        scored=nightly["scored_documents"],
+        rejected=nightly["rejected_documents"],
+        duplicates=nightly["duplicates"],
+        raw=nightly["raw_documents"],
+        quarantine=nightly["quarantine"],
+        sample=nightly["annotation_sample"],
+        annotations=overall["annotations"],
         estimates=None if estimates is None else estimates.collect(),
         agreement=None if agreement is None else agreement.collect(),
     )
@@ -153,14 +188,21 @@ def _release_metadata(result: PublishResult) -> dict:
     "entries on a rerun. Later nights are deduplicated against it; rebuild it from the releases with "
     "`python -m winnow.dedup.index rebuild <releases root>`.",
 )
-def dedup_index(context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource,
-                dedup_signatures: pl.LazyFrame, curated_documents: pl.LazyFrame) -> dg.MaterializeResult:
+def dedup_index(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    store: StoreResource,
+    dedup_signatures: pl.LazyFrame,
+    curated_documents: pl.LazyFrame,
+) -> dg.MaterializeResult:
     index = SignatureIndex(store.store.dedup_index, MinHashParams.from_config(recipe.load().dedup.minhash))
     entries = dedup_signatures.join(curated_documents.select("doc_id").unique(), on="doc_id", how="semi")
     rows = index.publish_partition(context.partition_key, entries)
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows,
-        "index_partitions": len(index.partitions()),
-        "index_documents": index.size(),
-        "path": dg.MetadataValue.path(str(index.root)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "index_partitions": len(index.partitions()),
+            "index_documents": index.size(),
+            "path": dg.MetadataValue.path(str(index.root)),
+        }
+    )

@@ -94,8 +94,13 @@ def _manifest(store: Store, r: Recipe, night: str) -> Subject:
     manifest, shards = manifest_frame(release)
     curated = store.table("curated_documents", [night])
     rows = int(curated.select(pl.len()).collect().item()) if curated is not None else None
-    return Subject(shards.lazy(), release_manifest_spec(manifest, rows), "curated_release", night,
-                   {"release": dg.MetadataValue.path(str(release))})
+    return Subject(
+        shards.lazy(),
+        release_manifest_spec(manifest, rows),
+        "curated_release",
+        night,
+        {"release": dg.MetadataValue.path(str(release))},
+    )
 
 
 def check_result(outcome: ValidationOutcome, recipe: Recipe, extra: dict | None = None) -> dg.AssetCheckResult:
@@ -118,7 +123,8 @@ def check_result(outcome: ValidationOutcome, recipe: Recipe, extra: dict | None 
         metadata["failing_doc_ids"] = dg.MetadataValue.json(outcome.failing_ids(cfg.max_failing_ids))
         metadata["failures"] = table_md(failures_table(outcome))
         metadata["failing_ids_by_expectation"] = dg.MetadataValue.json(
-            {f"{f.expectation} [{f.column or 'table'}]": f.failing_ids for f in outcome.failures})
+            {f"{f.expectation} [{f.column or 'table'}]": f.failing_ids for f in outcome.failures}
+        )
     if outcome.data_docs:
         metadata["data_docs"] = dg.MetadataValue.path(outcome.data_docs)
         metadata["data_docs_url"] = dg.MetadataValue.url(Path(outcome.data_docs).as_uri())
@@ -152,18 +158,26 @@ def _night(context: dg.AssetCheckExecutionContext) -> str | None:
     return context.run.tags.get("dagster/partition")
 
 
-def gx_check(name: str, asset: str, suite: str, subject: Callable[[Store, Recipe, str], Subject],
-             description: str, nightly: bool = True) -> dg.AssetChecksDefinition:
+def gx_check(
+    name: str,
+    asset: str,
+    suite: str,
+    subject: Callable[[Store, Recipe, str], Subject],
+    description: str,
+    nightly: bool = True,
+) -> dg.AssetChecksDefinition:
     """A blocking asset check that validates ``subject`` with the Great Expectations suite ``suite``."""
 
     @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
-    def _check(context: dg.AssetCheckExecutionContext, recipe: RecipeResource, store: StoreResource,
-               settings: SettingsResource) -> dg.AssetCheckResult:
+    def _check(
+        context: dg.AssetCheckExecutionContext, recipe: RecipeResource, store: StoreResource, settings: SettingsResource
+    ) -> dg.AssetCheckResult:
         r, night = recipe.load(), _night(context)
         try:
             if nightly and not night:
-                raise ValidationInputError("this check validates one night: launch it with a partition "
-                                           "(dagster/partition tag)")
+                raise ValidationInputError(
+                    "this check validates one night: launch it with a partition (dagster/partition tag)"
+                )
             try:
                 s = subject(store.store, r, night)
             except ValidationInputError:
@@ -172,9 +186,15 @@ def gx_check(name: str, asset: str, suite: str, subject: Callable[[Store, Recipe
                 raise ValidationInputError(f"{asset}: {exc}") from None
             ops = settings.get().validation
             outcome = validate(
-                s.frame, s.spec, asset=s.asset, partition=s.partition, root=store.store.validation,
+                s.frame,
+                s.spec,
+                asset=s.asset,
+                partition=s.partition,
+                root=store.store.validation,
                 run_name=f"{s.partition or 'all'}__{context.run.run_id[:8]}",
-                max_ids=r.validation.max_failing_ids, data_docs=ops.data_docs, keep_runs=ops.data_docs_keep_runs,
+                max_ids=r.validation.max_failing_ids,
+                data_docs=ops.data_docs,
+                keep_runs=ops.data_docs_keep_runs,
             )
         except ValidationInputError as exc:
             return _input_error(suite, r, exc)
@@ -185,26 +205,52 @@ def gx_check(name: str, asset: str, suite: str, subject: Callable[[Store, Recipe
 
 
 CHECKS = [
-    gx_check(RAW_CHECK, "raw_documents", RAW_SUITE, _raw,
-             "Great Expectations suite `raw_documents`: canonical columns and types, non-null and unique doc_id, "
-             "non-null text within validation.min/max_text_chars, a source on every row. Blocking: a failure "
-             "stops the rest of the night's graph."),
-    gx_check(CURATED_CHECK, "curated_documents", CURATED_SUITE, _curated,
-             "Great Expectations suite `curated_documents`: canonical columns and types, non-null unique doc_id, "
-             "text length bounds, no duplicate content_hash, every document scored, language in "
-             "filters.language.allowed, and every signal column in range (ratios/scores in [0, 1], counts >= 0; "
-             "found by name). Blocking: a failure stops curated_release from publishing."),
-    gx_check(SAMPLE_CHECK, "annotation_sample", SAMPLE_SUITE, _sample,
-             "Great Expectations suite `annotation_sample`: what annotators will see carries no e-mail address "
-             "or phone number (validation.email_pattern / phone_pattern on the redacted text), doc_ids are "
-             "unique and inclusion probabilities positive. Blocking: a failure stops the push to Label Studio."),
-    gx_check(ANNOTATIONS_CHECK, "annotations", ANNOTATIONS_SUITE, _annotations,
-             "Great Expectations suite `annotations`: the annotation schema's columns and types, doc_id and "
-             "annotator on every row, one row per (task, annotator), decision in keep/drop, rating 1..5, issue "
-             "tags from the labeling config, positive inclusion probabilities. Blocking: agreement and the "
-             "quality model are not recomputed from bad labels.", nightly=False),
-    gx_check(MANIFEST_CHECK, "curated_release", MANIFEST_SUITE, _manifest,
-             "Great Expectations suite `release_manifest` on the night's release: every shard listed exists and "
-             "no unlisted one lies beside it; each shard's rows, bytes, sha256 and token sum in manifest.json "
-             "equal the file's; totals equal the sums; the shards hold exactly the curated documents."),
+    gx_check(
+        RAW_CHECK,
+        "raw_documents",
+        RAW_SUITE,
+        _raw,
+        "Great Expectations suite `raw_documents`: canonical columns and types, non-null and unique doc_id, "
+        "non-null text within validation.min/max_text_chars, a source on every row. Blocking: a failure "
+        "stops the rest of the night's graph.",
+    ),
+    gx_check(
+        CURATED_CHECK,
+        "curated_documents",
+        CURATED_SUITE,
+        _curated,
+        "Great Expectations suite `curated_documents`: canonical columns and types, non-null unique doc_id, "
+        "text length bounds, no duplicate content_hash, every document scored, language in "
+        "filters.language.allowed, and every signal column in range (ratios/scores in [0, 1], counts >= 0; "
+        "found by name). Blocking: a failure stops curated_release from publishing.",
+    ),
+    gx_check(
+        SAMPLE_CHECK,
+        "annotation_sample",
+        SAMPLE_SUITE,
+        _sample,
+        "Great Expectations suite `annotation_sample`: what annotators will see carries no e-mail address "
+        "or phone number (validation.email_pattern / phone_pattern on the redacted text), doc_ids are "
+        "unique and inclusion probabilities positive. Blocking: a failure stops the push to Label Studio.",
+    ),
+    gx_check(
+        ANNOTATIONS_CHECK,
+        "annotations",
+        ANNOTATIONS_SUITE,
+        _annotations,
+        "Great Expectations suite `annotations`: the annotation schema's columns and types, doc_id and "
+        "annotator on every row, one row per (task, annotator), decision in keep/drop, rating 1..5, issue "
+        "tags from the labeling config, positive inclusion probabilities. Blocking: agreement and the "
+        "quality model are not recomputed from bad labels.",
+        nightly=False,
+    ),
+    gx_check(
+        MANIFEST_CHECK,
+        "curated_release",
+        MANIFEST_SUITE,
+        _manifest,
+        "Great Expectations suite `release_manifest` on the night's release: every shard listed exists and "
+        "no unlisted one lies beside it; each shard's rows, bytes, sha256 and token sum in manifest.json "
+        "equal the file's; totals equal the sums; the shards hold exactly the curated documents.",
+    ),
 ]

@@ -25,8 +25,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return
         if not isinstance(obj, (pl.LazyFrame, pl.DataFrame)):
-            raise TypeError(f"{context.asset_key.to_user_string()}: the IO manager stores polars tables only, "
-                            f"got {type(obj).__name__}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: the IO manager stores polars tables only, "
+                f"got {type(obj).__name__}"
+            )
         (partition,) = self._partitions(context)
         # streamed, atomic: readers never see a half-written file
         self.store.store.write_table("/".join(context.asset_key.path), partition, obj)

@@ -40,8 +40,10 @@ def launch(job: str, partition: str | None = None) -> bool:
     tags = {"dagster/partition": partition} if partition else {}
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(dg.reconstructable(JOBS[job]), instance=instance, tags=tags)
-        print(f"{job}{f' [{partition}]' if partition else ''}: run {result.run_id} "
-              f"{'succeeded' if result.success else 'FAILED'}")
+        print(
+            f"{job}{f' [{partition}]' if partition else ''}: run {result.run_id} "
+            f"{'succeeded' if result.success else 'FAILED'}"
+        )
         return result.success
 
 

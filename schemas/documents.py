@@ -89,9 +89,7 @@ def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
 def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame:
     """Select and cast the schema's columns in order; extra columns are kept after them."""
     names = frame.collect_schema().names()
-    cols = [
-        (pl.col(n).cast(t) if n in names else pl.lit(None, dtype=t).alias(n)) for n, t in schema.items()
-    ]
+    cols = [(pl.col(n).cast(t) if n in names else pl.lit(None, dtype=t).alias(n)) for n, t in schema.items()]
     extra = [n for n in names if n not in schema]
     return frame.select(cols + extra)
 

@@ -127,14 +127,18 @@ def ge_type(dtype: pl.DataType) -> str | None:
 def schema_rules(schema: dict[str, pl.DataType], table: str) -> list[Rule]:
     """Each contract column exists and has its type (extra columns are allowed)."""
     rules = [
-        Rule("ExpectTableColumnsToMatchSet", {"column_set": list(schema), "exact_match": False},
-             f"{table} has every column of its contract (extra columns allowed)"),
+        Rule(
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": list(schema), "exact_match": False},
+            f"{table} has every column of its contract (extra columns allowed)",
+        ),
     ]
     for name, dtype in schema.items():
         t = ge_type(dtype)
         if t is not None:
-            rules.append(Rule("ExpectColumnValuesToBeOfType", {"column": name, "type_": t},
-                              f"{name} is {dtype} ({t} in pandas)"))
+            rules.append(
+                Rule("ExpectColumnValuesToBeOfType", {"column": name, "type_": t}, f"{name} is {dtype} ({t} in pandas)")
+            )
     return rules
 
 
@@ -149,16 +153,20 @@ def _text_rules(recipe: Recipe, column: str = "text") -> list[Rule]:
     cfg = recipe.validation
     return [
         Rule("ExpectColumnValuesToNotBeNull", {"column": column}, f"every document has {column}"),
-        Rule("ExpectColumnValueLengthsToBeBetween",
-             {"column": column, "min_value": cfg.min_text_chars, "max_value": cfg.max_text_chars},
-             f"{column} has {cfg.min_text_chars}..{cfg.max_text_chars} characters (validation.*_text_chars)"),
+        Rule(
+            "ExpectColumnValueLengthsToBeBetween",
+            {"column": column, "min_value": cfg.min_text_chars, "max_value": cfg.max_text_chars},
+            f"{column} has {cfg.min_text_chars}..{cfg.max_text_chars} characters (validation.*_text_chars)",
+        ),
     ]
 
 
 def _probability_rule(column: str) -> Rule:
-    return Rule("ExpectColumnValuesToBeBetween",
-                {"column": column, "min_value": 0, "max_value": 1, "strict_min": True},
-                f"{column} is a positive inclusion probability in (0, 1] (weights 1/p are finite)")
+    return Rule(
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "min_value": 0, "max_value": 1, "strict_min": True},
+        f"{column} is a positive inclusion probability in (0, 1] (weights 1/p are finite)",
+    )
 
 
 # --------------------------------------------------------------------------- signals
@@ -210,15 +218,23 @@ def curated_documents_spec(recipe: Recipe, columns: dict[str, pl.DataType]) -> S
     rules = schema_rules(DOCUMENT_SCHEMA, CURATED_SUITE) + _key_rules(CURATED_SUITE) + _text_rules(recipe)
     rules += [
         Rule("ExpectColumnValuesToNotBeNull", {"column": "content_hash"}, "every curated document has a content_hash"),
-        Rule("ExpectColumnValuesToBeUnique", {"column": "content_hash"},
-             "no two curated documents share a content hash (exact duplicates were removed)"),
+        Rule(
+            "ExpectColumnValuesToBeUnique",
+            {"column": "content_hash"},
+            "no two curated documents share a content hash (exact duplicates were removed)",
+        ),
         Rule("ExpectColumnValuesToNotBeNull", {"column": "quality_score"}, "every curated document is scored"),
     ]
     lang = recipe.filters.language
     if recipe.validation.check_language and lang.enabled:
         col = language_column(list(columns))
-        rules.append(Rule("ExpectColumnValuesToBeInSet", {"column": col, "value_set": list(lang.allowed)},
-                          f"{col} is one of filters.language.allowed (null: language unknown, not checked)"))
+        rules.append(
+            Rule(
+                "ExpectColumnValuesToBeInSet",
+                {"column": col, "value_set": list(lang.allowed)},
+                f"{col} is one of filters.language.allowed (null: language unknown, not checked)",
+            )
+        )
     sig = dict(columns)
     sig.setdefault("quality_score", pl.Float64())
     rules += signal_rules(sig, recipe)
@@ -235,10 +251,16 @@ def annotation_sample_spec(recipe: Recipe, columns: list[str]) -> SuiteSpec:
     text = sample_text_column(columns)
     rules = _key_rules(SAMPLE_SUITE) + [
         Rule("ExpectColumnValuesToNotBeNull", {"column": text}, f"every task has its {text}"),
-        Rule("ExpectColumnValuesToNotMatchRegex", {"column": text, "regex": cfg.email_pattern},
-             f"no unredacted e-mail address in {text} (validation.email_pattern)"),
-        Rule("ExpectColumnValuesToNotMatchRegex", {"column": text, "regex": cfg.phone_pattern},
-             f"no unredacted phone number in {text} (validation.phone_pattern)"),
+        Rule(
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": text, "regex": cfg.email_pattern},
+            f"no unredacted e-mail address in {text} (validation.email_pattern)",
+        ),
+        Rule(
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": text, "regex": cfg.phone_pattern},
+            f"no unredacted phone number in {text} (validation.phone_pattern)",
+        ),
         Rule("ExpectColumnValuesToNotBeNull", {"column": "inclusion_prob"}, "every sampled row has its probability"),
         _probability_rule("inclusion_prob"),
     ]
@@ -255,15 +277,27 @@ def annotations_spec(recipe: Recipe) -> SuiteSpec:
     rules = schema_rules(ANNOTATION_SCHEMA, ANNOTATIONS_SUITE) + [
         Rule("ExpectColumnValuesToNotBeNull", {"column": "doc_id"}, "every annotation names its doc_id"),
         Rule("ExpectColumnValuesToNotBeNull", {"column": "annotator"}, "every annotation names its annotator"),
-        Rule("ExpectCompoundColumnsToBeUnique", {"column_list": ["task_id", "annotator"]},
-             "one row per (task, annotator): the newest update replaced older ones"),
+        Rule(
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["task_id", "annotator"]},
+            "one row per (task, annotator): the newest update replaced older ones",
+        ),
         Rule("ExpectColumnValuesToNotBeNull", {"column": "decision"}, "every annotation has a decision"),
-        Rule("ExpectColumnValuesToBeInSet", {"column": "decision", "value_set": list(DECISIONS)},
-             f"decision is one of {', '.join(DECISIONS)}"),
-        Rule("ExpectColumnValuesToBeBetween", {"column": "rating", "min_value": RATING_MIN, "max_value": RATING_MAX},
-             f"rating is {RATING_MIN}..{RATING_MAX} (or not given)"),
-        Rule("ExpectColumnValuesToMatchRegex", {"column": TAGS_JOINED, "regex": tags_regex()},
-             "every issue tag is one of the labeling config's tags"),
+        Rule(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "decision", "value_set": list(DECISIONS)},
+            f"decision is one of {', '.join(DECISIONS)}",
+        ),
+        Rule(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "rating", "min_value": RATING_MIN, "max_value": RATING_MAX},
+            f"rating is {RATING_MIN}..{RATING_MAX} (or not given)",
+        ),
+        Rule(
+            "ExpectColumnValuesToMatchRegex",
+            {"column": TAGS_JOINED, "regex": tags_regex()},
+            "every issue tag is one of the labeling config's tags",
+        ),
         Rule("ExpectColumnValuesToNotBeNull", {"column": "inclusion_prob"}, "every annotated row has its probability"),
         _probability_rule("inclusion_prob"),
     ]
@@ -291,30 +325,49 @@ def release_manifest_spec(manifest: dict, curated_rows: int | None = None) -> Su
     """Manifest figures equal the shard contents; totals equal the sums (and the curated table's rows)."""
     totals = manifest.get("totals", {})
     rules = [
-        Rule("ExpectColumnValuesToBeInSet", {"column": "listed", "value_set": [True]},
-             "every Parquet file in the release folder is listed in the manifest"),
-        Rule("ExpectColumnValuesToBeInSet", {"column": "exists", "value_set": [True]},
-             "every listed shard exists"),
+        Rule(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "listed", "value_set": [True]},
+            "every Parquet file in the release folder is listed in the manifest",
+        ),
+        Rule("ExpectColumnValuesToBeInSet", {"column": "exists", "value_set": [True]}, "every listed shard exists"),
         Rule("ExpectColumnValuesToBeUnique", {"column": "file"}, "each shard is listed once"),
     ]
     for what in ("rows", "bytes", "sha256", "tokens"):
-        rules.append(Rule("ExpectColumnPairValuesToBeEqual",
-                          {"column_A": what, "column_B": f"actual_{what}", "ignore_row_if": "either_value_is_missing"},
-                          f"each shard's {what} in the manifest equals the file's (missing and unlisted files "
-                          "are reported by their own expectations)"))
+        rules.append(
+            Rule(
+                "ExpectColumnPairValuesToBeEqual",
+                {"column_A": what, "column_B": f"actual_{what}", "ignore_row_if": "either_value_is_missing"},
+                f"each shard's {what} in the manifest equals the file's (missing and unlisted files "
+                "are reported by their own expectations)",
+            )
+        )
     if "shards" in totals:
-        rules.append(Rule("ExpectTableRowCountToEqual", {"value": int(totals["shards"])},
-                          "totals.shards equals the number of shards"))
+        rules.append(
+            Rule(
+                "ExpectTableRowCountToEqual",
+                {"value": int(totals["shards"])},
+                "totals.shards equals the number of shards",
+            )
+        )
     for what in ("rows", "bytes", "tokens"):
         if what in totals:
             v = int(totals[what])
-            rules.append(Rule("ExpectColumnSumToBeBetween",
-                              {"column": f"actual_{what}", "min_value": v, "max_value": v},
-                              f"totals.{what} ({v}) equals the sum over the shard files"))
+            rules.append(
+                Rule(
+                    "ExpectColumnSumToBeBetween",
+                    {"column": f"actual_{what}", "min_value": v, "max_value": v},
+                    f"totals.{what} ({v}) equals the sum over the shard files",
+                )
+            )
     if curated_rows is not None:
-        rules.append(Rule("ExpectColumnSumToBeBetween",
-                          {"column": "actual_rows", "min_value": curated_rows, "max_value": curated_rows},
-                          f"the shards hold exactly the {curated_rows} curated documents"))
+        rules.append(
+            Rule(
+                "ExpectColumnSumToBeBetween",
+                {"column": "actual_rows", "min_value": curated_rows, "max_value": curated_rows},
+                f"the shards hold exactly the {curated_rows} curated documents",
+            )
+        )
     return SuiteSpec(MANIFEST_SUITE, rules, id_columns=["file"])
 
 

@@ -284,8 +284,9 @@ class ValidationConfig(_Strict):
     #: failing rows named per failed expectation (doc_ids in check metadata and summaries)
     max_failing_ids: int = Field(20, ge=1, le=1000)
     #: suites whose failures only warn instead of blocking downstream assets (use sparingly)
-    warn_only: list[Literal["raw_documents", "curated_documents", "annotation_sample", "annotations",
-                            "release_manifest"]] = Field(default_factory=list)
+    warn_only: list[
+        Literal["raw_documents", "curated_documents", "annotation_sample", "annotations", "release_manifest"]
+    ] = Field(default_factory=list)
 
     @field_validator("ratio_pattern", "email_pattern", "phone_pattern")
     @classmethod
@@ -386,7 +387,5 @@ def load_recipe(path: str | Path) -> Recipe:
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:
-        lines = [
-            f"{path}: field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()
-        ]
+        lines = [f"{path}: field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()]
         raise RecipeError("invalid recipe\n" + "\n".join(lines)) from None

@@ -36,14 +36,21 @@ def _truth(store: Store) -> pl.DataFrame:
     nights = sorted(p.stem for p in folder.glob("*.parquet"))
     if not nights:
         raise SystemExit("no raw_documents yet: run `make demo` first")
-    frames = [truth_for(pl.read_parquet(folder / f"{n}.parquet", columns=["doc_id", "source", "source_file"]), n)
-              for n in nights]
+    frames = [
+        truth_for(pl.read_parquet(folder / f"{n}.parquet", columns=["doc_id", "source", "source_file"]), n)
+        for n in nights
+    ]
     return pl.concat(frames).drop_nulls("content_kind").with_columns(u=hash_seed_fraction(pl.col("doc_id"), 7))
 
 
 def _result(kind: str, keep: bool) -> list[dict]:
     result = [
-        {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": ["keep" if keep else "drop"]}},
+        {
+            "from_name": "decision",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": ["keep" if keep else "drop"]},
+        },
         {"from_name": "rating", "to_name": "text", "type": "rating", "value": {"rating": 4 if keep else 2}},
     ]
     if not keep and TAGS.get(kind):
@@ -51,8 +58,13 @@ def _result(kind: str, keep: bool) -> list[dict]:
     return result
 
 
-def label_queue(client: LabelStudioClient, project_id: int, kinds: dict[str, str],
-                flipped: frozenset[str] = frozenset(), lead_time: float = 20.0) -> int:
+def label_queue(
+    client: LabelStudioClient,
+    project_id: int,
+    kinds: dict[str, str],
+    flipped: frozenset[str] = frozenset(),
+    lead_time: float = 20.0,
+) -> int:
     """Take the next task and submit it, until Label Studio has nothing more for this person.
 
     ``kinds`` maps doc_id to its provenance kind; the decision on ``flipped`` documents is
@@ -75,8 +87,11 @@ def main() -> int:
     config = load_settings()
     settings = discover(config.label_studio, config.home)
     if settings is None:
-        print("Label Studio is not running: start it with `bash scripts/labelstudio.sh start` "
-              "(make demo does), then rerun.", file=sys.stderr)
+        print(
+            "Label Studio is not running: start it with `bash scripts/labelstudio.sh start` "
+            "(make demo does), then rerun.",
+            file=sys.stderr,
+        )
         return 2
     title = load_recipe(config.recipe).annotation.project_title
     truth = _truth(Store(config.home))

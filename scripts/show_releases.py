@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from winnow.settings import load_settings
 from winnow.publish.release import verify_release
+from winnow.settings import load_settings
 
 
 def main() -> int:

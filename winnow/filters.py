@@ -106,14 +106,26 @@ def build_rules(recipe: Recipe) -> list[Rule]:
             ("gopher_below_avg_threshold", q.min_avg_word_length, mean >= q.min_avg_word_length),
             ("gopher_above_avg_threshold", q.max_avg_word_length, mean <= q.max_avg_word_length),
             ("gopher_too_many_hashes", q.max_symbol_word_ratio, c("gopher_hash_per_word") <= q.max_symbol_word_ratio),
-            ("gopher_too_many_ellipsis", q.max_symbol_word_ratio,
-             c("gopher_ellipsis_per_word") <= q.max_symbol_word_ratio),
-            ("gopher_too_many_bullets", q.max_bullet_lines_ratio,
-             c("gopher_bullet_lines_ratio") <= q.max_bullet_lines_ratio),
-            ("gopher_too_many_end_ellipsis", q.max_ellipsis_lines_ratio,
-             c("gopher_ellipsis_lines_ratio") <= q.max_ellipsis_lines_ratio),
-            ("gopher_below_alpha_threshold", q.max_non_alpha_words_ratio,
-             c("gopher_alpha_words_ratio") >= q.max_non_alpha_words_ratio),
+            (
+                "gopher_too_many_ellipsis",
+                q.max_symbol_word_ratio,
+                c("gopher_ellipsis_per_word") <= q.max_symbol_word_ratio,
+            ),
+            (
+                "gopher_too_many_bullets",
+                q.max_bullet_lines_ratio,
+                c("gopher_bullet_lines_ratio") <= q.max_bullet_lines_ratio,
+            ),
+            (
+                "gopher_too_many_end_ellipsis",
+                q.max_ellipsis_lines_ratio,
+                c("gopher_ellipsis_lines_ratio") <= q.max_ellipsis_lines_ratio,
+            ),
+            (
+                "gopher_below_alpha_threshold",
+                q.max_non_alpha_words_ratio,
+                c("gopher_alpha_words_ratio") >= q.max_non_alpha_words_ratio,
+            ),
             ("gopher_enough_stop_words", q.min_stop_words, c("gopher_stop_words") >= q.min_stop_words),
         ]
         for reason, thr, keep in checks:
@@ -169,14 +181,14 @@ def funnel(filtered: pl.LazyFrame) -> pl.DataFrame:
     names = filtered.collect_schema().names()
     chars = pl.col("n_chars") if "n_chars" in names else pl.col("text").str.len_chars()
     table = (
-        filtered.group_by(
-            pl.col("drop_family").fill_null("(kept)"), pl.col("drop_reason").fill_null("(kept)")
-        )
+        filtered.group_by(pl.col("drop_family").fill_null("(kept)"), pl.col("drop_reason").fill_null("(kept)"))
         .agg(documents=pl.len().cast(pl.Int64), characters=chars.sum().cast(pl.Int64))
         .collect()
     )
     total_docs, total_chars = table["documents"].sum(), table["characters"].sum()
-    removed = table.filter(pl.col("drop_reason") != "(kept)").sort(["documents", "drop_reason"], descending=[True, False])
+    removed = table.filter(pl.col("drop_reason") != "(kept)").sort(
+        ["documents", "drop_reason"], descending=[True, False]
+    )
     kept = table.filter(pl.col("drop_reason") == "(kept)")
     if kept.height == 0:
         kept = pl.DataFrame(

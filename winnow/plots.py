@@ -12,11 +12,11 @@ import matplotlib
 import matplotlib.patches
 
 matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import polars as pl  # noqa: E402
+import matplotlib.pyplot as plt
+import polars as pl
 
-from winnow.publish.compute import fmt_count  # noqa: E402
-from winnow.model.calibrate import Calibration  # noqa: E402
+from winnow.model.calibrate import Calibration
+from winnow.publish.compute import fmt_count
 
 _MAX_BARS = 14
 
@@ -39,13 +39,21 @@ def funnel_png(funnel: pl.DataFrame, title: str = "Curation funnel") -> bytes:
     if removed.height > _MAX_BARS:
         head = removed.head(_MAX_BARS - 1)
         rest = removed.slice(_MAX_BARS - 1)
-        other = pl.DataFrame({"step": [f"− {rest.height} other reasons"], "stage": [None],
-                              "documents": [int(rest["documents"].sum())], "tokens": [int(rest["tokens"].sum())]})
+        other = pl.DataFrame(
+            {
+                "step": [f"− {rest.height} other reasons"],
+                "stage": [None],
+                "documents": [int(rest["documents"].sum())],
+                "tokens": [int(rest["tokens"].sum())],
+            }
+        )
         removed = pl.concat([head, other], how="vertical_relaxed")
     totals = funnel.filter(pl.col("kind") == "total").select("step", "stage", "documents", "tokens")
     rows = pl.concat([totals, removed], how="vertical_relaxed")
     labels = [s.split(" (")[0].replace("= ", "").replace("− ", "removed: ") for s in rows["step"].to_list()]
-    colors = ["#999999", "#4f81bd"][: totals.height] + [_STAGE_COLORS.get(st, "#777777") for st in removed["stage"].to_list()]
+    colors = ["#999999", "#4f81bd"][: totals.height] + [
+        _STAGE_COLORS.get(st, "#777777") for st in removed["stage"].to_list()
+    ]
     labels, colors = labels[::-1], colors[::-1]
     fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.38 * max(rows.height, 1)), sharey=True)
     for ax, col in ((axes[0], "documents"), (axes[1], "tokens")):
@@ -58,8 +66,11 @@ def funnel_png(funnel: pl.DataFrame, title: str = "Curation funnel") -> bytes:
             ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " " + fmt_count(v), va="center", fontsize=8)
         ax.margins(x=0.25)
         ax.spines[["top", "right"]].set_visible(False)
-    handles = [matplotlib.patches.Patch(color=c, label=f"removed by {st}") for st, c in _STAGE_COLORS.items()
-               if st in removed["stage"].to_list()]
+    handles = [
+        matplotlib.patches.Patch(color=c, label=f"removed by {st}")
+        for st, c in _STAGE_COLORS.items()
+        if st in removed["stage"].to_list()
+    ]
     if handles:
         axes[1].legend(handles=handles, frameon=False, fontsize=8, loc="lower right")
     fig.suptitle(title)
@@ -86,8 +97,14 @@ def compute_png(report: dict) -> bytes:
     b2 = ax.bar([i + w / 2 for i in x], curated, w, label="curated", color="#4f81bd")
     for bars, ms, pop in ((b1, models, "raw"), (b2, models, "curated")):
         for b, m in zip(bars, ms):
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), f"{_money(m[pop]['cost'])} {cur}",
-                    ha="center", va="bottom", fontsize=8)
+            ax.text(
+                b.get_x() + b.get_width() / 2,
+                b.get_height(),
+                f"{_money(m[pop]['cost'])} {cur}",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
     ax.set_xticks(list(x), [f"{m['label']} params" for m in models])
     ax.set_ylabel("GPU-hours (one pass)")
     ax.set_title(f"Training compute, {report['assumptions']['gpu']}, MFU {report['assumptions']['mfu']:g}")
@@ -132,12 +149,22 @@ def calibration_png(cal: Calibration) -> bytes | None:
     fig, ax = _fig(5.5, 3.6)
     c = cal.curve.sort("tokens_kept_share")
     ax.plot(c["tokens_kept_share"], c["precision"], color="#4c78a8", label="precision (human keep share)")
-    ax.plot(c["tokens_kept_share"], c["precision_lower"], color="#4c78a8", ls=":",
-            label=f"lower bound ({cal.confidence:.0%} one-sided)")
+    ax.plot(
+        c["tokens_kept_share"],
+        c["precision_lower"],
+        color="#4c78a8",
+        ls=":",
+        label=f"lower bound ({cal.confidence:.0%} one-sided)",
+    )
     ax.axhline(cal.target_precision, color="#e45756", ls="--", lw=1, label=f"target {cal.target_precision:g}")
     if cal.reachable:
-        ax.scatter([cal.tokens_kept_share], [cal.precision], color="#e45756", zorder=5,
-                   label=f"threshold {cal.threshold:.3f}: {cal.tokens_kept_share:.0%} of tokens")
+        ax.scatter(
+            [cal.tokens_kept_share],
+            [cal.precision],
+            color="#e45756",
+            zorder=5,
+            label=f"threshold {cal.threshold:.3f}: {cal.tokens_kept_share:.0%} of tokens",
+        )
     ax.set_xlabel("share of tokens kept (calibration labels, weighted)")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1.02)
@@ -167,14 +194,15 @@ def score_histogram_png(scores: pl.DataFrame, threshold: float | None = None) ->
 
 def estimates_png(table: pl.DataFrame) -> bytes | None:
     """Point estimates with their intervals, one row per population and metric."""
-    rows = table.filter(pl.col("metric").is_in(["keep_share", "token_keep_share", "false_drop_rate"])
-                        & pl.col("estimate").is_not_null())
+    rows = table.filter(
+        pl.col("metric").is_in(["keep_share", "token_keep_share", "false_drop_rate"]) & pl.col("estimate").is_not_null()
+    )
     if rows.height == 0:
         return None
     fig, ax = _fig(6, 0.6 + 0.3 * rows.height)
     labels = [f"{p} · {m}" for p, m in zip(rows["population"], rows["metric"])][::-1]
     est = rows["estimate"].to_list()[::-1]
-    lo = [max(0.0, e - (l if l is not None else e)) for e, l in zip(est, rows["lower"].to_list()[::-1])]
+    lo = [max(0.0, e - (low if low is not None else e)) for e, low in zip(est, rows["lower"].to_list()[::-1])]
     hi = [max(0.0, (u if u is not None else e) - e) for e, u in zip(est, rows["upper"].to_list()[::-1])]
     ax.errorbar(est, range(len(est)), xerr=[lo, hi], fmt="o", color="#4c78a8", capsize=3)
     ax.set_yticks(range(len(est)))
@@ -200,8 +228,9 @@ def rule_funnel_png(table: pl.DataFrame) -> bytes:
     kept = table.filter(pl.col("drop_reason") == "(kept)")
     rows = pl.concat([removed, kept]) if removed.height else kept
     labels = ["kept" if r == "(kept)" else f"{r}" for r in rows["drop_reason"].to_list()][::-1]
-    colors = [FAMILY_COLORS.get(f, "#4f81bd" if f == "(kept)" else "#777777")
-              for f in rows["drop_family"].to_list()][::-1]
+    colors = [FAMILY_COLORS.get(f, "#4f81bd" if f == "(kept)" else "#777777") for f in rows["drop_family"].to_list()][
+        ::-1
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(11, 1.3 + 0.34 * max(rows.height, 1)), sharey=True)
     for ax, col in ((axes[0], "documents"), (axes[1], "characters")):
         vals = rows[col].to_list()[::-1]

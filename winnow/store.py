@@ -105,4 +105,3 @@ class Store:
     def ensure(self) -> Store:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
-

@@ -23,17 +23,16 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from schemas.expectations import MANIFEST_FRAME_SCHEMA, SuiteSpec, build_suite
+from schemas.expectations import SuiteSpec, build_suite
 from winnow.settings import quiet_great_expectations
 from winnow.storage import write_text_atomic
 
@@ -101,8 +100,7 @@ class ValidationOutcome:
     def headline(self) -> str:
         if self.success:
             s = self.statistics
-            return (f"{self.suite}: all {s.get('evaluated_expectations', '?')} expectations passed "
-                    f"on {self.rows} rows")
+            return f"{self.suite}: all {s.get('evaluated_expectations', '?')} expectations passed on {self.rows} rows"
         return f"{self.suite}: {len(self.failures)} expectation(s) failed: " + "; ".join(
             f.headline() for f in self.failures[:5]
         )
@@ -204,8 +202,7 @@ def _context(results_dir: Path | None, site_dir: Path | None, keep: int = KEEP_R
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                       "validation_results_limit": keep},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": keep},
             }
         }
     return gx.get_context(mode="ephemeral", project_config=config)
@@ -270,7 +267,7 @@ def validate(
     del df
     lap("to_pandas")
 
-    import great_expectations as gx  # noqa: F401  (timed apart: first import is slow)
+    import great_expectations as gx
 
     lap("import_gx")
     docs = data_docs and root is not None
@@ -285,9 +282,10 @@ def validate(
         .add_dataframe_asset(asset)
         .add_batch_definition_whole_dataframe(_safe(partition or "all"))
     )
-    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{asset}-{partition or 'all'}",
-                                                                data=batch_def, suite=suite))
-    now = datetime.now(timezone.utc)
+    vd = ctx.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{asset}-{partition or 'all'}", data=batch_def, suite=suite)
+    )
+    now = datetime.now(UTC)
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = RunIdentifier(run_name=_safe(run_name or (partition or "all")), run_time=now)
@@ -298,8 +296,11 @@ def validate(
     result = vd.run(
         batch_parameters={"dataframe": pdf},
         run_id=run_id,
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": max_ids,
-                       "return_unexpected_index_query": False},
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": max_ids,
+            "return_unexpected_index_query": False,
+        },
     )
     del pdf
     lap("validate")
@@ -336,7 +337,7 @@ def validate(
 def _file_path(url: str | None) -> str | None:
     if not url:
         return None
-    return url[len("file://"):] if url.startswith("file://") else url
+    return url[len("file://") :] if url.startswith("file://") else url
 
 
 def _jsonable(v: Any) -> Any:
@@ -407,18 +408,21 @@ def summarize(result, spec: SuiteSpec, max_ids: int = 20, ids: pl.Series | None 
         info = r.exception_info or {}
         if info.get("raised_exception"):
             exc = str(info.get("exception_message") or "exception")[:500]
-        failures.append(Failure(
-            expectation=cfg.type,
-            column=col,
-            description=cfg.description or "",
-            unexpected_count=res.get("unexpected_count"),
-            unexpected_percent=(round(float(res["unexpected_percent"]), 4)
-                                if res.get("unexpected_percent") is not None else None),
-            failing_ids=names,
-            sample_values=samples[:max_ids],
-            observed_value=_jsonable(res.get("observed_value")),
-            exception=exc,
-        ))
+        failures.append(
+            Failure(
+                expectation=cfg.type,
+                column=col,
+                description=cfg.description or "",
+                unexpected_count=res.get("unexpected_count"),
+                unexpected_percent=(
+                    round(float(res["unexpected_percent"]), 4) if res.get("unexpected_percent") is not None else None
+                ),
+                failing_ids=names,
+                sample_values=samples[:max_ids],
+                observed_value=_jsonable(res.get("observed_value")),
+                exception=exc,
+            )
+        )
     return failures
 
 
@@ -462,14 +466,23 @@ def failures_table(outcome: ValidationOutcome) -> pl.DataFrame:
         return shown + (f" (+{len(found) - n})" if len(found) > n else "")
 
     return pl.DataFrame(
-        [{
-            "expectation": f.expectation,
-            "column": f.column or "(table)",
-            "unexpected": str(f.unexpected_count) if f.unexpected_count is not None else (
-                "error" if f.exception else str(f.observed_value)[:60]),
-            "failing_ids": ids(f.failing_ids),
-            "rule": (f.exception or f.description)[:160],
-        } for f in outcome.failures],
-        schema={"expectation": pl.String, "column": pl.String, "unexpected": pl.String,
-                "failing_ids": pl.String, "rule": pl.String},
+        [
+            {
+                "expectation": f.expectation,
+                "column": f.column or "(table)",
+                "unexpected": str(f.unexpected_count)
+                if f.unexpected_count is not None
+                else ("error" if f.exception else str(f.observed_value)[:60]),
+                "failing_ids": ids(f.failing_ids),
+                "rule": (f.exception or f.description)[:160],
+            }
+            for f in outcome.failures
+        ],
+        schema={
+            "expectation": pl.String,
+            "column": pl.String,
+            "unexpected": pl.String,
+            "failing_ids": pl.String,
+            "rule": pl.String,
+        },
     )

@@ -165,7 +165,9 @@ def score(pred: set[tuple[int, int]], corpus: Corpus, at: float = 0.8) -> dict:
         hit = sum((pos[a], pos[b]) in pred for a, b in zip(sel["a"], sel["b"]))
         per_level[str(level)] = round(hit / max(sel.height, 1), 3)
     return {
-        "pairs_true": len(truth), "pairs_predicted": len(pred), "true_positives": tp,
+        "pairs_true": len(truth),
+        "pairs_predicted": len(pred),
+        "true_positives": tp,
         "recall": round(tp / len(truth), 4) if truth else 1.0,
         "precision": round(tp / len(pred), 4) if pred else 1.0,
         "detected_by_level": per_level,
@@ -180,7 +182,9 @@ def run_winnow(corpus: Corpus, verify: str, scheme: str = "one_permutation") -> 
     return pairs_from_clusters(corpus.frame["doc_id"].to_list(), dict(zip(res["doc_id"], res["dup_cluster_id"])))
 
 
-def run_datasketch(corpus: Corpus, threshold: float | None, params: MinHashParams = MinHashParams()) -> set[tuple[int, int]]:
+def run_datasketch(
+    corpus: Corpus, threshold: float | None, params: MinHashParams = MinHashParams()
+) -> set[tuple[int, int]]:
     """datasketch MinHashLSH with the same bands × rows, on the same shingle sets, clusters by union-find."""
     from datasketch import MinHash, MinHashLSH
 
@@ -216,8 +220,10 @@ def report(corpus: Corpus, threshold: float = 0.75) -> dict:
     p = MinHashParams()
     out = {
         "documents": corpus.frame.height,
-        "designed_pairs": corpus.designed.group_by("target").agg(
-            n=pl.len(), mean_jaccard=pl.col("jaccard").mean().round(4)).sort("target").to_dicts(),
+        "designed_pairs": corpus.designed.group_by("target")
+        .agg(n=pl.len(), mean_jaccard=pl.col("jaccard").mean().round(4))
+        .sort("target")
+        .to_dicts(),
         "lsh_collision_probability": {str(j): round(collision_probability(j, p.bands, p.rows), 3) for j in LEVELS},
     }
     for name, fn in [
@@ -243,7 +249,9 @@ def sample_texts(path: Path = SAMPLE_DOCS, min_tokens: int = 150) -> tuple[list[
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=None, help="JSONL with id,text (default: the bundled sample's docs.parquet)")
+    ap.add_argument(
+        "--corpus", type=Path, default=None, help="JSONL with id,text (default: the bundled sample's docs.parquet)"
+    )
     ap.add_argument("--docs", type=int, default=2000, help="originals to read from --corpus")
     ap.add_argument("--per-level", type=int, default=40)
     args = ap.parse_args(argv)

@@ -33,7 +33,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import psutil
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +55,12 @@ def prepare(corpus: Path, out: Path, shards: int) -> dict:
     per = -(-df.height // shards)
     for s in range(shards):
         df.slice(s * per, per).write_parquet(out / f"shard-{s:05d}.parquet", row_group_size=2_000)
-    info = {"key": want, "documents": df.height, "text_mb": round(df["text"].str.len_bytes().sum() / 1e6, 1), "per_shard": per}
+    info = {
+        "key": want,
+        "documents": df.height,
+        "text_mb": round(df["text"].str.len_bytes().sum() / 1e6, 1),
+        "per_shard": per,
+    }
     marker.write_text(json.dumps(info))
     return info
 
@@ -95,7 +99,12 @@ def measure(cmd: list[str], env: dict) -> dict:
     # (datatrove's workers are children of its forkserver, which nobody waits for)
     root_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     cpu = max(root_cpu, sum(cpu_by_pid.values()))
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(peak_tree / 2**20), "peak_rss_single_mb": round(peak_single / 2**20)}
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mb": round(peak_tree / 2**20),
+        "peak_rss_single_mb": round(peak_single / 2**20),
+    }
 
 
 def jaccard(a: set, b: set) -> float:
@@ -124,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="datatrove worker processes (the machine's cores)")
     ap.add_argument("--skip-datatrove", action="store_true")
-    ap.add_argument("--datatrove-seed2", action="store_true",
-                    help="also run datatrove with seed 2: the reference's own noise floor for the removed-id overlap")
+    ap.add_argument(
+        "--datatrove-seed2",
+        action="store_true",
+        help="also run datatrove with seed 2: the reference's own noise floor for the removed-id overlap",
+    )
     args = ap.parse_args(argv)
     if not args.corpus.exists():
         raise SystemExit(f"{args.corpus} not found: build it with `python scripts/corpus/build_bench_corpus.py`")
@@ -137,17 +149,70 @@ def main(argv: list[str] | None = None) -> int:
     results = {"corpus": info, "cpus": os.cpu_count()}
     runs = []
     if not args.skip_datatrove:
-        runs.append(("datatrove", [py, "-m", "bench.dedup.run_datatrove", str(root / "input"), str(root / "work-dt"),
-                                   str(root / "out-datatrove.json"), "--workers", str(args.workers)], "out-datatrove.json", "work-dt"))
+        runs.append(
+            (
+                "datatrove",
+                [
+                    py,
+                    "-m",
+                    "bench.dedup.run_datatrove",
+                    str(root / "input"),
+                    str(root / "work-dt"),
+                    str(root / "out-datatrove.json"),
+                    "--workers",
+                    str(args.workers),
+                ],
+                "out-datatrove.json",
+                "work-dt",
+            )
+        )
         if args.datatrove_seed2:
-            runs.append(("datatrove-s2", [py, "-m", "bench.dedup.run_datatrove", str(root / "input"), str(root / "work-dt2"),
-                                          str(root / "out-datatrove-s2.json"), "--workers", str(args.workers), "--seed", "2"],
-                         "out-datatrove-s2.json", "work-dt2"))
-    for name, verify, seed, workers in (("winnow-none", "none", 1, 1), ("winnow-exact", "exact", 1, 1),
-                                        ("winnow-none-p2", "none", 1, 2), ("winnow-none-s2", "none", 2, 1)):
-        runs.append((name, [py, "-m", "bench.dedup.run_winnow", str(root / "input"), str(root / f"work-{name}"),
-                            str(root / f"out-{name}.json"), "--verify", verify, "--seed", str(seed), "--workers", str(workers)],
-                     f"out-{name}.json", f"work-{name}"))
+            runs.append(
+                (
+                    "datatrove-s2",
+                    [
+                        py,
+                        "-m",
+                        "bench.dedup.run_datatrove",
+                        str(root / "input"),
+                        str(root / "work-dt2"),
+                        str(root / "out-datatrove-s2.json"),
+                        "--workers",
+                        str(args.workers),
+                        "--seed",
+                        "2",
+                    ],
+                    "out-datatrove-s2.json",
+                    "work-dt2",
+                )
+            )
+    for name, verify, seed, workers in (
+        ("winnow-none", "none", 1, 1),
+        ("winnow-exact", "exact", 1, 1),
+        ("winnow-none-p2", "none", 1, 2),
+        ("winnow-none-s2", "none", 2, 1),
+    ):
+        runs.append(
+            (
+                name,
+                [
+                    py,
+                    "-m",
+                    "bench.dedup.run_winnow",
+                    str(root / "input"),
+                    str(root / f"work-{name}"),
+                    str(root / f"out-{name}.json"),
+                    "--verify",
+                    verify,
+                    "--seed",
+                    str(seed),
+                    "--workers",
+                    str(workers),
+                ],
+                f"out-{name}.json",
+                f"work-{name}",
+            )
+        )
     outs = {}
     for name, cmd, out, work in runs:
         shutil.rmtree(root / work, ignore_errors=True)
@@ -204,20 +269,26 @@ def main(argv: list[str] | None = None) -> int:
         }
     (root / "results.json").write_text(json.dumps(results, indent=2))
     print()
-    print(f"{'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} {'clusters':>8} {'removed':>8} {'speed-up':>8} {'CPU x':>6} "
-          f"{'RSS x':>6} {'removed J':>9} {'dup pairs J':>11} {'dup docs J':>10}")
+    print(
+        f"{'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} {'clusters':>8} {'removed':>8} {'speed-up':>8} {'CPU x':>6} "
+        f"{'RSS x':>6} {'removed J':>9} {'dup pairs J':>11} {'dup docs J':>10}"
+    )
     for name in [r[0] for r in runs]:
         r = results[name]
         v = next((x for k, x in r.items() if k.startswith("vs_")), {})
-        print(f"{name:<15} {r['wall_s']:>7} {r['cpu_s']:>7} {r['peak_rss_mb']:>7} {r['clusters']:>8} {r['removed']:>8} "
-              f"{v.get('speedup', ''):>8} {v.get('cpu_ratio', ''):>6} {v.get('rss_ratio', ''):>6} {v.get('removed_jaccard', ''):>9} "
-              f"{v.get('dup_pairs_jaccard', ''):>11} {v.get('dup_docs_jaccard', ''):>10}")
+        print(
+            f"{name:<15} {r['wall_s']:>7} {r['cpu_s']:>7} {r['peak_rss_mb']:>7} {r['clusters']:>8} {r['removed']:>8} "
+            f"{v.get('speedup', ''):>8} {v.get('cpu_ratio', ''):>6} {v.get('rss_ratio', ''):>6} {v.get('removed_jaccard', ''):>9} "
+            f"{v.get('dup_pairs_jaccard', ''):>11} {v.get('dup_docs_jaccard', ''):>10}"
+        )
     if "lsh_self_agreement" in results:
         print(f"LSH noise floor (Winnow seed 1 vs seed 2): {results['lsh_self_agreement']}")
     if "datatrove_self_agreement" in results:
         print(f"LSH noise floor (datatrove seed 1 vs seed 2): {results['datatrove_self_agreement']}")
-    print("dup pairs/docs J: agreement on the pairs put in one cluster whose exact Jaccard is >= 0.8 "
-          "(independent of which copy each tool keeps)")
+    print(
+        "dup pairs/docs J: agreement on the pairs put in one cluster whose exact Jaccard is >= 0.8 "
+        "(independent of which copy each tool keeps)"
+    )
     print(f"\nresults: {root / 'results.json'}")
     return 0
 

@@ -53,15 +53,25 @@ def xxhash64_utf8(data: str | bytes) -> int:
 
 def run(input_dir: Path, work: Path, workers: int, seed: int = 1) -> dict:
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+    from datatrove.pipeline.dedup import (
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
     from datatrove.pipeline.dedup.minhash import MinhashConfig
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.writers import ParquetWriter
     from datatrove.utils.hashing import HashConfig
 
     files = sorted(input_dir.glob("*.parquet"))
-    cfg = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=seed,
-                        hash_config=HashConfig(precision=64, hash_fc="xxhash"))
+    cfg = MinhashConfig(
+        n_grams=5,
+        num_buckets=14,
+        hashes_per_bucket=8,
+        seed=seed,
+        hash_config=HashConfig(precision=64, hash_fc="xxhash"),
+    )
     signature = MinhashDedupSignature(output_folder=str(work / "sigs"), config=cfg, language=SplitTokenizer())
     signature._hash_func = xxhash64_utf8
 
@@ -72,19 +82,36 @@ def run(input_dir: Path, work: Path, workers: int, seed: int = 1) -> dict:
     s1 = LocalPipelineExecutor([reader(), signature], tasks=len(files), workers=workers, logging_dir=f"{logs}/1")
     s2 = LocalPipelineExecutor(
         [MinhashDedupBuckets(input_folder=str(work / "sigs"), output_folder=str(work / "buckets"), config=cfg)],
-        tasks=cfg.num_buckets, workers=workers, logging_dir=f"{logs}/2", depends=s1,
+        tasks=cfg.num_buckets,
+        workers=workers,
+        logging_dir=f"{logs}/2",
+        depends=s1,
     )
     s3 = LocalPipelineExecutor(
-        [MinhashDedupCluster(input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"), config=cfg,
-                             save_cluster_id=True)],
-        tasks=1, logging_dir=f"{logs}/3", depends=s2,
+        [
+            MinhashDedupCluster(
+                input_folder=str(work / "buckets"),
+                output_folder=str(work / "remove_ids"),
+                config=cfg,
+                save_cluster_id=True,
+            )
+        ],
+        tasks=1,
+        logging_dir=f"{logs}/3",
+        depends=s2,
     )
     s4 = LocalPipelineExecutor(
-        [reader(),
-         MinhashDedupFilter(input_folder=str(work / "remove_ids"),
-                            exclusion_writer=ParquetWriter(str(work / "removed"))),
-         ParquetWriter(str(work / "deduplicated"))],
-        tasks=len(files), workers=workers, logging_dir=f"{logs}/4", depends=s3,
+        [
+            reader(),
+            MinhashDedupFilter(
+                input_folder=str(work / "remove_ids"), exclusion_writer=ParquetWriter(str(work / "removed"))
+            ),
+            ParquetWriter(str(work / "deduplicated")),
+        ],
+        tasks=len(files),
+        workers=workers,
+        logging_dir=f"{logs}/4",
+        depends=s3,
     )
     t = time.perf_counter()
     s4.run()
@@ -112,8 +139,13 @@ def run(input_dir: Path, work: Path, workers: int, seed: int = 1) -> dict:
     for ids in by_cluster.values():
         kept = [d for d in ids if d not in removed_set]
         removed_pairs += [[d, kept[0] if kept else None] for d in ids if d in removed_set]
-    return {"seconds": seconds, "removed": removed, "removed_pairs": removed_pairs, "clusters": len(clusters),
-            "members": [[r, d, c] for (r, d), c in sorted(members.items())]}
+    return {
+        "seconds": seconds,
+        "removed": removed,
+        "removed_pairs": removed_pairs,
+        "clusters": len(clusters),
+        "members": [[r, d, c] for (r, d), c in sorted(members.items())],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,10 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     removed = dups["doc_id"].to_list()
     clusters = res.filter(pl.col("dup_cluster_size") > 1)["dup_cluster_id"].n_unique()
     clustered = res.filter(pl.col("dup_cluster_size") > 1)
-    args.out.write_text(json.dumps({
-        "seconds": seconds, "removed": removed, "removed_pairs": [[d, k] for d, k in zip(dups["doc_id"], dups["dup_of"])], "clusters": clusters, "stats": outcome.stats,
-        "members": [[d, c] for d, c in zip(clustered["doc_id"], clustered["dup_cluster_id"])],
-    }))
+    args.out.write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "removed": removed,
+                "removed_pairs": [[d, k] for d, k in zip(dups["doc_id"], dups["dup_of"])],
+                "clusters": clusters,
+                "stats": outcome.stats,
+                "members": [[d, c] for d, c in zip(clustered["doc_id"], clustered["dup_cluster_id"])],
+            }
+        )
+    )
     return 0
 
 

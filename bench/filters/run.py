@@ -53,8 +53,14 @@ def prepare(corpus: Path, work: Path, shards: int, limit_mb: float | None) -> di
     import polars as pl
 
     out = work / "shards"
-    key = {"corpus": str(corpus), "bytes": corpus.stat().st_size, "mtime_ns": corpus.stat().st_mtime_ns,
-           "shards": shards, "limit_mb": limit_mb, "format": "parquet"}
+    key = {
+        "corpus": str(corpus),
+        "bytes": corpus.stat().st_size,
+        "mtime_ns": corpus.stat().st_mtime_ns,
+        "shards": shards,
+        "limit_mb": limit_mb,
+        "format": "parquet",
+    }
     marker = out / "source.json"
     if marker.exists() and json.loads(marker.read_text())["key"] == key:
         return json.loads(marker.read_text())
@@ -112,8 +118,25 @@ def run_winnow(shards: Path, out: Path, workers: int) -> dict:
 
     env = dict(os.environ, POLARS_MAX_THREADS="1" if workers > 1 else os.environ.get("POLARS_MAX_THREADS", "2"))
     procs = [
-        subprocess.Popen([sys.executable, "-m", "bench.filters.run", "--worker", "winnow-part", "--shards-dir",
-                          str(shards), "--out", str(out), "--part", str(i), "--workers", str(workers)], cwd=REPO, env=env)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.filters.run",
+                "--worker",
+                "winnow-part",
+                "--shards-dir",
+                str(shards),
+                "--out",
+                str(out),
+                "--part",
+                str(i),
+                "--workers",
+                str(workers),
+            ],
+            cwd=REPO,
+            env=env,
+        )
         for i in range(workers)
     ]
     if any(p.wait() != 0 for p in procs):
@@ -174,8 +197,19 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
     import psutil
 
     env = dict(os.environ, POLARS_MAX_THREADS=str(workers), PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "bench.filters.run", "--worker", tool, "--shards-dir", str(shards),
-           "--out", str(out), "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.filters.run",
+        "--worker",
+        tool,
+        "--shards-dir",
+        str(shards),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+    ]
     import resource
 
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -208,7 +242,8 @@ def agreement(out: Path) -> dict:
     import polars as pl
 
     ours = pl.read_parquet(sorted(out.glob("winnow-*.parquet"))).select(
-        "id", "keep", "drop_family", "drop_reason", "lang_detected")
+        "id", "keep", "drop_family", "drop_reason", "lang_detected"
+    )
     files = sorted((out / "datatrove_kept").glob("*.parquet"))
     kept_ids = pl.scan_parquet(files).select("id").collect()["id"] if files else pl.Series("id", [], pl.String)
     both = ours.with_columns(dt_keep=pl.col("id").is_in(kept_ids.implode()))
@@ -222,9 +257,12 @@ def agreement(out: Path) -> dict:
     by_lang = (
         both.filter(pl.col("keep") != pl.col("dt_keep")).group_by("lang_detected").len().sort("len", descending=True)
     )
-    return {"keep_agreement": float(agree), "docs": both.height,
-            "disagreements_by_winnow_reason": dict(zip(disagree["drop_reason"], disagree["len"])),
-            "disagreements_by_language": dict(zip(by_lang["lang_detected"], by_lang["len"]))}
+    return {
+        "keep_agreement": float(agree),
+        "docs": both.height,
+        "disagreements_by_winnow_reason": dict(zip(disagree["drop_reason"], disagree["len"])),
+        "disagreements_by_language": dict(zip(by_lang["lang_detected"], by_lang["len"])),
+    }
 
 
 def main() -> None:
@@ -255,12 +293,17 @@ def main() -> None:
             continue
         print(f"running {tool} ...", flush=True)
         r = measure(tool, Path(info["dir"]), out, args.workers)
-        r.update(docs_per_s=info["docs"] / r["wall_s"], mb_per_s=mb / r["wall_s"], mb_per_cpu_s=mb / max(r["cpu_s"], 1e-9))
+        r.update(
+            docs_per_s=info["docs"] / r["wall_s"], mb_per_s=mb / r["wall_s"], mb_per_cpu_s=mb / max(r["cpu_s"], 1e-9)
+        )
         results[tool] = r
-        print(f"  {tool}: {r['wall_s']:.1f} s, {r['docs_per_s']:,.1f} docs/s, {r['mb_per_s']:.3f} MB/s "
-              f"({r['cpu_s']:.0f} CPU-s, {r['mb_per_cpu_s']:.3f} MB per CPU-s), peak RSS "
-              f"{r['peak_rss_tree_mb']:,.0f} MB (tree) / {r['peak_rss_largest_mb']:,.0f} MB (largest process), "
-              f"kept {r['kept']:,}", flush=True)
+        print(
+            f"  {tool}: {r['wall_s']:.1f} s, {r['docs_per_s']:,.1f} docs/s, {r['mb_per_s']:.3f} MB/s "
+            f"({r['cpu_s']:.0f} CPU-s, {r['mb_per_cpu_s']:.3f} MB per CPU-s), peak RSS "
+            f"{r['peak_rss_tree_mb']:,.0f} MB (tree) / {r['peak_rss_largest_mb']:,.0f} MB (largest process), "
+            f"kept {r['kept']:,}",
+            flush=True,
+        )
     summary = {"corpus": info, "workers": args.workers, "results": results}
     if len(results) == 2:
         w, d = results["winnow"], results["datatrove"]
@@ -268,15 +311,21 @@ def main() -> None:
         summary["cpu_efficiency_ratio"] = d["cpu_s"] / max(w["cpu_s"], 1e-9)
         summary["rss_ratio_tree"] = w["peak_rss_tree_mb"] / d["peak_rss_tree_mb"]
         summary["agreement"] = agreement(out)
-        print(f"\nwinnow / datatrove throughput: {summary['throughput_ratio']:.1f}x "
-              f"(docs/s {w['docs_per_s']:,.1f} vs {d['docs_per_s']:,.1f}; MB/s {w['mb_per_s']:.2f} vs {d['mb_per_s']:.3f})")
-        print(f"CPU time: winnow {w['cpu_s']:.0f} s, datatrove {d['cpu_s']:.0f} s: {summary['cpu_efficiency_ratio']:.1f}x less "
-              "(insensitive to other load on a shared machine)")
+        print(
+            f"\nwinnow / datatrove throughput: {summary['throughput_ratio']:.1f}x "
+            f"(docs/s {w['docs_per_s']:,.1f} vs {d['docs_per_s']:,.1f}; MB/s {w['mb_per_s']:.2f} vs {d['mb_per_s']:.3f})"
+        )
+        print(
+            f"CPU time: winnow {w['cpu_s']:.0f} s, datatrove {d['cpu_s']:.0f} s: {summary['cpu_efficiency_ratio']:.1f}x less "
+            "(insensitive to other load on a shared machine)"
+        )
         print(f"peak RSS (tree): winnow {w['peak_rss_tree_mb']:,.0f} MB, datatrove {d['peak_rss_tree_mb']:,.0f} MB")
         a = summary["agreement"]
-        print(f"keep/drop agreement on {a['docs']:,} docs: {a['keep_agreement']:.4f}; "
-              f"disagreements by Winnow reason: {a['disagreements_by_winnow_reason']}; "
-              f"by detected language: {a['disagreements_by_language']}")
+        print(
+            f"keep/drop agreement on {a['docs']:,} docs: {a['keep_agreement']:.4f}; "
+            f"disagreements by Winnow reason: {a['disagreements_by_winnow_reason']}; "
+            f"by detected language: {a['disagreements_by_language']}"
+        )
     (args.work / "results.json").write_text(json.dumps(summary, indent=1, default=str))
     print(f"results: {args.work / 'results.json'}")
     kept = sorted((out / "datatrove_kept").glob("*.parquet"))

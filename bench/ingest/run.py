@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import shutil
@@ -48,7 +47,18 @@ def make_file(path: Path, size_gb: float, seed: int = 0) -> None:
     with open(path, "w", encoding="utf-8") as out:
         while written < target:
             text = rng.choice(texts)
-            line = json.dumps({"id": f"d{n}", "text": text, "url": f"https://example.org/{n}", "fetched_at": "2026-11-24T00:00:00Z"}, ensure_ascii=False) + "\n"
+            line = (
+                json.dumps(
+                    {
+                        "id": f"d{n}",
+                        "text": text,
+                        "url": f"https://example.org/{n}",
+                        "fetched_at": "2026-11-24T00:00:00Z",
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             out.write(line)
             written += len(line.encode())
             n += 1
@@ -64,7 +74,11 @@ def _child(tool: str, file: str, out: str) -> None:
         from winnow.storage import sink_parquet
 
         recipe = Recipe.model_validate(
-            {"name": "bench", "version": 1, "sources": [{"name": "b", "path": file, "format": "jsonl", "timestamp_field": "fetched_at"}]}
+            {
+                "name": "bench",
+                "version": 1,
+                "sources": [{"name": "b", "path": file, "format": "jsonl", "timestamp_field": "fetched_at"}],
+            }
         )
         with tempfile.TemporaryDirectory(dir=out) as work:
             res = ingest_partition(recipe, Path(file).parent, "2026-11-24", Path(work))
@@ -89,7 +103,9 @@ def _child(tool: str, file: str, out: str) -> None:
             workers=1,
             logging_dir=str(Path(out) / "datatrove-logs"),
         ).run()
-    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    rss = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
     print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mib": rss / 1024}))
 
 
@@ -100,7 +116,9 @@ def run_tool(tool: str, file: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "bench.ingest.run", "--child", tool, "--file", str(file), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:

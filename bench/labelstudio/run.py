@@ -56,25 +56,38 @@ def script(env: dict, *args: str) -> float:
 def load_docs(n: int, seed: int = 0) -> pl.DataFrame:
     """n real documents (bench corpus if built, else the bundled sample) as sample rows."""
     if CORPUS.exists():
-        df = pl.read_ndjson(CORPUS, n_rows=n, schema={"id": pl.String, "text": pl.String, "url": pl.String,
-                                                        "lang": pl.String})
+        df = pl.read_ndjson(
+            CORPUS, n_rows=n, schema={"id": pl.String, "text": pl.String, "url": pl.String, "lang": pl.String}
+        )
         origin = str(CORPUS.relative_to(REPO))
     else:
         files = sorted((REPO / "data" / "sample").glob("*/web.jsonl.gz"))
-        df = pl.concat([pl.read_ndjson(f).select(pl.col("id").cast(pl.String), "text", "url", "lang")
-                        for f in files]).head(n)
+        df = pl.concat(
+            [pl.read_ndjson(f).select(pl.col("id").cast(pl.String), "text", "url", "lang") for f in files]
+        ).head(n)
         origin = "data/sample (bench corpus not built)"
     rng = random.Random(seed)
     k = df.height
     scores = [rng.random() for _ in range(k)]
-    rows = df.select(
-        doc_id=pl.concat_str([pl.lit("bench:"), pl.col("id")]), text=pl.col("text"), url=pl.col("url"),
-        sample_lang=pl.col("lang").fill_null("und"), partition=pl.lit("2026-11-24"), source=pl.lit("bench"),
-    ).with_columns(
-        quality_score=pl.Series(scores), inclusion_prob=pl.lit(0.02), sample_kind=pl.lit("random"),
-        overlap=pl.Series([rng.random() < 0.2 for _ in range(k)]), status=pl.lit("kept"),
-        score_source=pl.lit("bench"),
-    ).with_columns(stratum=pl.concat_str([pl.lit("kept:bench:"), pl.col("sample_lang")]))
+    rows = (
+        df.select(
+            doc_id=pl.concat_str([pl.lit("bench:"), pl.col("id")]),
+            text=pl.col("text"),
+            url=pl.col("url"),
+            sample_lang=pl.col("lang").fill_null("und"),
+            partition=pl.lit("2026-11-24"),
+            source=pl.lit("bench"),
+        )
+        .with_columns(
+            quality_score=pl.Series(scores),
+            inclusion_prob=pl.lit(0.02),
+            sample_kind=pl.lit("random"),
+            overlap=pl.Series([rng.random() < 0.2 for _ in range(k)]),
+            status=pl.lit("kept"),
+            score_source=pl.lit("bench"),
+        )
+        .with_columns(stratum=pl.concat_str([pl.lit("kept:bench:"), pl.col("sample_lang")]))
+    )
     print(f"documents: {rows.height} from {origin}, {rows['text'].str.len_bytes().sum() / 2**20:.1f} MiB of text")
     return rows
 
@@ -133,10 +146,19 @@ def main() -> None:
         ann_ids = []
         for tid in res.task_ids[:m]:
             d = rng.choice(["keep", "drop"])
-            a = client.sdk.annotations.create(id=tid, result=[
-                {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": [d]}},
-                {"from_name": "rating", "to_name": "text", "type": "rating", "value": {"rating": rng.randint(1, 5)}}],
-                lead_time=3.0)
+            a = client.sdk.annotations.create(
+                id=tid,
+                result=[
+                    {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": [d]}},
+                    {
+                        "from_name": "rating",
+                        "to_name": "text",
+                        "type": "rating",
+                        "value": {"rating": rng.randint(1, 5)},
+                    },
+                ],
+                lead_time=3.0,
+            )
             ann_ids.append(a.id)
         figures["annotate_s"] = time.perf_counter() - t0
 
@@ -146,8 +168,12 @@ def main() -> None:
         assert table.height == m, (table.height, m)
         time.sleep(1.0)
         for aid in ann_ids[:10]:
-            client.sdk.annotations.update(id=aid, result=[
-                {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": ["drop"]}}])
+            client.sdk.annotations.update(
+                id=aid,
+                result=[
+                    {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": ["drop"]}}
+                ],
+            )
         from datetime import timedelta
 
         t0 = time.perf_counter()
@@ -166,20 +192,30 @@ def main() -> None:
 
     f = figures
     print(f"\nLabel Studio 1.23.2, SQLite, {n} tasks, {m} annotations, {os.cpu_count()} cores")
-    print(f"start-up (to /health): cold {f['startup_cold_s']:.1f} s" +
-          (f", warm restart {f['startup_warm_s']:.1f} s" if "startup_warm_s" in f else ""))
+    print(
+        f"start-up (to /health): cold {f['startup_cold_s']:.1f} s"
+        + (f", warm restart {f['startup_warm_s']:.1f} s" if "startup_warm_s" in f else "")
+    )
     print(f"import  reference SDK single request : {f['ref_import_s']:7.2f} s  {n / f['ref_import_s']:8.0f} tasks/s")
-    print(f"import  winnow push (1000/batch)     : {f['winnow_import_s']:7.2f} s  {n / f['winnow_import_s']:8.0f} tasks/s"
-          f"   ratio winnow/ref time = {f['winnow_import_s'] / f['ref_import_s']:.2f}")
-    print(f"        of which import requests     : {f['winnow_import_only_s']:7.2f} s, overlap PATCHes "
-          f"({f['overlap_tasks']:.0f} tasks, 4 at a time): {f['winnow_overlap_s']:.2f} s")
+    print(
+        f"import  winnow push (1000/batch)     : {f['winnow_import_s']:7.2f} s  {n / f['winnow_import_s']:8.0f} tasks/s"
+        f"   ratio winnow/ref time = {f['winnow_import_s'] / f['ref_import_s']:.2f}"
+    )
+    print(
+        f"        of which import requests     : {f['winnow_import_only_s']:7.2f} s, overlap PATCHes "
+        f"({f['overlap_tasks']:.0f} tasks, 4 at a time): {f['winnow_overlap_s']:.2f} s"
+    )
     print(f"rerun   winnow push (nothing to send): {f['winnow_rerun_s']:7.2f} s")
     print(f"annotate via API ({m} submits)       : {f['annotate_s']:7.2f} s  {m / f['annotate_s']:8.1f} annotations/s")
     print(f"pull    reference list all fields=all: {f['ref_list_all_s']:7.2f} s")
-    print(f"pull    winnow first pull            : {f['winnow_first_pull_s']:7.2f} s"
-          f"   ratio winnow/ref = {f['winnow_first_pull_s'] / f['ref_list_all_s']:.3f}")
-    print(f"pull    winnow incremental (10 upd.) : {f['winnow_incremental_pull_s']:7.2f} s"
-          f"   ratio winnow/ref = {f['winnow_incremental_pull_s'] / f['ref_list_all_s']:.4f}")
+    print(
+        f"pull    winnow first pull            : {f['winnow_first_pull_s']:7.2f} s"
+        f"   ratio winnow/ref = {f['winnow_first_pull_s'] / f['ref_list_all_s']:.3f}"
+    )
+    print(
+        f"pull    winnow incremental (10 upd.) : {f['winnow_incremental_pull_s']:7.2f} s"
+        f"   ratio winnow/ref = {f['winnow_incremental_pull_s'] / f['ref_list_all_s']:.4f}"
+    )
     out = home.parent / "labelstudio-results.json"
     out.write_text(json.dumps({"tasks": n, "annotations": m, **f}, indent=1))
     print(f"figures written to {out}")

@@ -43,7 +43,6 @@ OUT = REPO / ".winnow" / "bench" / "model"
 
 def _train(model_path: Path) -> dict:
     import numpy as np
-    import polars as pl
     from sklearn.feature_extraction.text import HashingVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -61,13 +60,22 @@ def _train(model_path: Path) -> dict:
     cfg = ModelConfig()
     res = train_quality_model(train, cfg, seed=0)
     ref = make_pipeline(
-        HashingVectorizer(n_features=cfg.n_features, ngram_range=(1, cfg.ngram_max), alternate_sign=False,
-                          norm="l2", token_pattern=TOKEN_PATTERN, dtype=np.float32),
+        HashingVectorizer(
+            n_features=cfg.n_features,
+            ngram_range=(1, cfg.ngram_max),
+            alternate_sign=False,
+            norm="l2",
+            token_pattern=TOKEN_PATTERN,
+            dtype=np.float32,
+        ),
         LogisticRegression(C=cfg.C, solver="liblinear", dual=True, max_iter=5000),
     )
     ref.fit(train["text"].str.slice(0, cfg.max_chars).to_list(), train["y_keep"].to_numpy())
-    model_path.write_bytes(pickle.dumps({"winnow": res.model, "sklearn": ref, "max_chars": cfg.max_chars,
-                                         "batch_rows": cfg.score_batch_rows}))
+    model_path.write_bytes(
+        pickle.dumps(
+            {"winnow": res.model, "sklearn": ref, "max_chars": cfg.max_chars, "batch_rows": cfg.score_batch_rows}
+        )
+    )
     return {"labels": train.height, "cv_roc_auc": res.metrics["cv_roc_auc"]}
 
 
@@ -130,19 +138,35 @@ def main() -> None:
         lf.select("id", "text").sink_parquet(parquet, compression="zstd", row_group_size=2000)
         results = {"corpus": str(corpus), "text_mb": round(mb, 1), "training": trained, "tools": {}}
         for tool in ("winnow", "sklearn"):
-            cmd = ["nice", sys.executable, "-m", "bench.model.run", "--worker", tool, "--corpus", str(parquet),
-                   "--model", str(model), "--out", str(Path(tmp) / f"{tool}.parquet")]
+            cmd = [
+                "nice",
+                sys.executable,
+                "-m",
+                "bench.model.run",
+                "--worker",
+                tool,
+                "--corpus",
+                str(parquet),
+                "--model",
+                str(model),
+                "--out",
+                str(Path(tmp) / f"{tool}.parquet"),
+            ]
             if args.limit_rows:
                 cmd += ["--limit-rows", str(args.limit_rows)]
-            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+            proc = subprocess.run(
+                cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+            )
             if proc.returncode:
                 sys.exit(f"{tool} failed:\n{proc.stderr[-3000:]}")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             r["docs_per_s"] = r["docs"] / r["seconds"]
             r["mb_per_s"] = mb / r["seconds"]
             results["tools"][tool] = r
-            print(f"{tool:8s} {r['docs']:>7d} docs  {r['seconds']:7.1f} s  {r['docs_per_s']:8.0f} docs/s  "
-                  f"{r['mb_per_s']:6.1f} MB/s  peak RSS {r['peak_rss_mb']:7.0f} MB")
+            print(
+                f"{tool:8s} {r['docs']:>7d} docs  {r['seconds']:7.1f} s  {r['docs_per_s']:8.0f} docs/s  "
+                f"{r['mb_per_s']:6.1f} MB/s  peak RSS {r['peak_rss_mb']:7.0f} MB"
+            )
     w, s = results["tools"]["winnow"], results["tools"]["sklearn"]
     results["ratio_throughput"] = w["docs_per_s"] / s["docs_per_s"]
     results["ratio_peak_rss"] = w["peak_rss_mb"] / s["peak_rss_mb"]

@@ -69,18 +69,23 @@ def prepare(corpus: Path, work: Path) -> dict:
         )
         .with_columns(
             status=pl.when(pl.col("bucket") < 3).then(pl.lit("rejected")).otherwise(pl.lit("kept")),
-            drop_reason=pl.when(pl.col("bucket") < 2).then(pl.lit("gopher_short_doc"))
-            .when(pl.col("bucket") == 2).then(pl.lit("fineweb_line_punct")),
-            drop_family=pl.when(pl.col("bucket") < 2).then(pl.lit("gopher_quality"))
-            .when(pl.col("bucket") == 2).then(pl.lit("fineweb")),
+            drop_reason=pl.when(pl.col("bucket") < 2)
+            .then(pl.lit("gopher_short_doc"))
+            .when(pl.col("bucket") == 2)
+            .then(pl.lit("fineweb_line_punct")),
+            drop_family=pl.when(pl.col("bucket") < 2)
+            .then(pl.lit("gopher_quality"))
+            .when(pl.col("bucket") == 2)
+            .then(pl.lit("fineweb")),
             quality_score=pl.when(pl.col("bucket") < 3).then(0.25).otherwise(0.75),
         )
     )
     base.sink_parquet(tables / "scored.parquet")
     scored = pl.scan_parquet(tables / "scored.parquet")
     scored.filter(pl.col("bucket") < 3).sink_parquet(tables / "rejected.parquet")
-    scored.filter(pl.col("bucket") == 3).with_columns(dup_kind=pl.lit("exact"), dup_of=pl.lit(None, pl.String)).sink_parquet(
-        tables / "duplicates.parquet")
+    scored.filter(pl.col("bucket") == 3).with_columns(
+        dup_kind=pl.lit("exact"), dup_of=pl.lit(None, pl.String)
+    ).sink_parquet(tables / "duplicates.parquet")
     scored.filter(pl.col("bucket") > 3).sink_parquet(tables / "curated.parquet")
     counts = {
         name: pl.scan_parquet(tables / f"{name}.parquet").select(pl.len()).collect().item()
@@ -96,11 +101,14 @@ def prepare(corpus: Path, work: Path) -> dict:
 def _recipe():
     from schemas.recipe import Recipe
 
-    return Recipe.model_validate({
-        "name": "bench", "version": 1,
-        "sources": [{"name": "bench", "path": "corpus.jsonl", "format": "jsonl"}],
-        "publish": {"dataset": "bench"},  # defaults: 64 MB shards, 1000-row row groups, zstd 3
-    })
+    return Recipe.model_validate(
+        {
+            "name": "bench",
+            "version": 1,
+            "sources": [{"name": "bench", "path": "corpus.jsonl", "format": "jsonl"}],
+            "publish": {"dataset": "bench"},  # defaults: 64 MB shards, 1000-row row groups, zstd 3
+        }
+    )
 
 
 def _child(tool: str, work: Path) -> dict:
@@ -113,8 +121,10 @@ def _child(tool: str, work: Path) -> dict:
     result: dict = {"tool": tool}
 
     def cpu_now() -> float:  # this process and any it waited for
-        return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                      resource.getrusage(resource.RUSAGE_CHILDREN)))
+        return sum(
+            r.ru_utime + r.ru_stime
+            for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+        )
 
     cpu0 = cpu_now()
     t0 = time.perf_counter()
@@ -123,15 +133,26 @@ def _child(tool: str, work: Path) -> dict:
 
         scan = lambda n: pl.scan_parquet(tables / f"{n}.parquet")  # noqa: E731
         if tool == "winnow_full":
-            nt = NightTables(curated=scan("curated"), scored=scan("scored"), rejected=scan("rejected"),
-                             duplicates=scan("duplicates"), raw=scan("scored"))
+            nt = NightTables(
+                curated=scan("curated"),
+                scored=scan("scored"),
+                rejected=scan("rejected"),
+                duplicates=scan("duplicates"),
+                raw=scan("scored"),
+            )
         else:
             nt = NightTables(curated=scan("scored"))
-        res = publish_night(nt, _recipe(), NIGHT, out / "releases", work_dir=out / "work",
-                            fingerprint_cache=out / "fingerprints.json")
-        result.update(rows=res.manifest["totals"]["rows"], tokens=res.manifest["totals"]["tokens"],
-                      raw_tokens=res.report["tokens"]["raw"], shards=res.manifest["totals"]["shards"],
-                      bytes=res.manifest["totals"]["bytes"], timings=res.timings)
+        res = publish_night(
+            nt, _recipe(), NIGHT, out / "releases", work_dir=out / "work", fingerprint_cache=out / "fingerprints.json"
+        )
+        result.update(
+            rows=res.manifest["totals"]["rows"],
+            tokens=res.manifest["totals"]["tokens"],
+            raw_tokens=res.report["tokens"]["raw"],
+            shards=res.manifest["totals"]["shards"],
+            bytes=res.manifest["totals"]["bytes"],
+            timings=res.timings,
+        )
     elif tool == "datatrove_all":
         from datatrove.executor import LocalPipelineExecutor
         from datatrove.pipeline.readers import ParquetReader
@@ -149,7 +170,10 @@ def _child(tool: str, work: Path) -> dict:
                 TokensCounter(tokenizer_name_or_path=str(tok_file)),
                 ParquetWriter(str(out / "shards"), compression="zstd", max_file_size=64 * 2**20),
             ],
-            tasks=1, workers=1, logging_dir=str(out / "logs"), skip_completed=False,
+            tasks=1,
+            workers=1,
+            logging_dir=str(out / "logs"),
+            skip_completed=False,
         ).run()
     else:
         raise SystemExit(f"unknown tool {tool}")
@@ -157,8 +181,11 @@ def _child(tool: str, work: Path) -> dict:
     # CPU seconds (all threads) from the start of the work: less sensitive than wall time to
     # other jobs sharing the machine
     result["cpu_s"] = round(cpu_now() - cpu0, 2)
-    result["peak_rss_mb"] = round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1)
+    result["peak_rss_mb"] = round(
+        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        / 1024,
+        1,
+    )
     if tool == "datatrove_all":
         files = sorted((out / "shards").rglob("*.parquet"))
         df = pl.scan_parquet(files)
@@ -170,8 +197,12 @@ def _child(tool: str, work: Path) -> dict:
 
 
 def run_child(tool: str, work: Path) -> dict:
-    env = {**os.environ, "POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "2"),
-           "TOKENIZERS_PARALLELISM": "true", "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "2"),
+        "TOKENIZERS_PARALLELISM": "true",
+        "PYTHONPATH": str(REPO),
+    }
     cmd = ["nice", "-n", "10", sys.executable, "-m", "bench.publish.run", "--child", tool, "--work", str(work)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
     if out.returncode != 0:
@@ -190,32 +221,44 @@ def main() -> int:
         print(json.dumps(_child(args.child, args.work)))
         return 0
     if not args.corpus.exists():
-        print(f"{args.corpus}: bench corpus not found; build it with "
-              "`python scripts/corpus/build_bench_corpus.py`", file=sys.stderr)
+        print(
+            f"{args.corpus}: bench corpus not found; build it with `python scripts/corpus/build_bench_corpus.py`",
+            file=sys.stderr,
+        )
         return 2
     size_mb = args.corpus.stat().st_size / 1e6
     counts = prepare(args.corpus, args.work)
-    print(f"corpus {args.corpus} ({size_mb:.1f} MB, {counts['scored']:,} documents, "
-          f"{counts['text_bytes'] / 1e6:.1f} MB of text); night tables prepared in {counts['prepare_s']} s "
-          f"(curated {counts['curated']:,}, rejected {counts['rejected']:,}, duplicates {counts['duplicates']:,})")
+    print(
+        f"corpus {args.corpus} ({size_mb:.1f} MB, {counts['scored']:,} documents, "
+        f"{counts['text_bytes'] / 1e6:.1f} MB of text); night tables prepared in {counts['prepare_s']} s "
+        f"(curated {counts['curated']:,}, rejected {counts['rejected']:,}, duplicates {counts['duplicates']:,})"
+    )
     tools = ["winnow_full", "winnow_all"] + ([] if args.skip_reference else ["datatrove_all"])
     results = {}
     for tool in tools:
         results[tool] = r = run_child(tool, args.work)
-        print(f"{tool:14s} wall {r['wall_s']:8.2f} s  CPU {r['cpu_s']:8.2f} s  peak RSS {r['peak_rss_mb']:8.1f} MB  rows {r['rows']:,}  "
-              f"tokens {r['tokens']:,}  shards {r['shards']}  {r['bytes'] / 1e6:.1f} MB"
-              + (f"  MB text/s {counts['text_bytes'] / 1e6 / r['wall_s']:.1f}" if tool != "winnow_full" else ""))
+        print(
+            f"{tool:14s} wall {r['wall_s']:8.2f} s  CPU {r['cpu_s']:8.2f} s  peak RSS {r['peak_rss_mb']:8.1f} MB  rows {r['rows']:,}  "
+            f"tokens {r['tokens']:,}  shards {r['shards']}  {r['bytes'] / 1e6:.1f} MB"
+            + (f"  MB text/s {counts['text_bytes'] / 1e6 / r['wall_s']:.1f}" if tool != "winnow_full" else "")
+        )
     full = results["winnow_full"]
     print(f"\npublish time for the bench corpus (winnow_full): {full['wall_s']} s; breakdown {full['timings']}")
-    print(f"raw tokens {full['raw_tokens']:,} = curated {full['tokens']:,} + removed "
-          f"{full['raw_tokens'] - full['tokens']:,}")
+    print(
+        f"raw tokens {full['raw_tokens']:,} = curated {full['tokens']:,} + removed "
+        f"{full['raw_tokens'] - full['tokens']:,}"
+    )
     if "datatrove_all" in results:
         dt, ours = results["datatrove_all"], results["winnow_all"]
         same = dt["tokens"] == ours["tokens"] == full["raw_tokens"]
-        print(f"token totals agree (winnow_all, winnow_full raw, datatrove): {same} "
-              f"({ours['tokens']:,} / {full['raw_tokens']:,} / {dt['tokens']:,})")
-        print(f"ratio datatrove / winnow_all: wall time {dt['wall_s'] / ours['wall_s']:.2f}x, "
-              f"CPU time {dt['cpu_s'] / ours['cpu_s']:.2f}x, peak RSS {dt['peak_rss_mb'] / ours['peak_rss_mb']:.2f}x")
+        print(
+            f"token totals agree (winnow_all, winnow_full raw, datatrove): {same} "
+            f"({ours['tokens']:,} / {full['raw_tokens']:,} / {dt['tokens']:,})"
+        )
+        print(
+            f"ratio datatrove / winnow_all: wall time {dt['wall_s'] / ours['wall_s']:.2f}x, "
+            f"CPU time {dt['cpu_s'] / ours['cpu_s']:.2f}x, peak RSS {dt['peak_rss_mb'] / ours['peak_rss_mb']:.2f}x"
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores; other jobs share the machine)")
     out = args.work / "results.json"
     out.write_text(json.dumps({"corpus_mb": size_mb, "counts": counts, "results": results}, indent=2))

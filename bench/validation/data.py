@@ -39,8 +39,14 @@ def build(n_docs: int = 1_000_000, corpus: Path = CORPUS, work: Path = WORK, see
     out = work / f"curated_{n_docs}.parquet"
     marker = work / f"curated_{n_docs}.json"
     st = corpus.stat()
-    key = {"corpus": str(corpus), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "docs": n_docs, "seed": seed,
-           "generator": 3}
+    key = {
+        "corpus": str(corpus),
+        "bytes": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "docs": n_docs,
+        "seed": seed,
+        "generator": 3,
+    }
     if out.exists() and marker.exists() and json.loads(marker.read_text()) == key:
         return out
     work.mkdir(parents=True, exist_ok=True)
@@ -61,8 +67,16 @@ def build(n_docs: int = 1_000_000, corpus: Path = CORPUS, work: Path = WORK, see
     start = (rng.random(m) * (avail - length + 1)).astype(np.int64)
     now = pl.datetime(2026, 11, 24, 2, 0, 0, time_zone="UTC")
     frame = (
-        pl.DataFrame({"j": j.astype(np.uint32), "start": start, "length": length,
-                      "u": rng.random(m), "v": rng.random(m), "w": rng.random(m)})
+        pl.DataFrame(
+            {
+                "j": j.astype(np.uint32),
+                "start": start,
+                "length": length,
+                "u": rng.random(m),
+                "v": rng.random(m),
+                "w": rng.random(m),
+            }
+        )
         .lazy()
         .join(src.lazy().with_columns(pl.col("j").cast(pl.UInt32)), on="j", how="left", maintain_order="left")
         .with_columns(text=pl.col("text").str.slice(pl.col("start"), pl.col("length")))
@@ -116,10 +130,17 @@ def build(n_docs: int = 1_000_000, corpus: Path = CORPUS, work: Path = WORK, see
     tmp = out.with_suffix(".tmp.parquet")
     frame.sink_parquet(tmp, compression="zstd", row_group_size=50_000)
     tmp.replace(out)
-    stats = pl.scan_parquet(out).select(
-        docs=pl.len(), text_mib=pl.col("n_chars").sum() / 2**20, unique_hashes=pl.col("content_hash").n_unique(),
-        median_chars=pl.col("n_chars").median(),
-    ).collect().to_dicts()[0]
+    stats = (
+        pl.scan_parquet(out)
+        .select(
+            docs=pl.len(),
+            text_mib=pl.col("n_chars").sum() / 2**20,
+            unique_hashes=pl.col("content_hash").n_unique(),
+            median_chars=pl.col("n_chars").median(),
+        )
+        .collect()
+        .to_dicts()[0]
+    )
     stats["build_s"] = round(time.perf_counter() - t0, 1)
     stats["file_mib"] = round(out.stat().st_size / 2**20, 1)
     marker.write_text(json.dumps(key))

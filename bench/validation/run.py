@@ -44,17 +44,22 @@ BAD_LANG_KEEP = ["en", "de", "fr", "es", "it", "pt", "ja", "zh"]
 def _recipe(allowed: list[str]):
     from schemas.recipe import Recipe
 
-    return Recipe.model_validate({
-        "name": "bench", "version": 1, "sources": [{"name": "bench", "path": "x", "format": "jsonl"}],
-        "filters": {"language": {"allowed": allowed}},
-    })
+    return Recipe.model_validate(
+        {
+            "name": "bench",
+            "version": 1,
+            "sources": [{"name": "bench", "path": "x", "format": "jsonl"}],
+            "filters": {"language": {"allowed": allowed}},
+        }
+    )
 
 
 def _langs(path: Path) -> list[str]:
     import polars as pl
 
-    return sorted(pl.scan_parquet(path).select(pl.col("lang_detected").drop_nulls().unique()).collect()
-                  .to_series().to_list())
+    return sorted(
+        pl.scan_parquet(path).select(pl.col("lang_detected").drop_nulls().unique()).collect().to_series().to_list()
+    )
 
 
 def _bad(lf):
@@ -89,12 +94,23 @@ def case_winnow(path: Path, kind: str) -> dict:
         lf = _bad(lf)
         spec = curated_documents_spec(recipe, dict(lf.collect_schema()))
         asset = "curated_documents"
-    out = validate(lf, spec, asset=asset, partition=NIGHT, root=WORK / "home" / "validation",
-                   run_name=f"{NIGHT}__bench_{kind}", max_ids=recipe.validation.max_failing_ids)
+    out = validate(
+        lf,
+        spec,
+        asset=asset,
+        partition=NIGHT,
+        root=WORK / "home" / "validation",
+        run_name=f"{NIGHT}__bench_{kind}",
+        max_ids=recipe.validation.max_failing_ids,
+    )
     return {
-        "success": out.success, "rows": out.rows, "expectations": out.statistics.get("evaluated_expectations"),
+        "success": out.success,
+        "rows": out.rows,
+        "expectations": out.statistics.get("evaluated_expectations"),
         "failed": [f"{f.expectation}[{f.column}]: {f.unexpected_count}" for f in out.failures],
-        "first_failing_ids": out.failing_ids(5), "phases_s": out.timings, "wall_s": out.timings["total"],
+        "first_failing_ids": out.failing_ids(5),
+        "phases_s": out.timings,
+        "wall_s": out.timings["total"],
         "data_docs": out.data_docs,
     }
 
@@ -126,16 +142,34 @@ def case_gx_default(path: Path, bad: bool = False) -> dict:
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = ctx.suites.add(build_suite(spec))
-    batch = (ctx.data_sources.add_pandas("p").add_dataframe_asset("curated_documents")
-             .add_batch_definition_whole_dataframe("night").get_batch(batch_parameters={"dataframe": pdf}))
-    res = batch.validate(suite, result_format={"result_format": "SUMMARY", "unexpected_index_column_names": ["doc_id"],
-                                               "partial_unexpected_count": 20})
+    batch = (
+        ctx.data_sources.add_pandas("p")
+        .add_dataframe_asset("curated_documents")
+        .add_batch_definition_whole_dataframe("night")
+        .get_batch(batch_parameters={"dataframe": pdf})
+    )
+    res = batch.validate(
+        suite,
+        result_format={
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": ["doc_id"],
+            "partial_unexpected_count": 20,
+        },
+    )
     phases["validate"] = time.perf_counter() - t
     wall = time.perf_counter() - t0
-    return {"success": bool(res.success), "rows": len(pdf), "expectations": res.statistics["evaluated_expectations"],
-            "failed": [f"{r.expectation_config.type}[{r.expectation_config.kwargs.get('column')}]"
-                       for r in res.results if not r.success],
-            "phases_s": {k: round(v, 3) for k, v in phases.items()}, "wall_s": round(wall, 3)}
+    return {
+        "success": bool(res.success),
+        "rows": len(pdf),
+        "expectations": res.statistics["evaluated_expectations"],
+        "failed": [
+            f"{r.expectation_config.type}[{r.expectation_config.kwargs.get('column')}]"
+            for r in res.results
+            if not r.success
+        ],
+        "phases_s": {k: round(v, 3) for k, v in phases.items()},
+        "wall_s": round(wall, 3),
+    }
 
 
 def case_polars_floor(path: Path) -> dict:
@@ -170,8 +204,13 @@ def case_polars_floor(path: Path) -> dict:
     counts = lf.select(aggs).collect().row(0)
     typed = all(c in schema for c in spec.rules[0].kwargs["column_set"])
     validate_s = time.perf_counter() - t
-    return {"success": typed and not any(counts), "rows": None, "expectations": len(aggs),
-            "phases_s": {"scan_and_check": round(validate_s, 3)}, "wall_s": round(time.perf_counter() - t0, 3)}
+    return {
+        "success": typed and not any(counts),
+        "rows": None,
+        "expectations": len(aggs),
+        "phases_s": {"scan_and_check": round(validate_s, 3)},
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }
 
 
 CASES = {
@@ -206,13 +245,15 @@ def _spawn(case: str, path: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run(
         ["nice", "-n", "10", sys.executable, "-m", "bench.validation.run", "--case", case, "--data", str(path)],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     process_s = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"case {case} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    out = json.loads(lines[-1][len("RESULT "):])
+    out = json.loads(lines[-1][len("RESULT ") :])
     out["process_s"] = round(process_s, 3)
     return out
 
@@ -234,15 +275,19 @@ def main() -> None:
     path = build(args.docs)
     print(f"data: {path} ({path.stat().st_size / 2**20:.0f} MiB, ready in {time.perf_counter() - t:.1f} s)")
     stats = json.loads((path.parent / f"curated_{args.docs}.stats.json").read_text())
-    cases = ["winnow_pass", "winnow_raw", "winnow_fail", "polars_floor"] + ([] if args.skip_reference else
-                                                                           ["gx_default", "gx_default_fail"])
+    cases = ["winnow_pass", "winnow_raw", "winnow_fail", "polars_floor"] + (
+        [] if args.skip_reference else ["gx_default", "gx_default_fail"]
+    )
     results = {}
     for case in cases:
         print(f"running {case} ...", flush=True)
         results[case] = _spawn(case, path)
         r = results[case]
-        print(f"  {case}: wall {r['wall_s']:.1f} s (process {r['process_s']:.1f} s), peak RSS "
-              f"{r['peak_rss_mib']:.0f} MiB, success={r['success']}, phases {r['phases_s']}", flush=True)
+        print(
+            f"  {case}: wall {r['wall_s']:.1f} s (process {r['process_s']:.1f} s), peak RSS "
+            f"{r['peak_rss_mib']:.0f} MiB, success={r['success']}, phases {r['phases_s']}",
+            flush=True,
+        )
 
     ours = results["winnow_pass"]["wall_s"]
     print()
@@ -250,18 +295,24 @@ def main() -> None:
     for case, r in results.items():
         ratio = r["wall_s"] / ours if ours else float("nan")
         verdict = "pass" if r["success"] else f"fail ({len(r.get('failed', []))} expectations)"
-        print(f"{case:<14} {r['wall_s']:>8.1f} {r['process_s']:>10.1f} {r['peak_rss_mib']:>8.0f} {ratio:>14.2f}x  "
-              f"{verdict}")
+        print(
+            f"{case:<14} {r['wall_s']:>8.1f} {r['process_s']:>10.1f} {r['peak_rss_mib']:>8.0f} {ratio:>14.2f}x  "
+            f"{verdict}"
+        )
     if "gx_default" in results:
-        print(f"\nGE as documented / winnow gate, clean night: {results['gx_default']['wall_s'] / ours:.1f}x "
-              f"(validate phase: {results['gx_default']['phases_s']['validate']:.1f} s vs "
-              f"{results['winnow_pass']['phases_s']['validate']:.1f} s)")
+        print(
+            f"\nGE as documented / winnow gate, clean night: {results['gx_default']['wall_s'] / ours:.1f}x "
+            f"(validate phase: {results['gx_default']['phases_s']['validate']:.1f} s vs "
+            f"{results['winnow_pass']['phases_s']['validate']:.1f} s)"
+        )
         fail = results["winnow_fail"]["wall_s"]
         print(f"GE as documented / winnow gate, bad night: {results['gx_default_fail']['wall_s'] / fail:.1f}x")
     print(f"winnow gate / polars floor: {ours / results['polars_floor']['wall_s']:.1f}x")
     budget = "OK" if results["winnow_pass"]["process_s"] < 60 else "OVER BUDGET"
-    print(f"1M-document gate (whole process incl. interpreter and GE import): "
-          f"{results['winnow_pass']['process_s']:.1f} s < 60 s: {budget}")
+    print(
+        f"1M-document gate (whole process incl. interpreter and GE import): "
+        f"{results['winnow_pass']['process_s']:.1f} s < 60 s: {budget}"
+    )
     out = {"docs": args.docs, "data": stats, "cpu_count": os.cpu_count(), "results": results}
     (WORK / "results.json").write_text(json.dumps(out, indent=1))
     print(f"written {WORK / 'results.json'}")

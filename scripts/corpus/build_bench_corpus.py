@@ -28,8 +28,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fetch_debian_text as fdt  # noqa: E402
-import noise  # noqa: E402
+import fetch_debian_text as fdt
+import noise
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261125
@@ -154,9 +154,13 @@ def build(out: Path, min_mb: float, cache: Path) -> dict:
 def report(stats: dict, cached: bool) -> None:
     print(f"{'cached' if cached else 'built'}: {stats['path']}")
     print(f"  docs: {stats['docs']:,}   text: {stats['text_mib']} MiB   file: {stats['file_mib']} MiB")
-    print(f"  real unique: {stats['real_unique_docs']:,} docs, {stats['real_unique_text_mib']} MiB ({100 * stats['real_unique_share']:.1f}% of text)")
+    print(
+        f"  real unique: {stats['real_unique_docs']:,} docs, {stats['real_unique_text_mib']} MiB ({100 * stats['real_unique_share']:.1f}% of text)"
+    )
     if stats["padding_docs"]:
-        print(f"  PADDED with {stats['padding_docs']:,} noisy/near-duplicate variants of real docs ({stats['padding_text_mib']} MiB)")
+        print(
+            f"  PADDED with {stats['padding_docs']:,} noisy/near-duplicate variants of real docs ({stats['padding_text_mib']} MiB)"
+        )
     mix = ", ".join(f"{k} {100 * v:.1f}%" for k, v in list(stats["languages"].items())[:15])
     print(f"  languages (by docs): {mix}")
     print(f"  build time: {stats['build_seconds']} s (extracting text: {stats['extract_seconds']} s)")

@@ -28,10 +28,9 @@ import csv
 import gzip
 import io
 import json
-import re
 import sys
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,8 +38,8 @@ import pyarrow.parquet as pq
 import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fetch_debian_text as fdt  # noqa: E402
-import noise  # noqa: E402
+import fetch_debian_text as fdt
+import noise
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261124
@@ -58,7 +57,18 @@ SAMPLE_PACKAGES = sorted(
     ]
 )  # fmt: skip
 # Share of source documents per language: mostly English, but every language well represented.
-LANG_WEIGHTS = {"en": 0.52, "de": 0.09, "fr": 0.08, "es": 0.07, "ja": 0.07, "zh": 0.09, "it": 0.02, "pt": 0.02, "pl": 0.02, "ru": 0.02}
+LANG_WEIGHTS = {
+    "en": 0.52,
+    "de": 0.09,
+    "fr": 0.08,
+    "es": 0.07,
+    "ja": 0.07,
+    "zh": 0.09,
+    "it": 0.02,
+    "pt": 0.02,
+    "pl": 0.02,
+    "ru": 0.02,
+}
 MANPAGE_FILES = {"en": 14, "de": 5, "fr": 4, "es": 3, "ja": 4, "zh": 4, "pl": 2, "ru": 2}  # manpages/ folder
 N_WEB1, N_EXTRA, N_DOCS, N_WEB2 = 2000, 300, 380, 1500
 N_DOCS_ALSO_IN_WEB, N_CROSS_EXACT, N_CROSS_NEAR = 20, 50, 50
@@ -124,7 +134,7 @@ def draw(pools: dict[str, list[dict]], n: int, key: str, only: set[str] | None =
 
 
 def fetched_at(night: str, doc_id: str) -> str:
-    start = datetime.fromisoformat(night).replace(tzinfo=timezone.utc)
+    start = datetime.fromisoformat(night).replace(tzinfo=UTC)
     secs = noise.rng_for(SEED, "ts", doc_id).randrange(6 * 3600)
     return (start + timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -183,7 +193,15 @@ def build(out: Path, cache: Path) -> dict:
         as_md = i % 7 == 3
         fname = man_filename(d) + (".md" if as_md else ".txt")
         (n1 / "manpages" / fname).write_text((to_markdown(d["text"]) if as_md else d["text"]) + "\n", encoding="utf-8")
-        man_rows.append({"id": fname, "kind": "markdown_headings" if as_md else "real", "source_id": d["id"], "source_url": d["url"], "dup_of": ""})
+        man_rows.append(
+            {
+                "id": fname,
+                "kind": "markdown_headings" if as_md else "real",
+                "source_id": d["id"],
+                "source_url": d["url"],
+                "dup_of": "",
+            }
+        )
     add_prov(NIGHT1, "manpages/", man_rows)
 
     # night 1 web crawl
@@ -193,12 +211,22 @@ def build(out: Path, cache: Path) -> dict:
 
     # clean docs, 20 of which are also in the night-1 crawl untouched (a cross-source duplicate)
     docs = [{k: d[k] for k in ("id", "text", "url", "lang")} for d in draw(pools, N_DOCS, "docs")]
-    doc_rows = [{"id": d["id"], "kind": "real", "source_id": d["id"], "source_url": d["url"], "dup_of": ""} for d in docs]
+    doc_rows = [
+        {"id": d["id"], "kind": "real", "source_id": d["id"], "source_url": d["url"], "dup_of": ""} for d in docs
+    ]
     real1 = [(w, p) for w, p in zip(web1, prov1) if p["kind"] == "real"]
     for w, p in noise.rng_for(SEED, "docs-overlap").sample(real1, N_DOCS_ALSO_IN_WEB):
         src = meta[p["source_id"]]
         docs.append({"id": src["id"], "text": w["text"], "url": src["url"], "lang": src["lang"]})
-        doc_rows.append({"id": src["id"], "kind": "real_also_in_web", "source_id": src["id"], "source_url": src["url"], "dup_of": w["id"]})
+        doc_rows.append(
+            {
+                "id": src["id"],
+                "kind": "real_also_in_web",
+                "source_id": src["id"],
+                "source_url": src["url"],
+                "dup_of": w["id"],
+            }
+        )
     order = sorted(range(len(docs)), key=lambda i: docs[i]["id"])
     docs, doc_rows = [docs[i] for i in order], [doc_rows[i] for i in order]
     table = pa.table({k: pa.array([d[k] for d in docs], pa.string()) for k in ("id", "text", "url", "lang")})
@@ -210,14 +238,43 @@ def build(out: Path, cache: Path) -> dict:
     lines = [web_line(d, NIGHT1) for d in extra]
     victim = json.loads(lines[10])
     bad = [
-        (web_line(dict(extra[20], id="wbad0000000000001"), NIGHT1)[: len(lines[20]) * 3 // 5], "malformed_truncated_json", "wbad0000000000001"),
-        (json.dumps({"id": "wbad0000000000002", "text": 404, "url": victim["url"] + "?p=2", "lang": "en", "fetched_at": victim["fetched_at"]}), "malformed_text_is_number", "wbad0000000000002"),
-        (json.dumps({"id": "wbad0000000000003", "url": victim["url"] + "?p=3", "lang": "en", "fetched_at": victim["fetched_at"]}), "malformed_missing_text", "wbad0000000000003"),
+        (
+            web_line(dict(extra[20], id="wbad0000000000001"), NIGHT1)[: len(lines[20]) * 3 // 5],
+            "malformed_truncated_json",
+            "wbad0000000000001",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "wbad0000000000002",
+                    "text": 404,
+                    "url": victim["url"] + "?p=2",
+                    "lang": "en",
+                    "fetched_at": victim["fetched_at"],
+                }
+            ),
+            "malformed_text_is_number",
+            "wbad0000000000002",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "wbad0000000000003",
+                    "url": victim["url"] + "?p=3",
+                    "lang": "en",
+                    "fetched_at": victim["fetched_at"],
+                }
+            ),
+            "malformed_missing_text",
+            "wbad0000000000003",
+        ),
     ]
     x_rows = list(prov_x)
     for line_no, (raw, kind, bad_id) in zip(MALFORMED_LINES, bad):
         lines.insert(line_no - 1, raw)
-        x_rows.insert(line_no - 1, {"id": bad_id, "kind": kind, "source_id": "", "source_url": "", "dup_of": f"line {line_no}"})
+        x_rows.insert(
+            line_no - 1, {"id": bad_id, "kind": kind, "source_id": "", "source_url": "", "dup_of": f"line {line_no}"}
+        )
     write_zst(n1 / "web_extra.jsonl.zst", lines)
     add_prov(NIGHT1, "web_extra.jsonl.zst", x_rows)
 
@@ -233,7 +290,9 @@ def build(out: Path, cache: Path) -> dict:
         new_id = f"w{noise.short_hash(SEED, 'cross', i, n=16)}"
         web2.append({"id": new_id, "text": text, "url": url, "lang": w["lang"]})
         kind = "cross_night_exact" if exact else "cross_night_near"
-        prov2.append({"id": new_id, "kind": kind, "source_id": p["source_id"], "source_url": p["source_url"], "dup_of": w["id"]})
+        prov2.append(
+            {"id": new_id, "kind": kind, "source_id": p["source_id"], "source_url": p["source_url"], "dup_of": w["id"]}
+        )
     order = list(range(len(web2)))
     noise.rng_for(SEED, "night2-order").shuffle(order)
     web2, prov2 = [web2[i] for i in order], [prov2[i] for i in order]
@@ -245,9 +304,28 @@ def build(out: Path, cache: Path) -> dict:
         src = meta.get(r["source_id"]) or {}
         r.update(package=src.get("package", ""), version=src.get("version", ""), license=src.get("license") or "")
         r["lang"] = src.get("lang", "")
-    with open(out / "provenance.csv.gz", "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+    with (
+        open(out / "provenance.csv.gz", "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+    ):
         fh = io.TextIOWrapper(gz, encoding="utf-8", newline="")
-        w = csv.DictWriter(fh, ["partition", "file", "id", "kind", "lang", "source_id", "source_url", "dup_of", "package", "version", "license"], lineterminator="\n")
+        w = csv.DictWriter(
+            fh,
+            [
+                "partition",
+                "file",
+                "id",
+                "kind",
+                "lang",
+                "source_id",
+                "source_url",
+                "dup_of",
+                "package",
+                "version",
+                "license",
+            ],
+            lineterminator="\n",
+        )
         w.writeheader()
         w.writerows(prov)
         fh.flush()
@@ -291,7 +369,7 @@ def write_readme(out: Path, res: dict) -> None:
         "The text is **real documentation from Debian packages** (fetched with `apt-get download`, unpacked with",
         "`dpkg-deb -x`, HTML stripped with Python's `html.parser`, man pages rendered with `groff -Tutf8 -mandoc`;",
         "see `scripts/corpus/fetch_debian_text.py`). The web-crawl look — boilerplate, spam, duplicates, fake PII — is",
-        "**synthesized** by `scripts/corpus/noise.py` (seed `%d`). Nothing in the text marks a document as synthetic;" % SEED,
+        f"**synthesized** by `scripts/corpus/noise.py` (seed `{SEED}`). Nothing in the text marks a document as synthetic;",
         "`provenance.csv.gz` records, for every document, its source package/path and which noise (`kind`) it got.",
         "",
         "## Files and counts",
@@ -301,9 +379,15 @@ def write_readme(out: Path, res: dict) -> None:
     ]
     for name, *_, docs in files:
         c = _lang_of(docs)
-        L.append(f"| `{name}` | {len(docs)} | {_size(out / name):,} | " + " | ".join(str(c.get(x, 0)) for x in langs) + " |")
+        L.append(
+            f"| `{name}` | {len(docs)} | {_size(out / name):,} | " + " | ".join(str(c.get(x, 0)) for x in langs) + " |"
+        )
     disk = sum(_size(out / f[0]) for f in files)
-    L.append(f"| **total** | **{total}** | **{disk:,}** | " + " | ".join(f"{100 * all_langs[x] / total:.1f}%" for x in langs) + " |")
+    L.append(
+        f"| **total** | **{total}** | **{disk:,}** | "
+        + " | ".join(f"{100 * all_langs[x] / total:.1f}%" for x in langs)
+        + " |"
+    )
     L += [
         "",
         "The docs count of `web_extra.jsonl.zst` excludes its 3 malformed lines (see below).",

@@ -50,7 +50,44 @@ MIN_DOC_CHARS = 120  # shorter fragments are navigation stubs, not documents
 # Languages recognised in package names and paths. A curated list, not all of
 # ISO 639-1: bare two-letter directory names such as "mm" or "sh" must not count.
 LANGS = set(
-    "en de fr es it ja zh pt ru pl nl ko uk cs da fi hu ro sv vi tr ar el id nb ca fa hr sk sl sr et lt lv he bg".split()
+    [
+        "en",
+        "de",
+        "fr",
+        "es",
+        "it",
+        "ja",
+        "zh",
+        "pt",
+        "ru",
+        "pl",
+        "nl",
+        "ko",
+        "uk",
+        "cs",
+        "da",
+        "fi",
+        "hu",
+        "ro",
+        "sv",
+        "vi",
+        "tr",
+        "ar",
+        "el",
+        "id",
+        "nb",
+        "ca",
+        "fa",
+        "hr",
+        "sk",
+        "sl",
+        "sr",
+        "et",
+        "lt",
+        "lv",
+        "he",
+        "bg",
+    ]
 )
 LANG_ALIASES = {"sp": "es", "no": "nb"}
 # Packages whose untagged text is English (upstream writes in English).
@@ -289,7 +326,7 @@ def crude_roff_strip(src: str) -> str:
     """Fallback when groff is missing: drop comments and requests, keep request arguments and text."""
     out = []
     for line in src.splitlines():
-        if line.startswith(('.\\"', "'\\\"", '.\\}')) or line.strip() in (".", "'"):
+        if line.startswith(('.\\"', "'\\\"", ".\\}")) or line.strip() in (".", "'"):
             continue
         if line.startswith((".", "'")):
             req, _, rest = line[1:].partition(" ")
@@ -399,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--out", type=Path, help="write all documents here as JSONL")
     args = ap.parse_args(argv)
-    fh = open(args.out, "w", encoding="utf-8") if args.out else None
+    fh = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115 (closed below)
     try:
         for pkg in args.packages:
             docs = extract_package(pkg, args.cache)

@@ -60,25 +60,50 @@ COOKIE = {
         "Utilizamos cookies para mejorar su experiencia. Al continuar navegando acepta nuestra Política de privacidad. Aceptar todo",
         "Se requiere JavaScript para ver esta página.",
     ],
-    "ja": ["当サイトではクッキーを使用しています。引き続き閲覧することでプライバシーポリシーに同意したものとみなされます。同意する"],
+    "ja": [
+        "当サイトではクッキーを使用しています。引き続き閲覧することでプライバシーポリシーに同意したものとみなされます。同意する"
+    ],
     "zh": ["本网站使用 Cookie 来改善您的体验。继续浏览即表示您同意我们的隐私政策。全部接受"],
 }
 FOOTER = {
-    "en": ["© 2026 All rights reserved. | Terms of Use | Privacy Policy", "Share: Facebook Twitter LinkedIn Email", "Subscribe to our newsletter"],
+    "en": [
+        "© 2026 All rights reserved. | Terms of Use | Privacy Policy",
+        "Share: Facebook Twitter LinkedIn Email",
+        "Subscribe to our newsletter",
+    ],
     "de": ["© 2026 Alle Rechte vorbehalten. | Impressum | Datenschutz", "Teilen: Facebook Twitter E-Mail"],
     "fr": ["© 2026 Tous droits réservés. | Mentions légales | Confidentialité", "Partager : Facebook Twitter E-mail"],
     "es": ["© 2026 Todos los derechos reservados. | Aviso legal | Privacidad", "Compartir: Facebook Twitter Correo"],
     "ja": ["© 2026 無断転載を禁じます。 | 利用規約 | プライバシーポリシー", "シェア: Twitter Facebook LINE"],
     "zh": ["© 2026 版权所有 | 使用条款 | 隐私政策", "分享到: 微博 微信 QQ空间"],
 }
-SPAM_ITEMS = ["watches", "handbags", "sneakers", "pills", "loans", "casino bonus", "followers", "crypto signals", "phone cases"]
+SPAM_ITEMS = [
+    "watches",
+    "handbags",
+    "sneakers",
+    "pills",
+    "loans",
+    "casino bonus",
+    "followers",
+    "crypto signals",
+    "phone cases",
+]
 LOREM = (
     "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore "
     "magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo "
     "consequat. Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur. "
     "Excepteur sint occaecat cupidatat non proident, sunt in culpa qui officia deserunt mollit anim id est laborum."
 )
-STUBS = ["404 Not Found", "Page not found", "Loading...", "Access denied", "Redirecting…", "Coming soon!", "Untitled", "Sign in to continue"]
+STUBS = [
+    "404 Not Found",
+    "Page not found",
+    "Loading...",
+    "Access denied",
+    "Redirecting…",
+    "Coming soon!",
+    "Untitled",
+    "Sign in to continue",
+]
 CODE_SNIPPETS = [
     'window.dataLayer = window.dataLayer || [];\nfunction gtag(){dataLayer.push(arguments);}\ngtag("js", new Date());',
     '{"@context": "https://schema.org", "@type": "WebPage", "name": "{{ page.title }}", "inLanguage": "{{ lang }}"}',
@@ -227,7 +252,10 @@ def spam_page(rng: random.Random, keywords: list[str] | None = None) -> str:
                 ]
             )
         )
-    stuffing = " ".join(rng.choice((keywords or []) + [item, f"cheap {item}", "discount", "best price", "sale"]) for _ in range(rng.randint(40, 150)))
+    stuffing = " ".join(
+        rng.choice((keywords or []) + [item, f"cheap {item}", "discount", "best price", "sale"])
+        for _ in range(rng.randint(40, 150))
+    )
     return "\n".join(lines) + "\n\n" + stuffing
 
 
@@ -268,7 +296,9 @@ def web_url(url: str, rng: random.Random | None = None) -> str:
     return f"https://{host.replace('.', '-')}.example/{path}"
 
 
-def make_crawl(clean: list[dict], n: int, seed: int | str, mix: dict[str, float] | None = None) -> tuple[list[dict], list[dict]]:
+def make_crawl(
+    clean: list[dict], n: int, seed: int | str, mix: dict[str, float] | None = None
+) -> tuple[list[dict], list[dict]]:
     """``n`` web-like docs built from ``clean`` (dicts with id, text, url, lang).
 
     Returns ``(docs, provenance)``: docs have id, text, url, lang; each provenance row
@@ -304,7 +334,12 @@ def make_crawl(clean: list[dict], n: int, seed: int | str, mix: dict[str, float]
             base, base_prov = docs[j], prov[j]
             text = base["text"] if kind == "exact_dup" else near_duplicate(base["text"], r)
             url = base["url"] + r.choice(["?utm_source=feed", "?ref=mirror", "/amp", "?page=1", "/index.html"])
-            src = {"id": base_prov["source_id"], "url": base_prov["source_url"], "lang": base["lang"], "dup_of": base["id"]}
+            src = {
+                "id": base_prov["source_id"],
+                "url": base_prov["source_url"],
+                "lang": base["lang"],
+                "dup_of": base["id"],
+            }
         elif kind in ("spam", "lorem"):
             text = spam_page(r) if kind == "spam" else lorem_page(r)
             host = f"{r.choice(['best-deals', 'top-offers', 'cheap-store', 'my-blog', 'free-stuff'])}-{r.randint(1, 99)}.example"
@@ -327,5 +362,13 @@ def make_crawl(clean: list[dict], n: int, seed: int | str, mix: dict[str, float]
                 text = add_code(add_boilerplate(text, s.get("lang"), r), r)
         doc_id = f"w{short_hash(seed, i, kind, src['id'], n=16)}"
         docs.append({"id": doc_id, "text": text, "url": url, "lang": src["lang"]})
-        prov.append({"id": doc_id, "kind": kind, "source_id": src["id"], "source_url": src["url"], "dup_of": src.get("dup_of", "")})
+        prov.append(
+            {
+                "id": doc_id,
+                "kind": kind,
+                "source_id": src["id"],
+                "source_url": src["url"],
+                "dup_of": src.get("dup_of", ""),
+            }
+        )
     return docs, prov

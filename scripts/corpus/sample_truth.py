@@ -26,8 +26,14 @@ KEEP_KINDS = frozenset({"real", "bullets", "markdown_headings", "real_also_in_we
 DROP_KINDS = frozenset({"boilerplate", "pii", "spam", "lorem", "stub", "code"})
 COPY_KINDS = frozenset({"exact_dup", "near_dup", "cross_night_exact", "cross_night_near"})
 #: The issue tags a careful annotator adds, by kind.
-TAGS = {"boilerplate": ["boilerplate/navigation"], "pii": ["personal data"], "spam": ["spam/ads"],
-        "lorem": ["garbled/truncated"], "stub": ["garbled/truncated"], "code": ["boilerplate/navigation"]}
+TAGS = {
+    "boilerplate": ["boilerplate/navigation"],
+    "pii": ["personal data"],
+    "spam": ["spam/ads"],
+    "lorem": ["garbled/truncated"],
+    "stub": ["garbled/truncated"],
+    "code": ["boilerplate/navigation"],
+}
 
 
 @lru_cache(maxsize=1)
@@ -58,9 +64,11 @@ def truth_for(raw: pl.DataFrame, night: str) -> pl.DataFrame:
     ``raw`` needs ``doc_id``, ``source`` and ``source_file`` (the ``raw_documents`` table): a man
     page is known by its file name, every other document by the id its source gave.
     """
-    pid = (pl.when(pl.col("source") == "manpages")
-           .then(pl.col("source_file").str.split("/").list.last())
-           .otherwise(pl.col("doc_id").str.splitn(":", 2).struct.field("field_1")))
+    pid = (
+        pl.when(pl.col("source") == "manpages")
+        .then(pl.col("source_file").str.split("/").list.last())
+        .otherwise(pl.col("doc_id").str.splitn(":", 2).struct.field("field_1"))
+    )
     prov = provenance().filter(pl.col("partition") == night).select(pl.col("id").alias("pid"), "content_kind")
     out = raw.with_columns(pid=pid).join(prov, on="pid", how="left")
     return out.select("doc_id", "content_kind", truth_keep=human_keep(pl.col("content_kind")))

@@ -4,7 +4,7 @@ stops curated_release in the same run; once the data is fixed the release is pub
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -30,21 +30,24 @@ def _recipe(root: Path, extra: str = "") -> Path:
 
 def _deduplicated(n: int = 30, *, duplicate_hash: bool) -> pl.DataFrame:
     """What deduplication hands to curated_documents: canonical columns, signals, content_hash, score."""
-    now = datetime(2026, 11, 24, 2, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 2, tzinfo=UTC)
     texts = [f"Document {i}. The quick brown fox jumps over the lazy dog." for i in range(n)]
-    df = pl.DataFrame({
-        "doc_id": [f"doc-{i:03d}" for i in range(n)],
-        "text": texts,
-        "source": ["s"] * n,
-        "url": [f"https://example.org/{i}" for i in range(n)],
-        "source_file": ["in/a.jsonl"] * n,
-        "source_line": list(range(1, n + 1)),
-        "lang": ["en" if i % 3 else "de" for i in range(n)],
-        "created_at": [None] * n,
-        "ingested_at": [now] * n,
-        "partition": [P] * n,
-        "metadata": ["{}"] * n,
-    }, schema=DOCUMENT_SCHEMA).with_columns(
+    df = pl.DataFrame(
+        {
+            "doc_id": [f"doc-{i:03d}" for i in range(n)],
+            "text": texts,
+            "source": ["s"] * n,
+            "url": [f"https://example.org/{i}" for i in range(n)],
+            "source_file": ["in/a.jsonl"] * n,
+            "source_line": list(range(1, n + 1)),
+            "lang": ["en" if i % 3 else "de" for i in range(n)],
+            "created_at": [None] * n,
+            "ingested_at": [now] * n,
+            "partition": [P] * n,
+            "metadata": ["{}"] * n,
+        },
+        schema=DOCUMENT_SCHEMA,
+    ).with_columns(
         lang_detected=pl.col("lang"),
         n_chars=pl.col("text").str.len_chars(),
         gopher_symbol_word_ratio=pl.lit(0.01),
@@ -55,7 +58,8 @@ def _deduplicated(n: int = 30, *, duplicate_hash: bool) -> pl.DataFrame:
     if duplicate_hash:  # two different documents claim the same content hash: dedup went wrong
         df = df.with_columns(
             content_hash=pl.when(pl.col("doc_id").is_in(["doc-004", "doc-017"]))
-            .then(pl.lit("deadbeef")).otherwise("content_hash")
+            .then(pl.lit("deadbeef"))
+            .otherwise("content_hash")
         )
     return df
 
@@ -119,7 +123,9 @@ def test_failing_curated_check_blocks_the_release_until_the_data_is_fixed(tmp_pa
     assert good.success
     assert _evaluation(good, CURATED_CHECK).passed
     assert {m.asset_key for m in good.get_asset_materialization_events()} == {
-        dg.AssetKey("curated_documents"), dg.AssetKey("curated_release")}
+        dg.AssetKey("curated_documents"),
+        dg.AssetKey("curated_release"),
+    }
     manifest_check = _evaluation(good, MANIFEST_CHECK)
     assert manifest_check.passed, manifest_check.description
     release = releases / "tiny" / f"{P}-v1"
@@ -147,8 +153,14 @@ def test_a_clean_night_passes_every_gate_and_the_manifest_carries_the_summaries(
     from pipelines.definitions import all_assets, asset_checks, nightly_curation
 
     recipe = _recipe(tmp_path, "sampling: {fraction: 0.3}\n")
-    rows = [{"id": i, "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (3 + i % 7),
-             "lang": "en"} for i in range(40)]
+    rows = [
+        {
+            "id": i,
+            "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (3 + i % 7),
+            "lang": "en",
+        }
+        for i in range(40)
+    ]
     (tmp_path / "in" / P / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     defs = dg.Definitions(
         assets=all_assets,

@@ -14,20 +14,67 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+
 from tests.resources import resources_for
 
 N1, N2 = "2026-11-24", "2026-11-25"
 
-_SUBJ = ["the engineer", "a careful reader", "our small team", "the old library", "every new student", "the city council",
-         "a local farmer", "the night train", "my younger sister", "the research group", "a quiet neighbour", "the museum guide"]
-_VERB = ["describes", "remembers", "explains", "collects", "repairs", "questions", "studies", "follows", "designs",
-         "compares", "measures", "visits"]
-_OBJ = ["the winter harvest", "an unusual bridge", "several broken clocks", "the northern coast", "a forgotten recipe",
-        "the annual budget", "three wooden boats", "the mountain road", "an early manuscript", "the river delta",
-        "a noisy market", "the school garden"]
-_TAIL = ["before the storm arrives", "with great patience", "during the long summer", "after a short meeting",
-         "for the first time", "without any help", "in the early morning", "because nobody else would",
-         "while the rain keeps falling", "as the season changes", "near the old harbour", "under a grey sky"]
+_SUBJ = [
+    "the engineer",
+    "a careful reader",
+    "our small team",
+    "the old library",
+    "every new student",
+    "the city council",
+    "a local farmer",
+    "the night train",
+    "my younger sister",
+    "the research group",
+    "a quiet neighbour",
+    "the museum guide",
+]
+_VERB = [
+    "describes",
+    "remembers",
+    "explains",
+    "collects",
+    "repairs",
+    "questions",
+    "studies",
+    "follows",
+    "designs",
+    "compares",
+    "measures",
+    "visits",
+]
+_OBJ = [
+    "the winter harvest",
+    "an unusual bridge",
+    "several broken clocks",
+    "the northern coast",
+    "a forgotten recipe",
+    "the annual budget",
+    "three wooden boats",
+    "the mountain road",
+    "an early manuscript",
+    "the river delta",
+    "a noisy market",
+    "the school garden",
+]
+_TAIL = [
+    "before the storm arrives",
+    "with great patience",
+    "during the long summer",
+    "after a short meeting",
+    "for the first time",
+    "without any help",
+    "in the early morning",
+    "because nobody else would",
+    "while the rain keeps falling",
+    "as the season changes",
+    "near the old harbour",
+    "under a grey sky",
+]
 
 
 def _doc(rng: random.Random) -> str:
@@ -59,7 +106,8 @@ def _materialize(recipe: Path, releases: Path, night: str) -> dg.ExecuteInProces
     from pipelines.definitions import all_assets
 
     selection = dg.AssetSelection.assets("curated_documents").upstream() | dg.AssetSelection.assets(
-        "curated_release", "annotation_sample", "dedup_signatures", "dedup_index")
+        "curated_release", "annotation_sample", "dedup_signatures", "dedup_index"
+    )
     keys = selection.resolve(all_assets)
     needed = [a for a in all_assets if isinstance(a, dg.AssetsDefinition) and set(a.keys) & keys]
     return dg.materialize(
@@ -102,7 +150,9 @@ def test_second_night_copies_of_first_night_are_removed_as_history(tmp_path, win
     assert md["deduplicated_documents"]["dagster/row_count"].value == 10
     assert md["deduplicated_documents"]["duplicate_clusters"].value == 0  # the clusters' kept docs are history
     assert md["deduplicated_documents"]["history_index_documents"].value == 30
-    assert md["deduplicated_documents"]["cluster_size_chart"].value.startswith("![duplicate cluster sizes](data:image/png")
+    assert md["deduplicated_documents"]["cluster_size_chart"].value.startswith(
+        "![duplicate cluster sizes](data:image/png"
+    )
     assert "history | 7" in md["duplicates"]["by_kind"].value
     dups2 = pl.read_parquet(storage / "duplicates" / f"{N2}.parquet")
     kept2 = pl.read_parquet(storage / "deduplicated_documents" / f"{N2}.parquet")

@@ -4,10 +4,24 @@ schedule or sensor must be a deliberate change to this file, so wiring cannot dr
 from pipelines.definitions import defs
 
 ASSETS = {
-    "annotation_sample", "annotations", "annotator_agreement", "curated_documents", "curated_release",
-    "dedup_index", "dedup_signatures", "deduplicated_documents", "document_signals", "duplicates",
-    "filtered_documents", "label_studio_tasks", "quality_estimates", "quality_model", "quarantine",
-    "raw_documents", "rejected_documents", "scored_documents",
+    "annotation_sample",
+    "annotations",
+    "annotator_agreement",
+    "curated_documents",
+    "curated_release",
+    "dedup_index",
+    "dedup_signatures",
+    "deduplicated_documents",
+    "document_signals",
+    "duplicates",
+    "filtered_documents",
+    "label_studio_tasks",
+    "quality_estimates",
+    "quality_model",
+    "quarantine",
+    "raw_documents",
+    "rejected_documents",
+    "scored_documents",
 }
 CHECKS = {
     "annotation_sample:annotation_sample_expectations",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+
 from tests.resources import resources_for
 
 P = "2026-11-24"
@@ -23,15 +24,16 @@ GOOD = (
 def _corpus(root: Path) -> Path:
     d = root / "in" / P
     d.mkdir(parents=True)
-    rows = [
-        {"id": f"good{i}", "text": f"Section {i}. {GOOD} Contact admin{i}@example.org for help."} for i in range(4)
-    ]
+    rows = [{"id": f"good{i}", "text": f"Section {i}. {GOOD} Contact admin{i}@example.org for help."} for i in range(4)]
     rows += [
         {"id": "short", "text": "Home. About. Contact."},
         {"id": "spam", "text": "BUY NOW cheap watches\n" * 30},
-        {"id": "zh", "text": "软件包管理系统负责安装和升级系统中的软件。它会自动解决依赖关系，并从镜像下载所需的文件。"
-         "管理员可以把某个软件包固定在特定版本，这样整体升级时就不会改变它。每一次操作都会连同日期和软件包列表"
-         "记录在日志文件里。\n\n如果下载失败，工具会换用另一个镜像重试，并在结束时报告仍然缺少的文件。"},
+        {
+            "id": "zh",
+            "text": "软件包管理系统负责安装和升级系统中的软件。它会自动解决依赖关系，并从镜像下载所需的文件。"
+            "管理员可以把某个软件包固定在特定版本，这样整体升级时就不会改变它。每一次操作都会连同日期和软件包列表"
+            "记录在日志文件里。\n\n如果下载失败，工具会换用另一个镜像重试，并在结束时报告仍然缺少的文件。",
+        },
     ]
     (d / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
     recipe = root / "recipe.yaml"
@@ -72,9 +74,12 @@ def test_signals_and_filtering_assets(tmp_path, winnow_home):
     assert by_id["good1"]["pii_email"] == 1 and "[EMAIL]" in by_id["good1"]["text_redacted"]
 
     # the funnel table and its chart are in the metadata of both outputs
-    mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
+    mats = {
+        m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events() for m in [m.materialization]
+    }
     meta = mats["rejected_documents"].metadata
     assert "top_2_gram" in meta["funnel"].value and "dup_line_frac" in meta["funnel"].value
-    assert meta["funnel_chart"].value.startswith("![documents and characters removed per reason](data:image/png;base64,")
+    assert meta["funnel_chart"].value.startswith(
+        "![documents and characters removed per reason](data:image/png;base64,"
+    )
     assert "funnel_chart" in mats["filtered_documents"].metadata

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-import pytest
 
-from winnow.publish.release import verify_release
 from tests.resources import resources_for
+from winnow.publish.release import verify_release
 
 P = "2026-11-24"
 
@@ -18,7 +17,9 @@ P = "2026-11-24"
 def _tiny_corpus(root: Path) -> Path:
     d = root / "in" / P
     d.mkdir(parents=True)
-    rows = [{"id": i, "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * 20} for i in range(60)]
+    rows = [
+        {"id": i, "text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * 20} for i in range(60)
+    ]
     rows += [{"id": 100 + i, "text": rows[i]["text"]} for i in range(5)]  # exact copies
     lines = [json.dumps(r) for r in rows] + ['{"id": "broken", "text": ']
     (d / "a.jsonl").write_text("\n".join(lines) + "\n")

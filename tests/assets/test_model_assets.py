@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from tests.unit.test_model_fixture import annotate, labelled_documents
 from tests.resources import resources_for
+from tests.unit.test_model_fixture import annotate, labelled_documents
 
 P = "2026-11-24"
 
@@ -48,7 +48,9 @@ def _run(recipe: Path, selected: list, upstream: list[str], raise_on_error: bool
 
     specs = [dg.AssetSpec(name, partitions_def=daily_partitions).with_io_manager_key("io_manager") for name in upstream]
     return dg.materialize(
-        [*selected, *specs], partition_key=partition, raise_on_error=raise_on_error,
+        [*selected, *specs],
+        partition_key=partition,
+        raise_on_error=raise_on_error,
         resources=resources_for(recipe),
     )
 
@@ -66,8 +68,7 @@ def _check(result, name: str):
 
 
 def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path, winnow_home):
-    from assets.model import CURATED_QUALITY_CHECK, quality_estimates, quality_model
-    from assets.model import scored_documents
+    from assets.model import CURATED_QUALITY_CHECK, quality_estimates, quality_model, scored_documents
     from assets.publish import curated_documents
     from schemas.documents import ANNOTATION_SCHEMA
     from schemas.recipe import load_recipe
@@ -101,16 +102,22 @@ def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path,
     assert _read(winnow_home, "curated_documents").height == scored.filter(pl.col("status") == "kept").height
 
     # 2. humans label the sample (random + rejected slice + active), the model trains
-    sample = select_sample(pl.scan_parquet(winnow_home / "storage" / "scored_documents" / f"{P}.parquet"),
-                           load_recipe(recipe)).collect()
+    sample = select_sample(
+        pl.scan_parquet(winnow_home / "storage" / "scored_documents" / f"{P}.parquet"), load_recipe(recipe)
+    ).collect()
     _store(winnow_home, "annotation_sample", sample)
     kinds = sample.join(truth, on="doc_id")
-    parts = [annotate(kinds.filter(pl.col("sample_kind") == k), noise=0.03, seed=i, sample_kind=k)
-             .with_columns(stratum=kinds.filter(pl.col("sample_kind") == k)["stratum"],
-                           inclusion_prob=kinds.filter(pl.col("sample_kind") == k)["inclusion_prob"])
-             for i, k in enumerate(("random", "rejected", "active"))]
+    parts = [
+        annotate(kinds.filter(pl.col("sample_kind") == k), noise=0.03, seed=i, sample_kind=k).with_columns(
+            stratum=kinds.filter(pl.col("sample_kind") == k)["stratum"],
+            inclusion_prob=kinds.filter(pl.col("sample_kind") == k)["inclusion_prob"],
+        )
+        for i, k in enumerate(("random", "rejected", "active"))
+    ]
     ann = pl.concat(parts).with_columns(partition=pl.lit(P))
-    ann = ann.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in ANNOTATION_SCHEMA.items() if c not in ann.columns])
+    ann = ann.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in ANNOTATION_SCHEMA.items() if c not in ann.columns]
+    )
     _store(winnow_home, "annotations", ann.select(list(ANNOTATION_SCHEMA)), partition=None)
 
     trained = _run(recipe, [quality_model], [], partition=None)
@@ -118,7 +125,9 @@ def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path,
     assert meta["version"] == "v0001" and meta["status"] == "trained v0001"
     assert meta["cv_roc_auc"] > meta["heuristic_roc_auc"] + 0.1
     assert meta["threshold_reachable"] is True and meta["precision_at_threshold"] >= 0.9
-    assert "precision_vs_tokens" in meta and meta["precision_vs_tokens"].startswith("![precision vs tokens kept](data:image/png;base64,")
+    assert "precision_vs_tokens" in meta and meta["precision_vs_tokens"].startswith(
+        "![precision vs tokens kept](data:image/png;base64,"
+    )
     assert (winnow_home / "models" / "LATEST").read_text().strip() == "v0001"
     history = _read(winnow_home, "quality_model", None)
     assert history["version"].to_list() == ["v0001"] and history["latest"].to_list() == [True]

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from winnow.publish.release import read_latest, verify_release
 from tests.resources import resources_for
+from winnow.publish.release import read_latest, verify_release
 
 P = "2026-11-24"
 
@@ -17,10 +17,42 @@ P = "2026-11-24"
 def _corpus(root: Path) -> Path:
     d = root / "in" / P
     d.mkdir(parents=True)
-    words = ("the river crossed a quiet valley where farmers grew barley and old bridges carried carts "
-             "toward market towns while children watched boats drift past stone mills").split()
-    rows = [{"id": i, "text": f"Document {i}. " + " ".join(words[(i * 7 + j) % len(words)] for j in range(30 + i))
-             + ".", "lang": "en"} for i in range(80)]  # 80 distinct texts
+    words = [
+        "the",
+        "river",
+        "crossed",
+        "a",
+        "quiet",
+        "valley",
+        "where",
+        "farmers",
+        "grew",
+        "barley",
+        "and",
+        "old",
+        "bridges",
+        "carried",
+        "carts",
+        "toward",
+        "market",
+        "towns",
+        "while",
+        "children",
+        "watched",
+        "boats",
+        "drift",
+        "past",
+        "stone",
+        "mills",
+    ]
+    rows = [
+        {
+            "id": i,
+            "text": f"Document {i}. " + " ".join(words[(i * 7 + j) % len(words)] for j in range(30 + i)) + ".",
+            "lang": "en",
+        }
+        for i in range(80)
+    ]  # 80 distinct texts
     rows += [{"id": 200 + i, "text": rows[i]["text"], "lang": "en"} for i in range(6)]  # exact copies
     (d / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     recipe = root / "recipe.yaml"
@@ -29,8 +61,10 @@ def _corpus(root: Path) -> Path:
         "sources:\n  - {name: s, path: 'in/{partition}/*.jsonl', format: jsonl, lang_field: lang}\n"
         "sampling: {fraction: 0.2}\npublish: {dataset: tiny, shard_target_mb: 0.001, row_group_rows: 4}\n"
         # this test is about publishing: rule filters and near-dedup off, exact dedup on
-        "filters:\n" + "".join(f"  {f}: {{enabled: false}}\n" for f in
-                               ("gopher_quality", "gopher_repetition", "c4", "fineweb", "language"))
+        "filters:\n"
+        + "".join(
+            f"  {f}: {{enabled: false}}\n" for f in ("gopher_quality", "gopher_repetition", "c4", "fineweb", "language")
+        )
         + "dedup: {minhash: {enabled: false}}\n"
     )
     return recipe
@@ -41,7 +75,8 @@ def _run(recipe: Path, releases: Path, resources: dict | None = None) -> dg.Exec
     from pipelines.definitions import all_assets
 
     selection = dg.AssetSelection.assets("curated_documents").upstream() | dg.AssetSelection.assets(
-        "curated_release", "annotation_sample")
+        "curated_release", "annotation_sample"
+    )
     keys = selection.resolve(all_assets)
     needed = [a for a in all_assets if isinstance(a, dg.AssetsDefinition) and set(a.keys) & keys]
     return dg.materialize(
@@ -60,10 +95,17 @@ def test_curated_release_publishes_with_card_report_metadata_and_check(tmp_path,
     recipe = _corpus(tmp_path)
     storage = winnow_home / "storage"
     (storage / "quality_estimates").mkdir(parents=True)
-    pl.DataFrame({
-        "population": ["raw", "curated"], "metric": ["keep_share"] * 2, "estimate": [0.6, 0.9],
-        "lower": [0.5, 0.8], "upper": [0.7, 0.95], "n_labels": [50, 40], "method": ["weighted"] * 2,
-    }).write_parquet(storage / "quality_estimates" / f"{P}.parquet")
+    pl.DataFrame(
+        {
+            "population": ["raw", "curated"],
+            "metric": ["keep_share"] * 2,
+            "estimate": [0.6, 0.9],
+            "lower": [0.5, 0.8],
+            "upper": [0.7, 0.95],
+            "n_labels": [50, 40],
+            "method": ["weighted"] * 2,
+        }
+    ).write_parquet(storage / "quality_estimates" / f"{P}.parquet")
     (winnow_home / "validation" / "raw_documents").mkdir(parents=True)
     (winnow_home / "validation" / "raw_documents" / f"{P}.json").write_text(json.dumps({"success": True}))
 
@@ -125,4 +167,3 @@ def test_operational_settings_never_change_a_release(tmp_path, winnow_home):
     a, b = (json.loads((tmp_path / r / "tiny" / f"{P}-v2" / "manifest.json").read_text()) for r in ("r1", "r2"))
     assert a["recipe"]["sha256"] == b["recipe"]["sha256"] and a["recipe"]["content"] == b["recipe"]["content"]
     assert _shards(tmp_path / "r1" / "tiny" / f"{P}-v2") == _shards(tmp_path / "r2" / "tiny" / f"{P}-v2")
-

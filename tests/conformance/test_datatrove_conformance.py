@@ -107,8 +107,12 @@ def _datatrove(texts: list[str], family: str, language) -> list[str]:
         GopherRepetitionFilter,
     )
 
-    cls = {"gopher_repetition": GopherRepetitionFilter, "gopher_quality": GopherQualityFilter,
-           "c4": C4QualityFilter, "fineweb": FineWebQualityFilter}[family]
+    cls = {
+        "gopher_repetition": GopherRepetitionFilter,
+        "gopher_quality": GopherQualityFilter,
+        "c4": C4QualityFilter,
+        "fineweb": FineWebQualityFilter,
+    }[family]
     flt = cls(language=language)
     out = []
     for i, text in enumerate(texts):
@@ -120,8 +124,10 @@ def _datatrove(texts: list[str], family: str, language) -> list[str]:
 def _report(name: str, family: str, ref: list[str], ours: list[str]) -> float:
     agree = sum((a == "keep") == (b == "keep") for a, b in zip(ref, ours)) / len(ref)
     pairs = collections.Counter((a, b) for a, b in zip(ref, ours) if (a == "keep") != (b == "keep"))
-    print(f"\n[{name}] {family}: keep/drop agreement {agree:.4f} on {len(ref)} docs; "
-          f"datatrove drops {sum(a != 'keep' for a in ref)}, winnow drops {sum(b != 'keep' for b in ours)}")
+    print(
+        f"\n[{name}] {family}: keep/drop agreement {agree:.4f} on {len(ref)} docs; "
+        f"datatrove drops {sum(a != 'keep' for a in ref)}, winnow drops {sum(b != 'keep' for b in ours)}"
+    )
     for (a, b), n in pairs.most_common():
         print(f"    datatrove {a!r:32} winnow {b!r:32} {n:4d} ({n / len(ref):.2%})")
     return agree

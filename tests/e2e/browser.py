@@ -21,9 +21,17 @@ from tests.e2e.conftest import free_port
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                 "--window-size=1400,1000"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+]
 
 
 class WebDriver:
@@ -31,9 +39,17 @@ class WebDriver:
 
     def __init__(self, port: int, profile: str):
         self.base = f"http://127.0.0.1:{port}"
-        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": shutil.which("chromium") or "/usr/bin/chromium",
-            "args": [*CHROMIUM_ARGS, f"--user-data-dir={profile}"]}}}}
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": shutil.which("chromium") or "/usr/bin/chromium",
+                        "args": [*CHROMIUM_ARGS, f"--user-data-dir={profile}"],
+                    },
+                }
+            }
+        }
         r = requests.post(f"{self.base}/session", json=caps, timeout=60)
         r.raise_for_status()
         self.sid = r.json()["value"]["sessionId"]
@@ -107,5 +123,3 @@ def browser():
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(profile, ignore_errors=True)
-
-

@@ -18,7 +18,11 @@ NIGHT = "2026-11-24"
 def test_definitions_validate_with_workspace(cli_env):
     out = subprocess.run(
         [str(BIN / "python"), "-m", "pipelines.launch", "validate"],
-        cwd=REPO, env=cli_env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "definitions load and validate" in out.stdout + out.stderr
@@ -27,7 +31,11 @@ def test_definitions_validate_with_workspace(cli_env):
 def test_nightly_job_on_sample_via_cli(cli_env):
     out = subprocess.run(
         [str(BIN / "python"), "-m", "pipelines.launch", "nightly_curation", "--partition", NIGHT],
-        cwd=REPO, env=cli_env, capture_output=True, text=True, timeout=1200,
+        cwd=REPO,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
     assert "SupersessionWarning" not in out.stderr

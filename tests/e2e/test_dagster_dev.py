@@ -50,7 +50,11 @@ class DagsterDev:
         self.log = Path(env["WINNOW_HOME"]) / "dagster_dev.log"
         self.proc = subprocess.Popen(
             [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
-            cwd=REPO, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def gql(self, query: str, variables: dict | None = None) -> dict:
@@ -87,15 +91,18 @@ class DagsterDev:
             self.proc.wait(timeout=30)
 
 
-def test_dagster_dev_launches_the_nightly_run_and_shows_it(cli_env, browser):  # noqa: F811
+def test_dagster_dev_launches_the_nightly_run_and_shows_it(cli_env, browser):
     from winnow.publish.release import verify_release
 
     dev = DagsterDev(cli_env)
     try:
         dev.wait_loaded()
         params = {
-            "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
-                         "jobName": "nightly_curation"},
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": "__repository__",
+                "jobName": "nightly_curation",
+            },
             "runConfigData": {},
             "executionMetadata": {"tags": [{"key": "dagster/partition", "value": NIGHT}]},
         }

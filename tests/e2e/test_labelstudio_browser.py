@@ -15,6 +15,7 @@ from tests.integration.ls_server import get_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio]
 
+
 def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
     from winnow.annotation.accounts import ensure_annotator
     from winnow.annotation.labelstudio import LabelStudioClient
@@ -26,10 +27,24 @@ def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
     client = LabelStudioClient(server.url, server.token)
     pid = client.ensure_project("Winnow browser review", label_config(), instructions_html())
     text = "Debian reference: apt-get update refreshes the package lists. Contact <EMAIL> for help."
-    sample = pl.DataFrame([{
-        "doc_id": "web:browser-1", "text": text, "partition": "2026-11-24", "source": "web", "sample_lang": "en",
-        "quality_score": 0.62, "score_source": "heuristic", "stratum": "kept:web:en:q0.50-0.75",
-        "inclusion_prob": 0.02, "sample_kind": "random", "overlap": False, "status": "kept"}])
+    sample = pl.DataFrame(
+        [
+            {
+                "doc_id": "web:browser-1",
+                "text": text,
+                "partition": "2026-11-24",
+                "source": "web",
+                "sample_lang": "en",
+                "quality_score": 0.62,
+                "score_source": "heuristic",
+                "stratum": "kept:web:en:q0.50-0.75",
+                "inclusion_prob": 0.02,
+                "sample_kind": "random",
+                "overlap": False,
+                "status": "kept",
+            }
+        ]
+    )
     res = push_sample(client, pid, sample, Ledger(ledger_path(tmp_path, server.url, pid)))
     task_id = res.task_ids[0] if res.task_ids else client.doc_task_ids(pid, {"web:browser-1"})["web:browser-1"]
     client.close()
@@ -43,8 +58,9 @@ def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
     browser.wait_text("Winnow browser review", timeout=60)  # the project list after login
 
     browser.get(f"{server.url}/projects/{pid}/data?task={task_id}")
-    page = browser.wait_text("apt-get update refreshes", "source: web", "score: 0.62", "keep", "drop",
-                             "boilerplate/navigation")
+    page = browser.wait_text(
+        "apt-get update refreshes", "source: web", "score: 0.62", "keep", "drop", "boilerplate/navigation"
+    )
     assert "language: en" in page
     png = browser.screenshot(ARTIFACTS / "labelstudio_task.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
@@ -64,5 +80,6 @@ def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
 
     got = parse_result(anns[0]["result"])
     assert got["decision"] == "keep" and got["rating"] == 3 and got["tags"] == ["near-duplicate"]
-    assert anns[0]["completed_by"] == next(u for u, e in LabelStudioClient(server.url, server.token).users().items()
-                                           if e == email)
+    assert anns[0]["completed_by"] == next(
+        u for u, e in LabelStudioClient(server.url, server.token).users().items() if e == email
+    )

@@ -40,8 +40,9 @@ class LSServer:
         return self.home / "labelstudio"
 
     def script(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(SCRIPT), *args], env=self.env, check=check, capture_output=True,
-                              text=True, timeout=900)
+        return subprocess.run(
+            ["bash", str(SCRIPT), *args], env=self.env, check=check, capture_output=True, text=True, timeout=900
+        )
 
     def stop(self) -> None:
         if not self.stopped:
@@ -68,10 +69,12 @@ def get_server() -> LSServer:
     if proc.returncode != 0:
         raise RuntimeError(f"scripts/labelstudio.sh start failed:\n{proc.stdout}\n{proc.stderr}")
     startup = time.perf_counter() - t0
-    cred = dict(line.split("=", 1) for line in (home / "labelstudio" / "credentials.env").read_text().splitlines()
-                if "=" in line)
-    _SERVER = LSServer(url=cred["WINNOW_LS_URL"], token=cred["WINNOW_LS_TOKEN"], home=home, env=env,
-                       startup_s=startup)
+    cred = dict(
+        line.split("=", 1)
+        for line in (home / "labelstudio" / "credentials.env").read_text().splitlines()
+        if "=" in line
+    )
+    _SERVER = LSServer(url=cred["WINNOW_LS_URL"], token=cred["WINNOW_LS_TOKEN"], home=home, env=env, startup_s=startup)
 
     def _cleanup(server: LSServer = _SERVER) -> None:
         server.stop()
@@ -92,8 +95,14 @@ def server_settings(server, **ops) -> dict:
 
 def write_recipe(path: Path, title: str, **sampling) -> Path:
     """A tiny recipe whose Label Studio project title isolates the test."""
-    s = {"fraction": 0.02, "rejected_fraction": 0.01, "overlap_fraction": 0.25, "nightly_budget": 400,
-         "active_learning_share": 0.1, **sampling}
+    s = {
+        "fraction": 0.02,
+        "rejected_fraction": 0.01,
+        "overlap_fraction": 0.25,
+        "nightly_budget": 400,
+        "active_learning_share": 0.1,
+        **sampling,
+    }
     body = (
         "name: it\nversion: 1\nseed: 5\n"
         "sources:\n  - {name: web, path: 'in/{partition}/*.jsonl', format: jsonl}\n"

@@ -7,11 +7,16 @@ import polars as pl
 import pytest
 
 from tests.integration.ls_server import write_recipe
-from tests.resources import resources_for
 from tests.integration.test_labelstudio_roundtrip import P, _meta, _scored, _sensor_tick
+from tests.resources import resources_for
 
-ENV = ("WINNOW_LABEL_STUDIO_URL", "WINNOW_LABEL_STUDIO_TOKEN", "WINNOW_LABEL_STUDIO_TOKEN_FILE", "WINNOW_LS_DATA",
-       "WINNOW_LABEL_STUDIO")
+ENV = (
+    "WINNOW_LABEL_STUDIO_URL",
+    "WINNOW_LABEL_STUDIO_TOKEN",
+    "WINNOW_LABEL_STUDIO_TOKEN_FILE",
+    "WINNOW_LS_DATA",
+    "WINNOW_LABEL_STUDIO",
+)
 
 
 def _resources(recipe):
@@ -26,17 +31,22 @@ def test_not_configured_skips_push_and_pull_with_a_warning(tmp_path, winnow_home
         monkeypatch.delenv(k, raising=False)
     recipe = write_recipe(tmp_path / "recipe.yaml", "Winnow not configured")
     _scored(winnow_home, n=300)
-    res = dg.materialize(all_assets, selection=["annotation_sample", "label_studio_tasks"], partition_key=P,
-                         resources=_resources(recipe))
+    res = dg.materialize(
+        all_assets, selection=["annotation_sample", "label_studio_tasks"], partition_key=P, resources=_resources(recipe)
+    )
     assert res.success
     meta = _meta(res, "label_studio_tasks")
     assert meta["status"] == "skipped: not configured" and "scripts/labelstudio.sh start" in meta["warning"]
-    assert meta["sample_rows"] > 0 and pl.read_parquet(
-        winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet").height == 0
+    assert (
+        meta["sample_rows"] > 0
+        and pl.read_parquet(winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet").height == 0
+    )
     pulled = dg.materialize(all_assets, selection=["annotations", "annotator_agreement"], resources=_resources(recipe))
     assert pulled.success and _meta(pulled, "annotations")["status"] == "skipped: not configured"
-    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
-                                  resources={k: v for k, v in _resources(recipe).items() if k in ("recipe", "label_studio")})
+    ctx = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={k: v for k, v in _resources(recipe).items() if k in ("recipe", "label_studio")},
+    )
     skip = label_studio_annotations(ctx)
     assert isinstance(skip, dg.SkipReason) and "not configured" in skip.skip_message
 
@@ -52,8 +62,9 @@ def test_stopped_server_fails_the_push_saying_what_to_start(tmp_path, winnow_hom
     monkeypatch.setenv("WINNOW_LABEL_STUDIO_TOKEN", ls_server.token)
     recipe = write_recipe(tmp_path / "recipe.yaml", "Winnow IT stopped")
     _scored(winnow_home, n=300)
-    ok = dg.materialize(all_assets, selection=["annotation_sample", "label_studio_tasks"], partition_key=P,
-                        resources=_resources(recipe))
+    ok = dg.materialize(
+        all_assets, selection=["annotation_sample", "label_studio_tasks"], partition_key=P, resources=_resources(recipe)
+    )
     assert ok.success and _meta(ok, "label_studio_tasks")["imported"] > 0
 
     stop = ls_server.script("stop")
@@ -62,12 +73,18 @@ def test_stopped_server_fails_the_push_saying_what_to_start(tmp_path, winnow_hom
     status = ls_server.script("status", check=False)
     assert status.returncode != 0 and "NOT running" in status.stdout and "scripts/labelstudio.sh start" in status.stdout
 
-    res = dg.materialize(all_assets, selection=["label_studio_tasks"], partition_key=P,
-                         resources=_resources(recipe), raise_on_error=False)
+    res = dg.materialize(
+        all_assets,
+        selection=["label_studio_tasks"],
+        partition_key=P,
+        resources=_resources(recipe),
+        raise_on_error=False,
+    )
     assert not res.success
     (failure,) = res.get_step_failure_events()
     message = failure.event_specific_data.error.message + "".join(
-        c.message for c in [failure.event_specific_data.error.cause] if c)
+        c.message for c in [failure.event_specific_data.error.cause] if c
+    )
     assert "did not answer" in message and "scripts/labelstudio.sh start" in message
     assert ls_server.url in message and ls_server.token not in message
 

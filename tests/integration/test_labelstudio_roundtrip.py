@@ -30,13 +30,21 @@ def _scored(home: Path, n: int = 1500, partition: str = P, prefix: str = "web") 
     rows = []
     for i in range(n):
         rejected = i % 5 == 0
-        rows.append({
-            "doc_id": f"{prefix}:{partition}:{i}", "source": "web" if i % 3 else "docs",
-            "lang": langs[i % 5], "lang_detected": langs[i % 5], "partition": partition,
-            "text": f"Original text {i} with jane@example.org", "text_redacted": f"Document {i}: text with <EMAIL>.",
-            "status": "rejected" if rejected else "kept", "drop_reason": "gopher_short_doc" if rejected else None,
-            "quality_score": (0.2 if rejected else 0.8) + (i % 7) * 0.02, "score_source": "heuristic",
-        })
+        rows.append(
+            {
+                "doc_id": f"{prefix}:{partition}:{i}",
+                "source": "web" if i % 3 else "docs",
+                "lang": langs[i % 5],
+                "lang_detected": langs[i % 5],
+                "partition": partition,
+                "text": f"Original text {i} with jane@example.org",
+                "text_redacted": f"Document {i}: text with <EMAIL>.",
+                "status": "rejected" if rejected else "kept",
+                "drop_reason": "gopher_short_doc" if rejected else None,
+                "quality_score": (0.2 if rejected else 0.8) + (i % 7) * 0.02,
+                "score_source": "heuristic",
+            }
+        )
     path = home / "storage" / "scored_documents" / f"{partition}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame(rows, infer_schema_length=None).write_parquet(path)
@@ -50,8 +58,12 @@ def _resources(recipe: Path, server) -> dict:
 def _push(recipe: Path, server, partition: str = P) -> dg.ExecuteInProcessResult:
     from pipelines.definitions import all_assets
 
-    return dg.materialize(all_assets, selection=["annotation_sample", "label_studio_tasks"],
-                          partition_key=partition, resources=_resources(recipe, server))
+    return dg.materialize(
+        all_assets,
+        selection=["annotation_sample", "label_studio_tasks"],
+        partition_key=partition,
+        resources=_resources(recipe, server),
+    )
 
 
 def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict:
@@ -101,8 +113,9 @@ def _sensor_tick(recipe: Path, server, cursor: str | None):
 
     instance = dg.DagsterInstance.ephemeral()
     res = _resources(recipe, server)
-    ctx = dg.build_sensor_context(cursor=cursor, instance=instance,
-                                  resources={"recipe": res["recipe"], "label_studio": res["label_studio"]})
+    ctx = dg.build_sensor_context(
+        cursor=cursor, instance=instance, resources={"recipe": res["recipe"], "label_studio": res["label_studio"]}
+    )
     out = label_studio_annotations(ctx)
     return out, ctx.cursor
 
@@ -135,7 +148,11 @@ def test_round_trip_push_label_sense_pull_agree(tmp_path, winnow_home, ls_server
 
     # two annotators; the second disagrees on every third document it sees
     def ann1(data):
-        return ("keep" if data["quality_score"] >= 0.5 else "drop"), 4, ["spam/ads"] if data["status"] == "rejected" else []
+        return (
+            ("keep" if data["quality_score"] >= 0.5 else "drop"),
+            4,
+            ["spam/ads"] if data["status"] == "rejected" else [],
+        )
 
     def ann2(data):
         d, r, t = ann1(data)
@@ -154,14 +171,14 @@ def test_round_trip_push_label_sense_pull_agree(tmp_path, winnow_home, ls_server
 
     from pipelines.definitions import all_assets
 
-    pulled = dg.materialize(all_assets, selection=["annotations", "annotator_agreement"],
-                            resources=_resources(recipe, ls_server))
+    pulled = dg.materialize(
+        all_assets, selection=["annotations", "annotator_agreement"], resources=_resources(recipe, ls_server)
+    )
     assert pulled.success
     ann = pl.read_parquet(winnow_home / "storage" / "annotations" / "__all__.parquet")
     assert ann.height == sample.height + n_overlap
     assert set(ann["annotator"]) == {"ann1@winnow.test", "ann2@winnow.test"}
-    joined = ann.join(sample.select("doc_id", "stratum", "inclusion_prob", "sample_kind"), on="doc_id",
-                      suffix="_s")
+    joined = ann.join(sample.select("doc_id", "stratum", "inclusion_prob", "sample_kind"), on="doc_id", suffix="_s")
     assert (joined["stratum"] == joined["stratum_s"]).all()
     assert (joined["inclusion_prob"] == joined["inclusion_prob_s"]).all()
     assert set(ann["decision"]) <= {"keep", "drop"} and ann["lead_time_s"].min() == pytest.approx(4.2)
@@ -175,20 +192,21 @@ def test_round_trip_push_label_sense_pull_agree(tmp_path, winnow_home, ls_server
     assert agreement["krippendorff_alpha"] == pytest.approx(expected["krippendorff_alpha"])
     assert agreement["cohen_kappa"] == pytest.approx(expected["cohen_kappa"])
     n_flipped = expected["disagreements"].height
-    assert n_flipped == sum(int(d.rsplit(":", 1)[1]) % 3 == 0
-                            for d in sample.filter(pl.col("overlap"))["doc_id"])
+    assert n_flipped == sum(int(d.rsplit(":", 1)[1]) % 3 == 0 for d in sample.filter(pl.col("overlap"))["doc_id"])
     checks = pulled.get_asset_check_evaluations()
     assert [c.check_name for c in checks] == ["agreement_alpha_at_least_min"]
     assert checks[0].passed == (expected["krippendorff_alpha"] >= 0.6)
 
     # an annotator changes their mind: the update replaces the older label on the next pull
-    target = ann.filter((pl.col("annotator") == "ann1@winnow.test")).row(0, named=True)
+    target = ann.filter(pl.col("annotator") == "ann1@winnow.test").row(0, named=True)
     new = {"keep": "drop", "drop": "keep"}[target["decision"]]
     from winnow.annotation.labelstudio import LabelStudioClient
 
     admin = LabelStudioClient(ls_server.url, ls_server.token)
-    admin.sdk.annotations.update(id=target["annotation_id"], result=[
-        {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": [new]}}])
+    admin.sdk.annotations.update(
+        id=target["annotation_id"],
+        result=[{"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": [new]}}],
+    )
     admin.close()
     out3, cursor3 = _sensor_tick(recipe, ls_server, cursor)
     assert isinstance(out3, dg.RunRequest) and cursor3 > cursor
@@ -216,7 +234,8 @@ def test_rerun_and_next_night_never_send_twice(tmp_path, winnow_home, ls_server)
     prev = pl.read_parquet(winnow_home / "storage" / "scored_documents" / f"{P}.parquet")
     cur = pl.read_parquet(winnow_home / "storage" / "scored_documents" / f"{nxt}.parquet")
     pl.concat([cur, prev.with_columns(partition=pl.lit(nxt))]).write_parquet(
-        winnow_home / "storage" / "scored_documents" / f"{nxt}.parquet")
+        winnow_home / "storage" / "scored_documents" / f"{nxt}.parquet"
+    )
     night2 = _push(recipe, ls_server, nxt)
     m2 = _meta(night2, "label_studio_tasks")
     sample2 = pl.read_parquet(winnow_home / "storage" / "annotation_sample" / f"{nxt}.parquet")
@@ -229,8 +248,11 @@ def test_rerun_and_next_night_never_send_twice(tmp_path, winnow_home, ls_server)
 
 
 def _project_count(server, title: str) -> int:
-    r = httpx.get(f"{server.url}/api/projects/", params={"title": title, "page_size": 100},
-                  headers={"Authorization": f"Token {server.token}"})
+    r = httpx.get(
+        f"{server.url}/api/projects/",
+        params={"title": title, "page_size": 100},
+        headers={"Authorization": f"Token {server.token}"},
+    )
     rows = r.json().get("results", r.json())
     return sum(p["title"] == title for p in rows)
 
@@ -253,18 +275,19 @@ class _CrashAfterImport:
 
 
 def test_crash_mid_import_leaves_no_duplicates_on_rerun(tmp_path, winnow_home, ls_server):
+    from schemas.recipe import load_recipe
     from winnow.annotation.labelstudio import LabelStudioClient
     from winnow.annotation.ledger import Ledger, ledger_path
     from winnow.annotation.push import push_sample
     from winnow.annotation.sampling import select_sample
     from winnow.annotation.tasks import label_config
-    from schemas.recipe import load_recipe
 
     title = "Winnow IT crash"
     recipe = load_recipe(write_recipe(tmp_path / "recipe.yaml", title))
     _scored(winnow_home, n=1500)
-    sample = select_sample(pl.scan_parquet(winnow_home / "storage" / "scored_documents" / f"{P}.parquet"),
-                           recipe).collect()
+    sample = select_sample(
+        pl.scan_parquet(winnow_home / "storage" / "scored_documents" / f"{P}.parquet"), recipe
+    ).collect()
     assert sample.height > 30
     real = LabelStudioClient(ls_server.url, ls_server.token)
     pid = real.ensure_project(title, label_config())
@@ -295,9 +318,17 @@ def test_pending_batch_that_never_arrived_is_sent_again(tmp_path, winnow_home, l
     real = LabelStudioClient(ls_server.url, ls_server.token)
     pid = real.ensure_project(title, label_config())
     ledger = Ledger(ledger_path(winnow_home, real.url, pid))
-    sample = pl.DataFrame({"doc_id": [f"lost:{i}" for i in range(5)], "text": ["t"] * 5, "quality_score": [0.7] * 5,
-                           "inclusion_prob": [0.5] * 5, "sample_kind": ["random"] * 5, "overlap": [False] * 5,
-                           "partition": [P] * 5})
+    sample = pl.DataFrame(
+        {
+            "doc_id": [f"lost:{i}" for i in range(5)],
+            "text": ["t"] * 5,
+            "quality_score": [0.7] * 5,
+            "inclusion_prob": [0.5] * 5,
+            "sample_kind": ["random"] * 5,
+            "overlap": [False] * 5,
+            "partition": [P] * 5,
+        }
+    )
     ledger.add_pending(sample, "crashed-before-send")  # the process died before the request left
     res = push_sample(real, pid, sample, ledger, batch_size=10)
     assert res.recovered_pending == 0 and res.resent_pending == 5 and res.imported == 5

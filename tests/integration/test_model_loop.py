@@ -40,8 +40,13 @@ def _recipe(tmp_path: Path) -> Path:
     r = yaml.safe_load((REPO / "recipes" / "sample.yaml").read_text())
     for s in r["sources"]:
         s["path"] = s["path"].replace("../data", str(REPO / "data"))
-    r["sampling"] = {"fraction": 0.15, "rejected_fraction": 0.03, "overlap_fraction": 0.0, "nightly_budget": 1000,
-                     "active_learning_share": 0.1}
+    r["sampling"] = {
+        "fraction": 0.15,
+        "rejected_fraction": 0.03,
+        "overlap_fraction": 0.0,
+        "nightly_budget": 1000,
+        "active_learning_share": 0.1,
+    }
     r["annotation"] = {"project_title": TITLE}
     r["publish"] = {"dataset": "it-model-loop", "shard_target_mb": 1}
     path = tmp_path / "recipe.yaml"
@@ -50,15 +55,21 @@ def _recipe(tmp_path: Path) -> Path:
 
 
 def _resources(recipe: Path, server) -> dict:
-    return resources_for(recipe, recipe.parent / "releases", label_studio=server_settings(server, import_batch_size=200))
+    return resources_for(
+        recipe, recipe.parent / "releases", label_studio=server_settings(server, import_batch_size=200)
+    )
 
 
 def _nightly(recipe: Path, server, night: str) -> dg.ExecuteInProcessResult:
     from pipelines.definitions import all_assets, defs
     from pipelines.jobs import nightly_keys
 
-    result = dg.materialize([*all_assets, *defs.asset_checks], selection=nightly_keys(all_assets),
-                            partition_key=night, resources=_resources(recipe, server))
+    result = dg.materialize(
+        [*all_assets, *defs.asset_checks],
+        selection=nightly_keys(all_assets),
+        partition_key=night,
+        resources=_resources(recipe, server),
+    )
     assert result.success
     return result
 
@@ -70,7 +81,9 @@ def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 
 def _truth(home: Path, night: str) -> pl.DataFrame:
     """doc_id -> the provenance kind of its content and the annotator's decision."""
-    raw = pl.read_parquet(home / "storage" / "raw_documents" / f"{night}.parquet", columns=["doc_id", "source", "source_file"])
+    raw = pl.read_parquet(
+        home / "storage" / "raw_documents" / f"{night}.parquet", columns=["doc_id", "source", "source_file"]
+    )
     out = truth_for(raw, night)
     assert out["content_kind"].null_count() == 0
     return out
@@ -117,14 +130,17 @@ def test_labels_train_the_model_and_change_the_curated_release(tmp_path, winnow_
     assert _label_everything(ls_server, truth) == sample.height
 
     # 3. pull and train
-    pulled = dg.materialize(all_assets, selection=["annotations", "annotator_agreement"],
-                            resources=_resources(recipe, ls_server))
+    pulled = dg.materialize(
+        all_assets, selection=["annotations", "annotator_agreement"], resources=_resources(recipe, ls_server)
+    )
     assert pulled.success
     ann = pl.read_parquet(winnow_home / "storage" / "annotations" / "__all__.parquet")
     assert ann.height == sample.height and set(ann["sample_kind"]) == {"random", "rejected", "active"}
     trained = dg.materialize(all_assets, selection=["quality_model"], resources=_resources(recipe, ls_server))
     model = _meta(trained, "quality_model")
-    print(f"quality model: {json.dumps({k: model[k] for k in ('version', 'cv_roc_auc', 'heuristic_roc_auc', 'threshold', 'precision_at_threshold', 'recall_at_threshold', 'tokens_kept_share_at_threshold')})}")
+    print(
+        f"quality model: {json.dumps({k: model[k] for k in ('version', 'cv_roc_auc', 'heuristic_roc_auc', 'threshold', 'precision_at_threshold', 'recall_at_threshold', 'tokens_kept_share_at_threshold')})}"
+    )
     assert model["version"] == "v0001" and model["threshold_reachable"] is True
     assert model["cv_roc_auc"] > model["heuristic_roc_auc"]
 
@@ -144,14 +160,18 @@ def test_labels_train_the_model_and_change_the_curated_release(tmp_path, winnow_
     assert curated["dropped_under_model_threshold"] > 0
     after = _release_ids(recipe, N1)
     after_share = truth.filter(pl.col("doc_id").is_in(after.implode()))["truth_keep"].mean()
-    print(f"release {N1}-v1: {len(before)} -> {len(after)} documents; human-keep share "
-          f"{before_share:.3f} -> {after_share:.3f}")
+    print(
+        f"release {N1}-v1: {len(before)} -> {len(after)} documents; human-keep share "
+        f"{before_share:.3f} -> {after_share:.3f}"
+    )
     assert len(after) == len(before) - curated["dropped_under_model_threshold"]
     assert after_share > before_share + 0.15
     estimates = pl.read_parquet(winnow_home / "storage" / "quality_estimates" / f"{N1}.parquet")
     cur = estimates.filter((pl.col("population") == "curated") & (pl.col("metric") == "keep_share")).row(0, named=True)
-    print(f"curated keep share estimate {cur['estimate']:.3f} [{cur['lower']:.3f}, {cur['upper']:.3f}] from "
-          f"{cur['n_labels']} labels; truth {after_share:.3f}")
+    print(
+        f"curated keep share estimate {cur['estimate']:.3f} [{cur['lower']:.3f}, {cur['upper']:.3f}] from "
+        f"{cur['n_labels']} labels; truth {after_share:.3f}"
+    )
     assert cur["lower"] <= after_share <= cur["upper"]
     check = next(e for e in again.get_asset_check_evaluations() if e.check_name == CURATED_QUALITY_CHECK)
     assert check.passed and "curated keep share" in check.metadata["reason"].value
@@ -163,12 +183,15 @@ def test_labels_train_the_model_and_change_the_curated_release(tmp_path, winnow_
 
     admin = LabelStudioClient(ls_server.url, ls_server.token)
     try:
-        tasks = [t for t in admin.iter_tasks(admin.find_project(TITLE), fields="all")
-                 if t["data"].get("partition") == N2]
+        tasks = [
+            t for t in admin.iter_tasks(admin.find_project(TITLE), fields="all") if t["data"].get("partition") == N2
+        ]
     finally:
         admin.close()
-    scored2 = pl.read_parquet(winnow_home / "storage" / "scored_documents" / f"{N2}.parquet",
-                              columns=["doc_id", "quality_score", "score_source"])
+    scored2 = pl.read_parquet(
+        winnow_home / "storage" / "scored_documents" / f"{N2}.parquet",
+        columns=["doc_id", "quality_score", "score_source"],
+    )
     scores = dict(zip(scored2["doc_id"], scored2["quality_score"]))
     assert tasks and all(t["data"]["score_source"] == "model" for t in tasks)
     assert all(abs(t["data"]["quality_score"] - scores[t["data"]["doc_id"]]) < 1e-9 for t in tasks)

@@ -44,8 +44,18 @@ def test_cohen_kappa_hand_example_and_sklearn():
 
 
 def _ann(rows):
-    return pl.DataFrame(rows, orient="row", schema={"doc_id": pl.String, "task_id": pl.Int64, "annotator": pl.String,
-                                      "decision": pl.String, "rating": pl.Int64, "lead_time_s": pl.Float64})
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "doc_id": pl.String,
+            "task_id": pl.Int64,
+            "annotator": pl.String,
+            "decision": pl.String,
+            "rating": pl.Int64,
+            "lead_time_s": pl.Float64,
+        },
+    )
 
 
 def test_agreement_report_on_overlap_items_only():
@@ -68,7 +78,11 @@ def test_agreement_report_on_overlap_items_only():
 
 def test_three_annotators_weighted_pairwise_kappa():
     rows = []
-    labels = {"a": ["keep", "drop", "keep", "drop"], "b": ["keep", "drop", "keep", "keep"], "c": ["keep", "drop", "drop", "drop"]}
+    labels = {
+        "a": ["keep", "drop", "keep", "drop"],
+        "b": ["keep", "drop", "keep", "keep"],
+        "c": ["keep", "drop", "drop", "drop"],
+    }
     for ann, vals in labels.items():
         for t, v in enumerate(vals):
             rows.append((f"d{t}", t, ann, v, None, None))

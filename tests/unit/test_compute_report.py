@@ -43,8 +43,12 @@ def test_flops_hours_and_cost_by_hand():
     # 7B is exactly 7x: 186.966 GPU-hours, 1458.33 CNY raw
     assert seven["raw"]["gpu_hours"] == pytest.approx(186.965811966)
     assert seven["raw"]["cost"] == pytest.approx(1458.3333333)
-    assert r["tokens"] == {"raw": 2_000_000_000, "curated": 1_500_000_000, "removed": 500_000_000,
-                           "removed_share": 0.25}
+    assert r["tokens"] == {
+        "raw": 2_000_000_000,
+        "curated": 1_500_000_000,
+        "removed": 500_000_000,
+        "removed_share": 0.25,
+    }
     assert r["models"][0]["quality_adjusted"] is None  # cold start: no estimates
 
 
@@ -73,8 +77,9 @@ def test_quality_adjusted_by_hand():
 
 
 def test_custom_hardware_and_price():
-    cfg = ComputeConfig(model_sizes=[70e9], peak_flops=989e12, mfu=0.5, price_per_gpu_hour=2.0, currency="USD",
-                        gpu_name="H100")
+    cfg = ComputeConfig(
+        model_sizes=[70e9], peak_flops=989e12, mfu=0.5, price_per_gpu_hour=2.0, currency="USD", gpu_name="H100"
+    )
     r = compute_report(10**12, 10**11, cfg)
     m = r["models"][0]
     # 6 * 70e9 * 1e12 = 4.2e23 FLOPs / (989e12 * 0.5) = 849,342,770.5 s = 235,928.55 GPU-hours -> 471,857.09 USD
@@ -85,23 +90,32 @@ def test_custom_hardware_and_price():
 
 
 def test_zero_tokens_does_not_divide_by_zero():
-    r = compute_report(0, 0, DEFAULT, {"raw": QualityShare(0.0, 0.0, 0.1, 3, "keep_share", None),
-                                       "curated": QualityShare(0.5, 0.2, 0.8, 3, "keep_share", None)})
+    r = compute_report(
+        0,
+        0,
+        DEFAULT,
+        {
+            "raw": QualityShare(0.0, 0.0, 0.1, 3, "keep_share", None),
+            "curated": QualityShare(0.5, 0.2, 0.8, 3, "keep_share", None),
+        },
+    )
     assert r["tokens"]["removed_share"] == 0.0
     assert r["models"][0]["quality_adjusted"]["raw"]["cost_per_1b_good_tokens"] is None
     report_markdown(r)
 
 
 def test_quality_shares_picks_the_configured_metric_with_fallback():
-    est = pl.DataFrame({
-        "population": ["Raw", "curated", "raw", "curated", "rejected"],
-        "metric": ["mean_rating", "mean_rating", "keep_share", "keep_share", "keep_share"],
-        "estimate": [3.1, 4.0, 0.55, 0.81, 0.2],
-        "lower": [2.9, 3.8, 0.45, 0.74, 0.1],
-        "upper": [3.3, 4.2, 0.65, 0.88, 0.3],
-        "n_labels": [100, 90, 100, 90, 20],
-        "method": ["ht"] * 5,
-    })
+    est = pl.DataFrame(
+        {
+            "population": ["Raw", "curated", "raw", "curated", "rejected"],
+            "metric": ["mean_rating", "mean_rating", "keep_share", "keep_share", "keep_share"],
+            "estimate": [3.1, 4.0, 0.55, 0.81, 0.2],
+            "lower": [2.9, 3.8, 0.45, 0.74, 0.1],
+            "upper": [3.3, 4.2, 0.65, 0.88, 0.3],
+            "n_labels": [100, 90, 100, 90, 20],
+            "method": ["ht"] * 5,
+        }
+    )
     q = quality_shares(est, "keep_share")
     assert q["raw"].estimate == 0.55 and q["curated"].upper == 0.88 and q["rejected"].n_labels == 20
     # a differently named keep metric is still found; a rating is never used as a share

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "corpus"))
-import noise  # noqa: E402
+import noise
 
 CLEAN = [
     {
@@ -24,7 +24,10 @@ CLEAN = [
             ("en", "APT is the Advanced Packaging Tool.\n\nIt resolves dependencies and installs packages.\n\n" * 6),
             ("de", "Die Paketverwaltung installiert Programme.\n\nSie löst Abhängigkeiten automatisch auf.\n\n" * 6),
             ("zh", "软件包管理系统可以安装程序。\n\n它会自动解决依赖关系。\n\n" * 6),
-            ("ja", "パッケージ管理システムはプログラムをインストールします。\n\n依存関係を自動的に解決します。\n\n" * 6),
+            (
+                "ja",
+                "パッケージ管理システムはプログラムをインストールします。\n\n依存関係を自動的に解決します。\n\n" * 6,
+            ),
             ("en", "The kernel schedules processes and manages memory for user space programs.\n" * 20),
         ]
         * 8

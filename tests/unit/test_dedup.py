@@ -41,7 +41,11 @@ def test_byte_tokenizer_equals_the_reference_regex():
 
 def test_normalization_makes_trivial_variants_exact_duplicates():
     a = "The Café costs 3.14 EUROS, as of 2024!"
-    same = ["the cafe costs 9.99 euros as of 1999", "THE  CAFÉ\ncosts 0 euros; as of 7...", "the café costs 3,14 euros as of 2024"]
+    same = [
+        "the cafe costs 9.99 euros as of 1999",
+        "THE  CAFÉ\ncosts 0 euros; as of 7...",
+        "the café costs 3,14 euros as of 2024",
+    ]
     other = "the cafe costs 3.14 dollars as of 2024"
     hashes = content_hash_series(pl.Series([a, *same, other])).to_list()
     assert len(set(hashes[:4])) == 1 and hashes[4] != hashes[0]
@@ -54,7 +58,8 @@ def test_hashes_are_stable_constants():
     """Persisted index keys must never change silently: these values are part of the format."""
     assert int(splitmix64(0, 1)[0]) == 0xE220A8397B1DCDAF  # the reference SplitMix64 stream
     assert [int(x) for x in hash_strings(["hello", "a-very-long-token-over-8-bytes"])] == [
-        18256550813807992064, 12506794355939786215,
+        18256550813807992064,
+        12506794355939786215,
     ]
     text = pl.Series(["the quick brown fox jumps over the lazy dog"])
     s = MinHasher().compute(text)  # one_permutation (default)
@@ -121,8 +126,9 @@ def test_minhash_chunking_and_threads_do_not_change_signatures():
 
 def test_bucket_pairs_cap_large_buckets_but_keep_them_connected():
     n = 100
-    buckets = pl.LazyFrame({"key": [7] * n + [9, 9], "doc": list(range(n)) + [500, 501]},
-                           schema={"key": pl.UInt64, "doc": pl.Int64})
+    buckets = pl.LazyFrame(
+        {"key": [7] * n + [9, 9], "doc": list(range(n)) + [500, 501]}, schema={"key": pl.UInt64, "doc": pl.Int64}
+    )
     pairs = bucket_pairs(buckets, head=8).collect()
     assert pairs.height == sum(min(i, 8) for i in range(n)) + 1  # linear, not n²/2
     assert (pairs["a"] < pairs["b"]).all()
@@ -150,7 +156,10 @@ def test_fast_paths_hash_like_the_reference_normalization():
     """SWAR lowercase, the digit fold and the per-character table equal normalize_tokens + hash."""
     from winnow.dedup.shingles import normalize_tokens
 
-    extra = ["ABC12def 3.14.15 v1.2.3 X9 007 a1b2c3 ÉT3 é Ǆ ﬁle İstanbul ΣΊΣΥΦΟΣ ｱｲｳ が ぱ 한국어 Ω1", "x" * 30 + "Y9" * 10]
+    extra = [
+        "ABC12def 3.14.15 v1.2.3 X9 007 a1b2c3 ÉT3 é Ǆ ﬁle İstanbul ΣΊΣΥΦΟΣ ｱｲｳ が ぱ 한국어 Ω1",
+        "x" * 30 + "Y9" * 10,
+    ]
     texts = pl.Series(MIXED + extra)
     raw = [t for doc in tokens_regex(texts) for t in doc]
     norm = [t for t in normalize_tokens(pl.Series(raw)).to_list() if t]

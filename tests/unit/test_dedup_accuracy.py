@@ -27,7 +27,9 @@ def corpus():
 
 
 def test_corpus_hits_the_controlled_similarities(corpus):
-    levels = corpus.designed.group_by("target").agg(pl.col("jaccard").min().alias("lo"), pl.col("jaccard").max().alias("hi"), pl.len())
+    levels = corpus.designed.group_by("target").agg(
+        pl.col("jaccard").min().alias("lo"), pl.col("jaccard").max().alias("hi"), pl.len()
+    )
     for row in levels.iter_rows(named=True):
         assert row["len"] == 30
         assert row["target"] <= row["lo"] and row["hi"] <= row["target"] + 0.02, row
@@ -36,7 +38,10 @@ def test_corpus_hits_the_controlled_similarities(corpus):
 def test_recall_and_precision_at_08_meet_targets_and_match_datasketch(corpus, capsys):
     r = report(corpus)
     with capsys.disabled():
-        print("\ndedup accuracy (J >= 0.8):\n" + json.dumps({k: v for k, v in r.items() if isinstance(v, dict) and "recall" in v}, indent=1))
+        print(
+            "\ndedup accuracy (J >= 0.8):\n"
+            + json.dumps({k: v for k, v in r.items() if isinstance(v, dict) and "recall" in v}, indent=1)
+        )
     ours = r["winnow (LSH + exact Jaccard >= 0.8, default)"]
     assert ours["recall"] >= 0.9 and ours["precision"] >= 0.95
     assert ours["detected_by_level"]["0.7"] == 0.0 and ours["detected_by_level"]["1.0"] == 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -13,8 +13,33 @@ from winnow.dedup.index import IndexMismatchError, SignatureIndex, rebuild_index
 from winnow.dedup.minhash import MinHashParams
 from winnow.dedup.pipeline import DedupSettings, DuplicateDocIdError, dedup_frames, run_dedup
 
-_WORDS = ("river stone window garden letter market bridge winter candle forest music paper silver "
-          "orange doctor travel engine island pocket shadow valley harbor ticket planet mirror").split()
+_WORDS = [
+    "river",
+    "stone",
+    "window",
+    "garden",
+    "letter",
+    "market",
+    "bridge",
+    "winter",
+    "candle",
+    "forest",
+    "music",
+    "paper",
+    "silver",
+    "orange",
+    "doctor",
+    "travel",
+    "engine",
+    "island",
+    "pocket",
+    "shadow",
+    "valley",
+    "harbor",
+    "ticket",
+    "planet",
+    "mirror",
+]
 
 
 def _text(seed: int, n: int = 120) -> str:
@@ -30,7 +55,7 @@ def _near(text: str, k: int = 1) -> str:
 
 
 def _ts(day: int | None):
-    return None if day is None else datetime(2026, 11, day, tzinfo=timezone.utc)
+    return None if day is None else datetime(2026, 11, day, tzinfo=UTC)
 
 
 def _run(df: pl.DataFrame, tmp_path, name="w", **kw):
@@ -40,18 +65,25 @@ def _run(df: pl.DataFrame, tmp_path, name="w", **kw):
 
 def test_kept_document_best_score_then_oldest_then_smallest_id(tmp_path):
     t = _text(1)
-    df = pl.DataFrame({
-        "doc_id": ["e", "d", "c", "b", "a", "z"],
-        "text": [t, t.upper(), _near(t), t + " !", t, _text(2)],
-        "quality_score": [0.9, 0.9, 0.9, 0.9, 0.5, 0.1],
-        "created_at": [_ts(5), _ts(3), None, _ts(3), _ts(1), None],
-        "ingested_at": [_ts(20), _ts(21), _ts(1), _ts(20), _ts(1), _ts(1)],
-    })
+    df = pl.DataFrame(
+        {
+            "doc_id": ["e", "d", "c", "b", "a", "z"],
+            "text": [t, t.upper(), _near(t), t + " !", t, _text(2)],
+            "quality_score": [0.9, 0.9, 0.9, 0.9, 0.5, 0.1],
+            "created_at": [_ts(5), _ts(3), None, _ts(3), _ts(1), None],
+            "ingested_at": [_ts(20), _ts(21), _ts(1), _ts(20), _ts(1), _ts(1)],
+        }
+    )
     out, res = _run(df, tmp_path)
-    got = {r["doc_id"]: (r["dup_of"], r["dup_kind"], r["dup_cluster_id"], r["dup_cluster_size"]) for r in res.iter_rows(named=True)}
+    got = {
+        r["doc_id"]: (r["dup_of"], r["dup_kind"], r["dup_cluster_id"], r["dup_cluster_size"])
+        for r in res.iter_rows(named=True)
+    }
     # best score 0.9 (a loses), oldest created_at 3 (e loses, null c loses), then ingested_at 20 < 21: b
     assert got["b"] == (None, None, "b", 5)
-    assert got["d"] == ("b", "exact", "b", 5) and got["e"] == ("b", "exact", "b", 5) and got["a"] == ("b", "exact", "b", 5)
+    assert (
+        got["d"] == ("b", "exact", "b", 5) and got["e"] == ("b", "exact", "b", 5) and got["a"] == ("b", "exact", "b", 5)
+    )
     assert got["c"] == ("b", "near", "b", 5)
     assert got["z"] == (None, None, "z", 1)
     # the same answer whatever the input order
@@ -69,10 +101,21 @@ def test_nan_and_null_scores_rank_last(tmp_path):
 
 
 def test_empty_tiny_and_punctuation_only_documents(tmp_path):
-    df = pl.DataFrame({
-        "doc_id": ["e1", "e2", "p", "n", "t1", "t2", "t3", "long"],
-        "text": ["", "   \n", "!!! ???", None, "hello world", "Hello, world!", "hello there", "hello world " + _text(4)],
-    })
+    df = pl.DataFrame(
+        {
+            "doc_id": ["e1", "e2", "p", "n", "t1", "t2", "t3", "long"],
+            "text": [
+                "",
+                "   \n",
+                "!!! ???",
+                None,
+                "hello world",
+                "Hello, world!",
+                "hello there",
+                "hello world " + _text(4),
+            ],
+        }
+    )
     out, res = _run(df, tmp_path)
     got = dict(zip(res["doc_id"], res["dup_of"]))
     # no words at all: one exact cluster, the smallest doc_id kept; null text counts as empty
@@ -109,7 +152,11 @@ def test_many_small_shards_give_the_same_result_as_one(tmp_path):
     procs, r3 = _run(df, tmp_path, "procs", batch_mb=0.01, workers=2)  # shards on spawned processes
     assert one.stats["shards"] == 1 and many.stats["shards"] > 20 and procs.stats["shards"] > 4
     assert r1.equals(r2) and r1.equals(r3)
-    assert r1["dup_kind"].value_counts().sort("dup_kind", nulls_last=True).rows() == [("exact", 5), ("near", 10), (None, 40)]
+    assert r1["dup_kind"].value_counts().sort("dup_kind", nulls_last=True).rows() == [
+        ("exact", 5),
+        ("near", 10),
+        (None, 40),
+    ]
 
 
 def test_verification_modes_and_disabled_stages(tmp_path):
@@ -125,7 +172,9 @@ def test_verification_modes_and_disabled_stages(tmp_path):
 
 
 def _night(seed: int, n: int, prefix: str) -> pl.DataFrame:
-    return pl.DataFrame({"doc_id": [f"{prefix}{i}" for i in range(n)], "text": [_text(seed * 1000 + i) for i in range(n)]})
+    return pl.DataFrame(
+        {"doc_id": [f"{prefix}{i}" for i in range(n)], "text": [_text(seed * 1000 + i) for i in range(n)]}
+    )
 
 
 def test_history_index_rerun_exclusion_and_replacement(tmp_path):
@@ -133,7 +182,9 @@ def test_history_index_rerun_exclusion_and_replacement(tmp_path):
     n1 = _night(1, 20, "a")
     out1 = run_dedup(n1.lazy(), DedupSettings(), tmp_path / "w1", index=index, partition="2026-11-24")
     assert index.publish_partition("2026-11-24", out1.signatures) == 20
-    n2 = pl.concat([_night(2, 5, "b"), pl.DataFrame({"doc_id": ["c0", "c1"], "text": [n1["text"][3], _near(n1["text"][4])]})])
+    n2 = pl.concat(
+        [_night(2, 5, "b"), pl.DataFrame({"doc_id": ["c0", "c1"], "text": [n1["text"][3], _near(n1["text"][4])]})]
+    )
     res = run_dedup(n2.lazy(), DedupSettings(), tmp_path / "w2", index=index, partition="2026-11-25").results.collect()
     dups = res.filter(pl.col("dup_of").is_not_null())
     assert dict(zip(dups["doc_id"], dups["dup_of"])) == {"c0": "a3", "c1": "a4"}
@@ -143,12 +194,19 @@ def test_history_index_rerun_exclusion_and_replacement(tmp_path):
     assert index.publish_partition("2026-11-25", alone.signatures) == 7
     # rerunning night 1: neither its own entries nor a later night's are history, so the
     # result does not depend on whether night 2 was published since
-    again = run_dedup(n1.lazy(), DedupSettings(), tmp_path / "w3", index=index, partition="2026-11-24").results.collect()
+    again = run_dedup(
+        n1.lazy(), DedupSettings(), tmp_path / "w3", index=index, partition="2026-11-24"
+    ).results.collect()
     assert again["dup_of"].null_count() == 20
     assert index.partitions(before="2026-11-25") == ["2026-11-24"] and index.partitions(before="2026-11-24") == []
     # republishing replaces the partition's entries
-    index.publish_partition("2026-11-24", n1.head(0).lazy().select("doc_id").with_columns(
-        content_hash=pl.lit(None, pl.UInt64), signature=pl.lit(None, pl.Array(pl.UInt64, 112))))
+    index.publish_partition(
+        "2026-11-24",
+        n1.head(0)
+        .lazy()
+        .select("doc_id")
+        .with_columns(content_hash=pl.lit(None, pl.UInt64), signature=pl.lit(None, pl.Array(pl.UInt64, 112))),
+    )
     assert index.size() == 7 and index.partitions() == ["2026-11-24", "2026-11-25"]
     # another recipe's MinHash parameters cannot read this index
     with pytest.raises(IndexMismatchError, match="rebuild"):
@@ -169,7 +227,9 @@ def test_rebuild_index_from_releases(tmp_path):
     index = SignatureIndex(tmp_path / "idx")
     assert json.loads((tmp_path / "idx" / "meta.json").read_text())["bands"] == 14
     probe = pl.DataFrame({"doc_id": ["p0", "p1", "p2"], "text": [n1["text"][0], _near(n1["text"][1]), _text(99)]})
-    res = run_dedup(probe.lazy(), DedupSettings(), tmp_path / "w", index=index, partition="2026-11-27").results.collect()
+    res = run_dedup(
+        probe.lazy(), DedupSettings(), tmp_path / "w", index=index, partition="2026-11-27"
+    ).results.collect()
     assert res["dup_of"].to_list() == ["a0", "a1", None]
     with pytest.raises(FileNotFoundError, match="does not exist"):
         rebuild_index_from_releases(tmp_path / "nope", tmp_path / "idx2")

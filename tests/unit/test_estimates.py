@@ -19,10 +19,29 @@ from winnow.model.train import aggregate_labels
 def _ann(rows):
     """rows: (doc_id, decision, stratum, inclusion_prob, sample_kind[, rating])"""
     return pl.DataFrame(
-        [{"doc_id": r[0], "annotator": "a", "decision": r[1], "stratum": r[2], "inclusion_prob": r[3],
-          "sample_kind": r[4], "rating": r[5] if len(r) > 5 else None, "partition": "2026-11-24"} for r in rows],
-        schema={"doc_id": pl.String, "annotator": pl.String, "decision": pl.String, "stratum": pl.String,
-                "inclusion_prob": pl.Float64, "sample_kind": pl.String, "rating": pl.Int64, "partition": pl.String},
+        [
+            {
+                "doc_id": r[0],
+                "annotator": "a",
+                "decision": r[1],
+                "stratum": r[2],
+                "inclusion_prob": r[3],
+                "sample_kind": r[4],
+                "rating": r[5] if len(r) > 5 else None,
+                "partition": "2026-11-24",
+            }
+            for r in rows
+        ],
+        schema={
+            "doc_id": pl.String,
+            "annotator": pl.String,
+            "decision": pl.String,
+            "stratum": pl.String,
+            "inclusion_prob": pl.Float64,
+            "sample_kind": pl.String,
+            "rating": pl.Int64,
+            "partition": pl.String,
+        },
     )
 
 
@@ -35,20 +54,30 @@ def _night():
         docs.append({"doc_id": f"b{i}", "status": "kept", "drop_family": None})
     for i in range(50):
         docs.append({"doc_id": f"c{i}", "status": "rejected", "drop_family": "gopher_quality"})
-    scored = pl.DataFrame(docs, schema={"doc_id": pl.String, "status": pl.String, "drop_family": pl.String}).with_columns(text=pl.lit("word " * 10), model_keep=pl.lit(None, dtype=pl.Boolean))
-    sample = pl.DataFrame({
-        "stratum": ["kept:A"] * 2 + ["kept:B"] * 3 + ["rejected:C"] * 2,
-        "stratum_size": [100] * 2 + [300] * 3 + [50] * 2,
-        "sample_kind": ["random"] * 5 + ["rejected"] * 2,
-    })
-    ann = _ann([
-        ("a0", "keep", "kept:A", 0.02, "random", 5), ("a1", "drop", "kept:A", 0.02, "random", 1),
-        ("b0", "keep", "kept:B", 0.01, "random", 4), ("b1", "keep", "kept:B", 0.01, "random", 4),
-        ("b2", "drop", "kept:B", 0.01, "random", 2),
-        ("c0", "keep", "rejected:C", 0.04, "rejected", 3), ("c1", "drop", "rejected:C", 0.04, "rejected", 1),
-        # uncertainty-chosen: trains the model, never enters estimates
-        ("a50", "drop", "kept:A", 1.0, "active", 1), ("b50", "drop", "kept:B", 1.0, "active", 1),
-    ])
+    scored = pl.DataFrame(
+        docs, schema={"doc_id": pl.String, "status": pl.String, "drop_family": pl.String}
+    ).with_columns(text=pl.lit("word " * 10), model_keep=pl.lit(None, dtype=pl.Boolean))
+    sample = pl.DataFrame(
+        {
+            "stratum": ["kept:A"] * 2 + ["kept:B"] * 3 + ["rejected:C"] * 2,
+            "stratum_size": [100] * 2 + [300] * 3 + [50] * 2,
+            "sample_kind": ["random"] * 5 + ["rejected"] * 2,
+        }
+    )
+    ann = _ann(
+        [
+            ("a0", "keep", "kept:A", 0.02, "random", 5),
+            ("a1", "drop", "kept:A", 0.02, "random", 1),
+            ("b0", "keep", "kept:B", 0.01, "random", 4),
+            ("b1", "keep", "kept:B", 0.01, "random", 4),
+            ("b2", "drop", "kept:B", 0.01, "random", 2),
+            ("c0", "keep", "rejected:C", 0.04, "rejected", 3),
+            ("c1", "drop", "rejected:C", 0.04, "rejected", 1),
+            # uncertainty-chosen: trains the model, never enters estimates
+            ("a50", "drop", "kept:A", 1.0, "active", 1),
+            ("b50", "drop", "kept:B", 1.0, "active", 1),
+        ]
+    )
     return scored, sample, ann
 
 
@@ -118,8 +147,13 @@ def test_without_the_sample_table_stratum_sizes_come_from_inclusion_probabilitie
 
 def test_unusable_labels_are_reported_never_silently_dropped():
     scored, sample, ann = _night()
-    extra = _ann([("a2", "keep", None, 0.02, "random"), ("zz", "keep", "kept:A", 0.02, "random"),
-                  ("a3", "maybe", "kept:A", 0.02, "random")])
+    extra = _ann(
+        [
+            ("a2", "keep", None, 0.02, "random"),
+            ("zz", "keep", "kept:A", 0.02, "random"),
+            ("a3", "maybe", "kept:A", 0.02, "random"),
+        ]
+    )
     labels, problems = aggregate_labels(pl.concat([ann, extra]))
     assert any("'maybe'" in p and "a3" in p for p in problems)
     docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
@@ -130,8 +164,14 @@ def test_unusable_labels_are_reported_never_silently_dropped():
 
 
 def test_multiple_annotators_average_into_the_keep_share():
-    ann = _ann([("d", "keep", "kept:A", 0.5, "random", 4), ("d", "drop", "kept:A", 0.5, "random", 2),
-                ("e", "keep", "kept:A", 0.5, "random", 2), ("e", "drop", "kept:A", 0.5, "random", 2)])
+    ann = _ann(
+        [
+            ("d", "keep", "kept:A", 0.5, "random", 4),
+            ("d", "drop", "kept:A", 0.5, "random", 2),
+            ("e", "keep", "kept:A", 0.5, "random", 2),
+            ("e", "drop", "kept:A", 0.5, "random", 2),
+        ]
+    )
     labels, _ = aggregate_labels(ann)
     d, e = labels.sort("doc_id").iter_rows(named=True)
     assert d["y"] == 0.5 and d["n_annotators"] == 2

@@ -29,8 +29,13 @@ def _population(rng, sizes, rates):
         y.append(yy)
         tok.append(rng.lognormal(6, 1.0, n) * (1 + 0.5 * yy))
         dom.append(rng.random(n) < np.where(yy > 0, 0.85, 0.5))
-    return (np.concatenate(strata), np.concatenate(y), np.concatenate(tok),
-            np.concatenate(dom).astype(float), np.asarray(sizes))
+    return (
+        np.concatenate(strata),
+        np.concatenate(y),
+        np.concatenate(tok),
+        np.concatenate(dom).astype(float),
+        np.asarray(sizes),
+    )
 
 
 def _coverage(seed: int, sizes, rates, fraction: float, metrics: tuple[str, ...], reps: int = REPS) -> dict:
@@ -50,8 +55,12 @@ def _coverage(seed: int, sizes, rates, fraction: float, metrics: tuple[str, ...]
         sel = np.concatenate([rng.choice(ix, n, replace=False) for ix, n in zip(members, n_h)])
         s, yy, tt, dd = st[sel], y[sel], tok[sel], dom[sel]
         big_n = sizes[s].astype(float)
-        args = {"doc": (ones[sel], ones[sel]), "tokens": (tt, ones[sel]), "domain": (ones[sel], dd),
-                "domain_tokens": (tt, dd)}
+        args = {
+            "doc": (ones[sel], ones[sel]),
+            "tokens": (tt, ones[sel]),
+            "domain": (ones[sel], dd),
+            "domain_tokens": (tt, dd),
+        }
         for m in metrics:
             x, d = args[m]
             e = ratio_estimate(yy, x, d, s, big_n, confidence=0.95)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -26,31 +26,38 @@ from schemas.expectations import (
 from schemas.recipe import Recipe
 from winnow.validation import ValidationInputError, manifest_frame, to_pandas, validate
 
-NOW = datetime(2026, 11, 24, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
 
 def _recipe(**validation) -> Recipe:
-    return Recipe.model_validate({
-        "name": "t", "version": 1, "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
-        "filters": {"language": {"allowed": ["en", "de"]}},
-        "validation": validation,
-    })
+    return Recipe.model_validate(
+        {
+            "name": "t",
+            "version": 1,
+            "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
+            "filters": {"language": {"allowed": ["en", "de"]}},
+            "validation": validation,
+        }
+    )
 
 
 def _docs(n: int = 12) -> pl.DataFrame:
-    return pl.DataFrame({
-        "doc_id": [f"d{i:02d}" for i in range(n)],
-        "text": [f"Document number {i} about sheep." for i in range(n)],
-        "source": ["web"] * n,
-        "url": [f"https://example.org/{i}" for i in range(n)],
-        "source_file": ["a.jsonl"] * n,
-        "source_line": list(range(1, n + 1)),
-        "lang": ["en", "de"] * (n // 2),
-        "created_at": [None] * n,
-        "ingested_at": [NOW] * n,
-        "partition": ["2026-11-24"] * n,
-        "metadata": ["{}"] * n,
-    }, schema=DOCUMENT_SCHEMA)
+    return pl.DataFrame(
+        {
+            "doc_id": [f"d{i:02d}" for i in range(n)],
+            "text": [f"Document number {i} about sheep." for i in range(n)],
+            "source": ["web"] * n,
+            "url": [f"https://example.org/{i}" for i in range(n)],
+            "source_file": ["a.jsonl"] * n,
+            "source_line": list(range(1, n + 1)),
+            "lang": ["en", "de"] * (n // 2),
+            "created_at": [None] * n,
+            "ingested_at": [NOW] * n,
+            "partition": ["2026-11-24"] * n,
+            "metadata": ["{}"] * n,
+        },
+        schema=DOCUMENT_SCHEMA,
+    )
 
 
 def _curated(n: int = 12) -> pl.DataFrame:
@@ -68,8 +75,9 @@ def _curated(n: int = 12) -> pl.DataFrame:
 def _set(df: pl.DataFrame, column: str, rows: list[int], value) -> pl.DataFrame:
     idx = pl.int_range(pl.len())
     dtype = df.schema[column]
-    return df.with_columns(pl.when(idx.is_in(rows)).then(pl.lit(value, dtype=dtype)).otherwise(pl.col(column))
-                           .alias(column))
+    return df.with_columns(
+        pl.when(idx.is_in(rows)).then(pl.lit(value, dtype=dtype)).otherwise(pl.col(column)).alias(column)
+    )
 
 
 def _failed(outcome) -> set[tuple[str, str | None]]:
@@ -90,14 +98,20 @@ def test_raw_suite_passes_on_good_documents():
 @pytest.mark.parametrize(
     ("break_it", "expected", "ids"),
     [
-        (lambda d: _set(d, "doc_id", [3], None), ("expect_column_values_to_not_be_null", "doc_id"),
-         ["<null id at row 3>"]),
+        (
+            lambda d: _set(d, "doc_id", [3], None),
+            ("expect_column_values_to_not_be_null", "doc_id"),
+            ["<null id at row 3>"],
+        ),
         (lambda d: _set(d, "doc_id", [2, 7], "dup"), ("expect_column_values_to_be_unique", "doc_id"), ["dup"]),
         (lambda d: _set(d, "text", [5], None), ("expect_column_values_to_not_be_null", "text"), ["d05"]),
         (lambda d: _set(d, "text", [4], ""), ("expect_column_value_lengths_to_be_between", "text"), ["d04"]),
         (lambda d: _set(d, "source", [1], None), ("expect_column_values_to_not_be_null", "source"), ["d01"]),
-        (lambda d: d.with_columns(pl.col("source_line").cast(pl.String)),
-         ("expect_column_values_to_be_of_type", "source_line"), []),
+        (
+            lambda d: d.with_columns(pl.col("source_line").cast(pl.String)),
+            ("expect_column_values_to_be_of_type", "source_line"),
+            [],
+        ),
     ],
     ids=["null-id", "dup-id", "null-text", "empty-text", "null-source", "wrong-type"],
 )
@@ -150,18 +164,36 @@ def test_curated_suite_passes_on_good_documents():
 @pytest.mark.parametrize(
     ("break_it", "expected", "ids"),
     [
-        (lambda d: _set(d, "content_hash", [1, 9], "samehash"),
-         ("expect_column_values_to_be_unique", "content_hash"), ["d01", "d09"]),
-        (lambda d: _set(d, "lang_detected", [4], "fr"), ("expect_column_values_to_be_in_set", "lang_detected"),
-         ["d04"]),
-        (lambda d: _set(d, "gopher_symbol_word_ratio", [2], 1.5),
-         ("expect_column_values_to_be_between", "gopher_symbol_word_ratio"), ["d02"]),
-        (lambda d: _set(d, "c4_num_sentences", [8], -1),
-         ("expect_column_values_to_be_between", "c4_num_sentences"), ["d08"]),
-        (lambda d: _set(d, "quality_score", [0], None), ("expect_column_values_to_not_be_null", "quality_score"),
-         ["d00"]),
-        (lambda d: _set(d, "quality_score", [11], -0.2), ("expect_column_values_to_be_between", "quality_score"),
-         ["d11"]),
+        (
+            lambda d: _set(d, "content_hash", [1, 9], "samehash"),
+            ("expect_column_values_to_be_unique", "content_hash"),
+            ["d01", "d09"],
+        ),
+        (
+            lambda d: _set(d, "lang_detected", [4], "fr"),
+            ("expect_column_values_to_be_in_set", "lang_detected"),
+            ["d04"],
+        ),
+        (
+            lambda d: _set(d, "gopher_symbol_word_ratio", [2], 1.5),
+            ("expect_column_values_to_be_between", "gopher_symbol_word_ratio"),
+            ["d02"],
+        ),
+        (
+            lambda d: _set(d, "c4_num_sentences", [8], -1),
+            ("expect_column_values_to_be_between", "c4_num_sentences"),
+            ["d08"],
+        ),
+        (
+            lambda d: _set(d, "quality_score", [0], None),
+            ("expect_column_values_to_not_be_null", "quality_score"),
+            ["d00"],
+        ),
+        (
+            lambda d: _set(d, "quality_score", [11], -0.2),
+            ("expect_column_values_to_be_between", "quality_score"),
+            ["d11"],
+        ),
     ],
     ids=["dup-hash", "language", "ratio-above-1", "negative-count", "unscored", "score-out-of-range"],
 )
@@ -174,8 +206,10 @@ def test_curated_suite_names_the_broken_rule(break_it, expected, ids):
 
 def test_signal_columns_are_found_by_name_as_they_are_added():
     df = _curated().with_columns(
-        fineweb_line_punct_ratio=pl.lit(0.4), pii_email_count=pl.lit(-3, dtype=pl.Int64),
-        not_a_signal=pl.lit(-5.0), gopher_flag=pl.lit("x"),
+        fineweb_line_punct_ratio=pl.lit(0.4),
+        pii_email_count=pl.lit(-3, dtype=pl.Int64),
+        not_a_signal=pl.lit(-5.0),
+        gopher_flag=pl.lit("x"),
     )
     ranges = {c: (lo, hi) for c, lo, hi in signal_ranges(dict(df.schema), _recipe())}
     assert ranges["fineweb_line_punct_ratio"] == (0.0, 1.0)
@@ -197,9 +231,17 @@ def test_null_signals_are_not_failures_and_nullable_counts_keep_their_range():
 
 def test_language_rule_follows_the_recipe():
     df = _set(_curated(), "lang_detected", [4], "fr")
-    off = curated_documents_spec(Recipe.model_validate({
-        "name": "t", "version": 1, "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
-        "filters": {"language": {"enabled": False}}}), dict(df.schema))
+    off = curated_documents_spec(
+        Recipe.model_validate(
+            {
+                "name": "t",
+                "version": 1,
+                "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
+                "filters": {"language": {"enabled": False}},
+            }
+        ),
+        dict(df.schema),
+    )
     assert "ExpectColumnValuesToBeInSet" not in off.expectation_names()
     assert _run(df, off).success
     # without lang_detected the input's lang is checked
@@ -210,12 +252,16 @@ def test_language_rule_follows_the_recipe():
 
 # --------------------------------------------------------------------------- annotation_sample
 def _sample(n: int = 10) -> pl.DataFrame:
-    return pl.DataFrame({
-        "doc_id": [f"s{i}" for i in range(n)],
-        "text": [f"Redacted text {i}: write to [EMAIL] or call [PHONE]. Version 1.2.3, 2026-11-24." for i in range(n)],
-        "inclusion_prob": [0.02] * n,
-        "stratum": ["kept|web|en|b2"] * n,
-    })
+    return pl.DataFrame(
+        {
+            "doc_id": [f"s{i}" for i in range(n)],
+            "text": [
+                f"Redacted text {i}: write to [EMAIL] or call [PHONE]. Version 1.2.3, 2026-11-24." for i in range(n)
+            ],
+            "inclusion_prob": [0.02] * n,
+            "stratum": ["kept|web|en|b2"] * n,
+        }
+    )
 
 
 def test_sample_suite_passes_on_redacted_text():
@@ -246,8 +292,10 @@ def test_sample_suite_checks_text_redacted_when_present_and_positive_weights():
     assert _run(df, spec).success  # the raw text is not what annotators see
     bad = _set(_set(df, "text_redacted", [0], "mail me: a.b@c.de"), "inclusion_prob", [4], 0.0)
     out = _run(bad, spec)
-    assert _failed(out) == {("expect_column_values_to_not_match_regex", "text_redacted"),
-                            ("expect_column_values_to_be_between", "inclusion_prob")}
+    assert _failed(out) == {
+        ("expect_column_values_to_not_match_regex", "text_redacted"),
+        ("expect_column_values_to_be_between", "inclusion_prob"),
+    }
     assert out.failing_ids() == ["s0", "s4"]
 
 
@@ -283,13 +331,23 @@ def test_annotations_suite_passes_on_good_labels():
     [
         (lambda d: _set(d, "decision", [2], "maybe"), ("expect_column_values_to_be_in_set", "decision"), ["d1"]),
         (lambda d: _set(d, "rating", [5], 7), ("expect_column_values_to_be_between", "rating"), ["d2"]),
-        (lambda d: d.with_columns(tags=pl.when(pl.col("annotation_id") == 6).then(pl.lit(["spam/ads", "lol"]))
-                                  .otherwise("tags")),
-         ("expect_column_values_to_match_regex", TAGS_JOINED), ["d3"]),
-        (lambda d: _set(d, "annotator", [3], "ann1"),
-         ("expect_compound_columns_to_be_unique", "task_id, annotator"), ["d1"]),
-        (lambda d: _set(d, "inclusion_prob", [0], -0.5), ("expect_column_values_to_be_between", "inclusion_prob"),
-         ["d0"]),
+        (
+            lambda d: d.with_columns(
+                tags=pl.when(pl.col("annotation_id") == 6).then(pl.lit(["spam/ads", "lol"])).otherwise("tags")
+            ),
+            ("expect_column_values_to_match_regex", TAGS_JOINED),
+            ["d3"],
+        ),
+        (
+            lambda d: _set(d, "annotator", [3], "ann1"),
+            ("expect_compound_columns_to_be_unique", "task_id, annotator"),
+            ["d1"],
+        ),
+        (
+            lambda d: _set(d, "inclusion_prob", [0], -0.5),
+            ("expect_column_values_to_be_between", "inclusion_prob"),
+            ["d0"],
+        ),
         (lambda d: _set(d, "annotator", [7], None), ("expect_column_values_to_not_be_null", "annotator"), ["d3"]),
     ],
     ids=["decision", "rating", "tag", "task-annotator-twice", "weight", "no-annotator"],
@@ -311,13 +369,31 @@ def _release(root: Path, rows_per_shard=(3, 2)) -> Path:
     start = 0
     for i, n in enumerate(rows_per_shard):
         f = root / f"part-{i:05d}.parquet"
-        pq.write_table(pa.table({"doc_id": [f"d{start + j}" for j in range(n)],
-                                 "n_tokens": pa.array([10 + j for j in range(n)], pa.int64())}), f)
+        pq.write_table(
+            pa.table(
+                {
+                    "doc_id": [f"d{start + j}" for j in range(n)],
+                    "n_tokens": pa.array([10 + j for j in range(n)], pa.int64()),
+                }
+            ),
+            f,
+        )
         start += n
-        shards.append({"file": f.name, "rows": n, "bytes": f.stat().st_size,
-                       "sha256": hashlib.sha256(f.read_bytes()).hexdigest(), "tokens": sum(10 + j for j in range(n))})
-    totals = {"rows": sum(s["rows"] for s in shards), "bytes": sum(s["bytes"] for s in shards),
-              "tokens": sum(s["tokens"] for s in shards), "shards": len(shards)}
+        shards.append(
+            {
+                "file": f.name,
+                "rows": n,
+                "bytes": f.stat().st_size,
+                "sha256": hashlib.sha256(f.read_bytes()).hexdigest(),
+                "tokens": sum(10 + j for j in range(n)),
+            }
+        )
+    totals = {
+        "rows": sum(s["rows"] for s in shards),
+        "bytes": sum(s["bytes"] for s in shards),
+        "tokens": sum(s["tokens"] for s in shards),
+        "shards": len(shards),
+    }
     (root / "manifest.json").write_text(json.dumps({"shards": shards, "totals": totals}))
     return root
 
@@ -341,19 +417,37 @@ def _edit(release: Path, fn) -> None:
 @pytest.mark.parametrize(
     ("tamper", "expected"),
     [
-        (lambda r: _edit(r, lambda m: m["shards"][1].update(rows=3)),
-         {("expect_column_pair_values_to_be_equal", "rows, actual_rows")}),
-        (lambda r: _edit(r, lambda m: m["shards"][0].update(sha256="0" * 64)),
-         {("expect_column_pair_values_to_be_equal", "sha256, actual_sha256")}),
-        (lambda r: _edit(r, lambda m: m["totals"].update(rows=6)),
-         {("expect_column_sum_to_be_between", "actual_rows")}),
-        (lambda r: (r / "part-00001.parquet").unlink(),
-         {("expect_column_values_to_be_in_set", "exists"), ("expect_column_sum_to_be_between", "actual_rows"),
-          ("expect_column_sum_to_be_between", "actual_bytes"), ("expect_column_sum_to_be_between", "actual_tokens")}),
-        (lambda r: (r / "part-00009.parquet").write_bytes((r / "part-00000.parquet").read_bytes()),
-         {("expect_column_values_to_be_in_set", "listed"), ("expect_table_row_count_to_equal", None),
-          ("expect_column_sum_to_be_between", "actual_rows"), ("expect_column_sum_to_be_between", "actual_bytes"),
-          ("expect_column_sum_to_be_between", "actual_tokens")}),
+        (
+            lambda r: _edit(r, lambda m: m["shards"][1].update(rows=3)),
+            {("expect_column_pair_values_to_be_equal", "rows, actual_rows")},
+        ),
+        (
+            lambda r: _edit(r, lambda m: m["shards"][0].update(sha256="0" * 64)),
+            {("expect_column_pair_values_to_be_equal", "sha256, actual_sha256")},
+        ),
+        (
+            lambda r: _edit(r, lambda m: m["totals"].update(rows=6)),
+            {("expect_column_sum_to_be_between", "actual_rows")},
+        ),
+        (
+            lambda r: (r / "part-00001.parquet").unlink(),
+            {
+                ("expect_column_values_to_be_in_set", "exists"),
+                ("expect_column_sum_to_be_between", "actual_rows"),
+                ("expect_column_sum_to_be_between", "actual_bytes"),
+                ("expect_column_sum_to_be_between", "actual_tokens"),
+            },
+        ),
+        (
+            lambda r: (r / "part-00009.parquet").write_bytes((r / "part-00000.parquet").read_bytes()),
+            {
+                ("expect_column_values_to_be_in_set", "listed"),
+                ("expect_table_row_count_to_equal", None),
+                ("expect_column_sum_to_be_between", "actual_rows"),
+                ("expect_column_sum_to_be_between", "actual_bytes"),
+                ("expect_column_sum_to_be_between", "actual_tokens"),
+            },
+        ),
     ],
     ids=["shard-rows", "shard-sha", "total-rows", "missing-shard", "unlisted-shard"],
 )
@@ -386,8 +480,14 @@ def test_missing_or_broken_manifest_is_a_clear_error(tmp_path):
 def test_summary_json_and_data_docs_are_written_per_run(tmp_path):
     root = tmp_path / "validation"
     bad = _set(_docs(), "doc_id", [1, 2], "dup")
-    out = validate(bad, raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-24", root=root,
-                   run_name="2026-11-24__run1")
+    out = validate(
+        bad,
+        raw_documents_spec(_recipe()),
+        asset="raw_documents",
+        partition="2026-11-24",
+        root=root,
+        run_name="2026-11-24__run1",
+    )
     summary = json.loads((root / "raw_documents" / "2026-11-24.json").read_text())
     assert summary["suite"] == "raw_documents" and summary["success"] is False
     assert summary["failed_expectations"] == ["expect_column_values_to_be_unique"]
@@ -397,8 +497,14 @@ def test_summary_json_and_data_docs_are_written_per_run(tmp_path):
     assert page.exists() and "2026-11-24__run1" in str(page) and page == Path(summary["data_docs"])
     assert "expect_column_values_to_be_unique" in page.read_text() or "unique" in page.read_text()
     # a second run keeps the first page and lists both in the site index
-    out2 = validate(_docs(), raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-24",
-                    root=root, run_name="2026-11-24__run2")
+    out2 = validate(
+        _docs(),
+        raw_documents_spec(_recipe()),
+        asset="raw_documents",
+        partition="2026-11-24",
+        root=root,
+        run_name="2026-11-24__run2",
+    )
     assert page.exists() and Path(out2.data_docs).exists()
     index = (root / "data_docs" / "raw_documents" / "index.html").read_text()
     assert "2026-11-24__run1" in index and "2026-11-24__run2" in index
@@ -407,10 +513,24 @@ def test_summary_json_and_data_docs_are_written_per_run(tmp_path):
 
 def test_old_validation_results_and_their_pages_are_pruned(tmp_path):
     root = tmp_path / "validation"
-    first = validate(_docs(), raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-24",
-                     root=root, run_name="old", keep_runs=1)
-    second = validate(_docs(), raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-25",
-                      root=root, run_name="new", keep_runs=1)
+    first = validate(
+        _docs(),
+        raw_documents_spec(_recipe()),
+        asset="raw_documents",
+        partition="2026-11-24",
+        root=root,
+        run_name="old",
+        keep_runs=1,
+    )
+    second = validate(
+        _docs(),
+        raw_documents_spec(_recipe()),
+        asset="raw_documents",
+        partition="2026-11-25",
+        root=root,
+        run_name="new",
+        keep_runs=1,
+    )
     assert not Path(first.data_docs).exists() and Path(second.data_docs).exists()
     assert len(list((root / "gx_results" / "raw_documents").rglob("*.json"))) == 1
     index = (root / "data_docs" / "raw_documents" / "index.html").read_text()
@@ -418,8 +538,10 @@ def test_old_validation_results_and_their_pages_are_pruned(tmp_path):
 
 
 def test_to_pandas_keeps_types_where_they_are_checked():
-    df = pl.DataFrame({"a": [1, None], "b": [1, None], "c": [0.5, None], "s": ["x", None], "t": [True, False]},
-                      schema={"a": pl.Int64, "b": pl.Int64, "c": pl.Float64, "s": pl.String, "t": pl.Boolean})
+    df = pl.DataFrame(
+        {"a": [1, None], "b": [1, None], "c": [0.5, None], "s": ["x", None], "t": [True, False]},
+        schema={"a": pl.Int64, "b": pl.Int64, "c": pl.Float64, "s": pl.String, "t": pl.Boolean},
+    )
     pdf = to_pandas(df, exact_types={"a"})
     assert str(pdf["a"].dtype) == "Int64" and str(pdf["b"].dtype) == "float64"
     assert str(pdf["c"].dtype) == "float64" and pdf["s"].dtype.type is str and str(pdf["t"].dtype) == "bool"

@@ -66,8 +66,10 @@ CASES = [
     ("gopher_repetition", "top_2_gram", {"gopher_top_2_gram_frac": 0.21}),
     ("gopher_repetition", "top_3_gram", {"gopher_top_3_gram_frac": 0.19}),
     ("gopher_repetition", "top_4_gram", {"gopher_top_4_gram_frac": 0.17}),
-    *[("gopher_repetition", f"duplicated_{n}_n_grams", {f"gopher_dup_{n}_gram_frac": 0.16 - (n - 5) * 0.01 + 0.005})
-      for n in range(5, 11)],
+    *[
+        ("gopher_repetition", f"duplicated_{n}_n_grams", {f"gopher_dup_{n}_gram_frac": 0.16 - (n - 5) * 0.01 + 0.005})
+        for n in range(5, 11)
+    ],
     ("gopher_quality", "gopher_short_doc", {"gopher_n_words": 49}),
     ("gopher_quality", "gopher_long_doc", {"gopher_n_words": 100_001}),
     ("gopher_quality", "gopher_below_avg_threshold", {"gopher_mean_word_length": 2.9}),

@@ -47,7 +47,7 @@ GOOD = [{"id": i, "text": f"good document number {i}", "url": f"http://x/{i}"} f
     "bad,reason",
     [
         (b'{"id": 99, "text": "unterminated', "malformed_json"),
-        (b'[1, 2, 3]', "malformed_json"),
+        (b"[1, 2, 3]", "malformed_json"),
         (b'{"id": 98, "text": "bad \xff\xfe bytes"}', "invalid_utf8"),
         ({"id": 97, "url": "http://x/no-text"}, "missing_text"),
         ({"id": 96, "text": None}, "missing_text"),
@@ -59,7 +59,9 @@ GOOD = [{"id": i, "text": f"good document number {i}", "url": f"http://x/{i}"} f
 )
 def test_bad_row_goes_to_quarantine_with_reason(tmp_path, bad, reason):
     rows = GOOD[:3] + [bad] + GOOD[3:]
-    res, docs, q = _run(tmp_path, {"a.jsonl": _jsonl_bytes(rows)}, [{"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"}])
+    res, docs, q = _run(
+        tmp_path, {"a.jsonl": _jsonl_bytes(rows)}, [{"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"}]
+    )
     assert docs.height == 5, "every good row is kept"
     assert sorted(docs["doc_id"]) == sorted(f"s:{i}" for i in range(5))
     assert q.height == 1
@@ -72,12 +74,23 @@ def test_bad_row_goes_to_quarantine_with_reason(tmp_path, bad, reason):
 
 
 def test_compressed_formats_and_field_mapping(tmp_path):
-    rows = [{"key": f"k{i}", "body": f"text {i}", "when": "2026-11-24T10:00:00Z", "title": f"T{i}", "junk": 1} for i in range(4)]
+    rows = [
+        {"key": f"k{i}", "body": f"text {i}", "when": "2026-11-24T10:00:00Z", "title": f"T{i}", "junk": 1}
+        for i in range(4)
+    ]
     data = _jsonl_bytes(rows)
     files = {"a.jsonl.gz": gzip.compress(data), "b.jsonl.zst": zstandard.ZstdCompressor().compress(data)}
-    src = {"format": "jsonl", "text_field": "body", "id_field": "key", "timestamp_field": "when", "metadata_fields": ["title"]}
+    src = {
+        "format": "jsonl",
+        "text_field": "body",
+        "id_field": "key",
+        "timestamp_field": "when",
+        "metadata_fields": ["title"],
+    }
     res, docs, q = _run(
-        tmp_path, files, [{"name": "gz", "path": "{partition}/*.gz", **src}, {"name": "zst", "path": "{partition}/*.zst", **src}]
+        tmp_path,
+        files,
+        [{"name": "gz", "path": "{partition}/*.gz", **src}, {"name": "zst", "path": "{partition}/*.zst", **src}],
     )
     assert q.height == 0
     assert docs.height == 8
@@ -108,8 +121,8 @@ def test_parquet_and_text_folder(tmp_path):
     pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["alpha doc", None, "gamma doc"]}), buf)
     files = {
         "p.parquet": buf.getvalue().to_pybytes(),
-        "txt/one.txt": "first text file".encode(),
-        "txt/two.md": "# second\n\nmarkdown".encode(),
+        "txt/one.txt": b"first text file",
+        "txt/two.md": b"# second\n\nmarkdown",
         "txt/empty.txt": b"  ",
         "txt/bad.txt": b"\xff\xfe",
         "txt/ignored.bin": b"binary",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -12,17 +12,33 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from schemas.documents import ANNOTATION_SCHEMA, ISSUE_TAGS
 from winnow.annotation.labelstudio import (
-    START_HINT, LabelStudioClient, LabelStudioError, LabelStudioUnavailable, discover,
+    START_HINT,
+    LabelStudioClient,
+    LabelStudioError,
+    LabelStudioUnavailable,
+    discover,
 )
 from winnow.annotation.ledger import Ledger, ledger_path
 from winnow.annotation.parse import merge_annotations, parse_export
 from winnow.annotation.tasks import format_task, format_tasks, label_config, validate_tasks
 from winnow.settings import settings_from
 
-ROW = {"doc_id": "web:42", "text": "Redacted <EMAIL> text", "partition": "2026-11-24", "source": "web",
-       "sample_lang": "de", "quality_score": 0.8, "score_source": "heuristic", "stratum": "kept:web:de:q0.75-1.00",
-       "inclusion_prob": 0.04, "sample_kind": "random", "overlap": True, "status": "kept", "drop_reason": None,
-       "url": "https://example.org/a"}
+ROW = {
+    "doc_id": "web:42",
+    "text": "Redacted <EMAIL> text",
+    "partition": "2026-11-24",
+    "source": "web",
+    "sample_lang": "de",
+    "quality_score": 0.8,
+    "score_source": "heuristic",
+    "stratum": "kept:web:de:q0.75-1.00",
+    "inclusion_prob": 0.04,
+    "sample_kind": "random",
+    "overlap": True,
+    "status": "kept",
+    "drop_reason": None,
+    "url": "https://example.org/a",
+}
 
 
 def test_label_config_has_the_issue_labels():
@@ -60,31 +76,54 @@ def test_validate_tasks_catches_a_bad_prediction():
 
 
 def _export_task(task_id, doc_id, annotations):
-    return {"id": task_id, "project": 3, "data": {"doc_id": doc_id, "stratum": "kept:web:en:q0.75-1.00",
-            "inclusion_prob": 0.02, "sample_kind": "random", "partition": "2026-11-24", "overlap": True},
-            "annotations": annotations}
+    return {
+        "id": task_id,
+        "project": 3,
+        "data": {
+            "doc_id": doc_id,
+            "stratum": "kept:web:en:q0.75-1.00",
+            "inclusion_prob": 0.02,
+            "sample_kind": "random",
+            "partition": "2026-11-24",
+            "overlap": True,
+        },
+        "annotations": annotations,
+    }
 
 
 def _ann(aid, user, decision, updated, rating=4, tags=(), comment=None, cancelled=False):
-    result = [{"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": [decision]}},
-              {"from_name": "rating", "to_name": "text", "type": "rating", "value": {"rating": rating}}]
+    result = [
+        {"from_name": "decision", "to_name": "text", "type": "choices", "value": {"choices": [decision]}},
+        {"from_name": "rating", "to_name": "text", "type": "rating", "value": {"rating": rating}},
+    ]
     if tags:
         result.append({"from_name": "tags", "to_name": "text", "type": "choices", "value": {"choices": list(tags)}})
     if comment:
         result.append({"from_name": "comment", "to_name": "text", "type": "textarea", "value": {"text": [comment]}})
-    return {"id": aid, "completed_by": user, "result": result, "was_cancelled": cancelled, "lead_time": 7.5,
-            "created_at": "2026-11-25T06:36:46.626212Z", "updated_at": updated}
+    return {
+        "id": aid,
+        "completed_by": user,
+        "result": result,
+        "was_cancelled": cancelled,
+        "lead_time": 7.5,
+        "created_at": "2026-11-25T06:36:46.626212Z",
+        "updated_at": updated,
+    }
 
 
 def test_parse_export_rows_newest_wins_and_cancelled_are_counted():
     from winnow.annotation.parse import ParseReport
 
     tasks = [
-        _export_task(1, "web:1", [
-            _ann(10, 1, "keep", "2026-11-25T07:00:00Z", tags=["spam/ads"], comment="ok"),
-            _ann(11, 2, "drop", "2026-11-25T07:01:00Z", rating=2),
-            _ann(12, 1, "drop", "2026-11-25T08:00:00Z", rating=1),  # same annotator, newer: wins
-        ]),
+        _export_task(
+            1,
+            "web:1",
+            [
+                _ann(10, 1, "keep", "2026-11-25T07:00:00Z", tags=["spam/ads"], comment="ok"),
+                _ann(11, 2, "drop", "2026-11-25T07:01:00Z", rating=2),
+                _ann(12, 1, "drop", "2026-11-25T08:00:00Z", rating=1),  # same annotator, newer: wins
+            ],
+        ),
         _export_task(2, "web:2", [_ann(13, 2, "keep", "2026-11-25T07:02:00Z", cancelled=True)]),
     ]
     rep = ParseReport()
@@ -93,7 +132,7 @@ def test_parse_export_rows_newest_wins_and_cancelled_are_counted():
     assert df.height == 2 and rep.cancelled == 1 and rep.annotations == 3 and rep.problems == []
     ann1 = df.filter(pl.col("annotator") == "ann1@x").row(0, named=True)
     assert ann1["decision"] == "drop" and ann1["rating"] == 1 and ann1["annotation_id"] == 12
-    assert ann1["updated_at"] == datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
+    assert ann1["updated_at"] == datetime(2026, 11, 25, 8, tzinfo=UTC)
     assert ann1["stratum"] == "kept:web:en:q0.75-1.00" and ann1["inclusion_prob"] == 0.02 and ann1["lead_time_s"] == 7.5
 
 
@@ -101,8 +140,19 @@ def test_parse_flags_incomplete_annotations_instead_of_dropping_them():
     from winnow.annotation.parse import ParseReport
 
     rep = ParseReport()
-    t = _export_task(5, "web:5", [{"id": 50, "completed_by": 9, "result": [], "created_at": "2026-11-25T07:00:00Z",
-                                   "updated_at": "2026-11-25T07:00:00Z"}])
+    t = _export_task(
+        5,
+        "web:5",
+        [
+            {
+                "id": 50,
+                "completed_by": 9,
+                "result": [],
+                "created_at": "2026-11-25T07:00:00Z",
+                "updated_at": "2026-11-25T07:00:00Z",
+            }
+        ],
+    )
     df = parse_export([t], {}, 3, rep)
     assert df.height == 1 and df["decision"][0] is None and df["annotator"][0] == "user:9"
     assert rep.problems and "task 5 annotation 50" in rep.problems[0]
@@ -138,8 +188,7 @@ def _free_port() -> int:
 def test_unreachable_server_retries_then_says_what_to_start():
     sleeps: list[float] = []
     token = "f" * 40
-    client = LabelStudioClient(f"http://127.0.0.1:{_free_port()}", token, retries=3, backoff_s=0.5,
-                               sleep=sleeps.append)
+    client = LabelStudioClient(f"http://127.0.0.1:{_free_port()}", token, retries=3, backoff_s=0.5, sleep=sleeps.append)
     with pytest.raises(LabelStudioUnavailable) as err:
         client.wait_healthy()
     assert sleeps == [0.5, 1.0, 2.0]  # exponential backoff

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from schemas.recipe import ModelConfig
 from tests.unit.test_model_fixture import annotate, labelled_documents
-from winnow.model.features import Featurizer, FeatureSpec, numeric_feature_columns
+from winnow.model.features import FeatureSpec, Featurizer, numeric_feature_columns
 from winnow.model.registry import ModelRegistry, RegistryError
 from winnow.model.scoring import heuristic_score, model_drop_expr, score_documents
 from winnow.model.train import (
@@ -33,10 +33,12 @@ def trained():
     rng = np.random.default_rng(42)
     pick = night1[rng.choice(night1.height, 400, replace=False)]
     kinds = np.where(pick["status"] == "kept", "random", "rejected")
-    ann = pl.concat([
-        annotate(pick.filter(pl.Series(kinds == k)), noise=0.03, seed=i, sample_kind=k, inclusion_prob=0.2)
-        for i, k in enumerate(("random", "rejected"))
-    ])
+    ann = pl.concat(
+        [
+            annotate(pick.filter(pl.Series(kinds == k)), noise=0.03, seed=i, sample_kind=k, inclusion_prob=0.2)
+            for i, k in enumerate(("random", "rejected"))
+        ]
+    )
     labels, problems = aggregate_labels(ann)
     assert problems == []
     train = labels.join(night1.drop(TRUTH_COLUMNS), on="doc_id")
@@ -52,9 +54,11 @@ def test_model_beats_the_heuristic_baseline_on_the_next_night(trained):
     kept = (night2["status"] == "kept").to_numpy()
     kept_model = roc_auc_score(truth[kept], trained.model.predict(night2.filter(pl.Series(kept))))
     kept_heur = roc_auc_score(truth[kept], heuristic_baseline(night2.filter(pl.Series(kept))))
-    print(f"night 2 ROC-AUC: model {model_auc:.3f} vs heuristic {heur_auc:.3f} on {night2.height} documents; "
-          f"filter-kept only: model {kept_model:.3f} vs heuristic {kept_heur:.3f}; "
-          f"cross-validated on night 1: {trained.metrics['cv_roc_auc']:.3f} vs {trained.metrics['heuristic_roc_auc']:.3f}")
+    print(
+        f"night 2 ROC-AUC: model {model_auc:.3f} vs heuristic {heur_auc:.3f} on {night2.height} documents; "
+        f"filter-kept only: model {kept_model:.3f} vs heuristic {kept_heur:.3f}; "
+        f"cross-validated on night 1: {trained.metrics['cv_roc_auc']:.3f} vs {trained.metrics['heuristic_roc_auc']:.3f}"
+    )
     assert model_auc > 0.9 and model_auc > heur_auc + 0.2
     assert kept_model > kept_heur + 0.2
     assert trained.metrics["cv_roc_auc"] > trained.metrics["heuristic_roc_auc"] + 0.2
@@ -70,9 +74,20 @@ def test_metrics_record_auc_threshold_precision_recall(trained):
 
 
 def test_numeric_features_exclude_ids_labels_and_model_outputs():
-    schema = {"doc_id": pl.String, "source_line": pl.Int64, "n_words": pl.Int64, "lang_score": pl.Float64,
-              "keep": pl.Boolean, "quality_score": pl.Float64, "model_keep": pl.Boolean, "inclusion_prob": pl.Float64,
-              "rating": pl.Int64, "text": pl.String, "_tmp": pl.Float64, "gopher_dup_line_frac": pl.Float64}
+    schema = {
+        "doc_id": pl.String,
+        "source_line": pl.Int64,
+        "n_words": pl.Int64,
+        "lang_score": pl.Float64,
+        "keep": pl.Boolean,
+        "quality_score": pl.Float64,
+        "model_keep": pl.Boolean,
+        "inclusion_prob": pl.Float64,
+        "rating": pl.Int64,
+        "text": pl.String,
+        "_tmp": pl.Float64,
+        "gopher_dup_line_frac": pl.Float64,
+    }
     assert numeric_feature_columns(schema) == ["n_words", "lang_score", "keep", "gopher_dup_line_frac"]
 
 
@@ -80,8 +95,13 @@ def test_featurizer_handles_missing_columns_nulls_and_odd_text():
     spec = FeatureSpec(numeric=["n_words", "ratio"], n_features=64)
     train = pl.DataFrame({"text": ["a b c", "d e f"], "n_words": [3, 300], "ratio": [0.1, 0.2]})
     f = Featurizer(spec).fit(train)
-    odd = pl.DataFrame({"text": [None, "", "\x00\x01", "软件包管理系统", "x\n\nnav | home\n\nbody\n\nfooter"],
-                        "n_words": [None, 0, 1, 2, float("nan")]}, strict=False)
+    odd = pl.DataFrame(
+        {
+            "text": [None, "", "\x00\x01", "软件包管理系统", "x\n\nnav | home\n\nbody\n\nfooter"],
+            "n_words": [None, 0, 1, 2, float("nan")],
+        },
+        strict=False,
+    )
     x = f.transform(odd)  # "ratio" is missing entirely
     assert x.shape == (5, 2 + 64 + 2**16 + 1024)
     assert np.isfinite(x.toarray()).all()
@@ -115,8 +135,9 @@ def test_labels_without_decisions_are_reported():
 def test_registry_versions_latest_and_reuse(tmp_path, trained):
     reg = ModelRegistry(tmp_path / "models")
     assert reg.load() is None and reg.versions() == []
-    v1 = reg.save(trained.model, {"fingerprint": "abc", "threshold": trained.calibration.threshold},
-                  trained.calibration.curve)
+    v1 = reg.save(
+        trained.model, {"fingerprint": "abc", "threshold": trained.calibration.threshold}, trained.calibration.curve
+    )
     v2 = reg.save(trained.model, {"fingerprint": "def", "threshold": 0.7})
     assert (v1, v2) == ("v0001", "v0002") and reg.latest_version() == "v0002"
     assert reg.find_fingerprint("abc") == "v0001" and reg.find_fingerprint("zzz") is None
@@ -160,8 +181,14 @@ def test_scoring_with_and_without_a_model(tmp_path, trained):
 
 
 def test_heuristic_is_graded_inside_each_filter_outcome():
-    df = pl.DataFrame({"doc_id": ["a", "b", "c", "d"], "status": ["kept", "kept", "rejected", "rejected"],
-                       "lang_score": [0.99, 0.6, 0.99, None], "gopher_dup_line_frac": [0.0, 0.5, 0.0, None]})
+    df = pl.DataFrame(
+        {
+            "doc_id": ["a", "b", "c", "d"],
+            "status": ["kept", "kept", "rejected", "rejected"],
+            "lang_score": [0.99, 0.6, 0.99, None],
+            "gopher_dup_line_frac": [0.0, 0.5, 0.0, None],
+        }
+    )
     s = heuristic_score(df.lazy()).collect()["quality_score"].to_list()
     assert 0.5 <= s[1] < s[0] <= 1 and 0 <= s[3] < s[2] < 0.5
     assert s[3] == 0.25  # no signal at all: the middle of its half
@@ -171,10 +198,13 @@ def test_load_label_documents_reads_every_night_and_prefers_scored(tmp_path):
     for night, text in (("2026-11-24", "old"), ("2026-11-25", "new")):
         d = tmp_path / "scored_documents"
         d.mkdir(exist_ok=True)
-        pl.DataFrame({"doc_id": ["a", "b"], "text": [text, text], "partition": [night] * 2}).write_parquet(d / f"{night}.parquet")
+        pl.DataFrame({"doc_id": ["a", "b"], "text": [text, text], "partition": [night] * 2}).write_parquet(
+            d / f"{night}.parquet"
+        )
     (tmp_path / "document_signals").mkdir()
     pl.DataFrame({"doc_id": ["c"], "text": ["sig"], "n_words": [1]}).write_parquet(
-        tmp_path / "document_signals" / "2026-11-25.parquet")
+        tmp_path / "document_signals" / "2026-11-25.parquet"
+    )
     tables = {n: sorted((tmp_path / n).glob("*.parquet")) for n in ("scored_documents", "document_signals")}
     got = load_label_documents(["a", "c", "zz"], tables).sort("doc_id")
     assert got["doc_id"].to_list() == ["a", "c"] and got["text"].to_list() == ["new", "sig"]

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from schemas.recipe import ModelConfig
-from winnow.model.calibrate import calibrate_threshold, precision_at, precision_curve
 from tests.unit.test_model_fixture import annotate, labelled_documents
+from winnow.model.calibrate import calibrate_threshold, precision_at, precision_curve
 
 TARGET = 0.9
 
@@ -44,9 +44,11 @@ def test_simulated_calibration_reaches_the_target_on_fresh_documents(n_labels):
     oracle = [curve.filter(pl.col("precision") >= TARGET)["tokens_kept_share"].max()]
     held = np.array(held)
     share_ok = float((held >= TARGET).mean())
-    print(f"{n_labels} labels: held-out precision >= {TARGET} in {share_ok:.1%} of 200 calibrations, "
-          f"mean {held.mean():.4f}, min {held.min():.4f}; tokens kept {np.mean(tokens):.3f} "
-          f"(best possible {np.mean(oracle):.3f})")
+    print(
+        f"{n_labels} labels: held-out precision >= {TARGET} in {share_ok:.1%} of 200 calibrations, "
+        f"mean {held.mean():.4f}, min {held.min():.4f}; tokens kept {np.mean(tokens):.3f} "
+        f"(best possible {np.mean(oracle):.3f})"
+    )
     assert share_ok >= 0.9
     assert held.mean() >= TARGET
     assert held.min() >= TARGET - 0.05
@@ -95,11 +97,19 @@ def test_real_model_threshold_holds_on_the_next_night():
     rej1 = night1.filter(pl.col("status") == "rejected")
     pick_k = kept1[rng.choice(kept1.height, 250, replace=False)]
     pick_r = rej1[rng.choice(rej1.height, 60, replace=False)]
-    ann = pl.concat([
-        annotate(pick_k, noise=0.03, seed=1, inclusion_prob=250 / kept1.height, stratum="kept:web"),
-        annotate(pick_r, noise=0.03, seed=2, sample_kind="rejected", inclusion_prob=60 / rej1.height,
-                 stratum="rejected:web"),
-    ])
+    ann = pl.concat(
+        [
+            annotate(pick_k, noise=0.03, seed=1, inclusion_prob=250 / kept1.height, stratum="kept:web"),
+            annotate(
+                pick_r,
+                noise=0.03,
+                seed=2,
+                sample_kind="rejected",
+                inclusion_prob=60 / rej1.height,
+                stratum="rejected:web",
+            ),
+        ]
+    )
     labels, _ = aggregate_labels(ann)
     train = labels.join(night1.drop("truth_keep", "kind", "content_kind"), on="doc_id")
     result = train_quality_model(train, ModelConfig(target_precision=TARGET), seed=3)
@@ -112,9 +122,11 @@ def test_real_model_threshold_holds_on_the_next_night():
     held = precision_at(scores, human.astype(float), cal.threshold)
     base = human.mean()
     kept_share = float((scores >= cal.threshold).mean())
-    print(f"threshold {cal.threshold:.3f}: calibration precision {cal.precision:.3f} (lower {cal.precision_lower:.3f}); "
-          f"night 2 held-out precision {held:.3f} on {kept2.height} filter-kept documents "
-          f"(filters alone: {base:.3f}), keeping {kept_share:.1%} of them")
+    print(
+        f"threshold {cal.threshold:.3f}: calibration precision {cal.precision:.3f} (lower {cal.precision_lower:.3f}); "
+        f"night 2 held-out precision {held:.3f} on {kept2.height} filter-kept documents "
+        f"(filters alone: {base:.3f}), keeping {kept_share:.1%} of them"
+    )
     assert held >= TARGET
     assert held > base + 0.2
     assert kept_share > 0.3

@@ -33,8 +33,12 @@ def _read_web(partition: str, name: str) -> pl.DataFrame:
     raw = gzip.decompress((SAMPLE / partition / name).read_bytes())
     rows = [json.loads(line) for line in io.BytesIO(raw).read().decode("utf-8").splitlines() if line.strip()]
     return pl.DataFrame(
-        {"doc_id": [r["id"] for r in rows], "text": [r["text"] for r in rows],
-         "lang": [r.get("lang") for r in rows], "url": [r.get("url") for r in rows]},
+        {
+            "doc_id": [r["id"] for r in rows],
+            "text": [r["text"] for r in rows],
+            "lang": [r.get("lang") for r in rows],
+            "url": [r.get("url") for r in rows],
+        },
         schema={"doc_id": pl.String, "text": pl.String, "lang": pl.String, "url": pl.String},
     ).with_columns(source=pl.lit("web"), partition=pl.lit(partition))
 
@@ -50,7 +54,9 @@ def labelled_documents(partition: str = "2026-11-24") -> pl.DataFrame:
     from winnow.filters import apply_filters
     from winnow.signals import compute_signals
 
-    recipe = Recipe.model_validate({"name": "t", "version": 1, "sources": [{"name": "web", "path": "x", "format": "jsonl"}]})
+    recipe = Recipe.model_validate(
+        {"name": "t", "version": 1, "sources": [{"name": "web", "path": "x", "format": "jsonl"}]}
+    )
     docs = _read_web(partition, "web.jsonl.gz")
     decided = apply_filters(compute_signals(docs.lazy(), recipe), recipe).collect()
     prov = provenance().select(pl.col("id").alias("doc_id"), "kind", "content_kind")
@@ -61,24 +67,33 @@ def labelled_documents(partition: str = "2026-11-24") -> pl.DataFrame:
     return out
 
 
-def annotate(docs: pl.DataFrame, *, noise: float = 0.05, seed: int = 0, sample_kind: str = "random",
-             inclusion_prob: float = 1.0, stratum: str | None = None) -> pl.DataFrame:
+def annotate(
+    docs: pl.DataFrame,
+    *,
+    noise: float = 0.05,
+    seed: int = 0,
+    sample_kind: str = "random",
+    inclusion_prob: float = 1.0,
+    stratum: str | None = None,
+) -> pl.DataFrame:
     """Scripted annotations (ANNOTATION_SCHEMA columns) of ``docs``: the truth, flipped with prob. ``noise``."""
     rng = np.random.default_rng(seed)
     truth = docs["truth_keep"].to_numpy()
     flip = rng.random(docs.height) < noise
     keep = truth ^ flip
     rating = np.where(keep, rng.integers(3, 6, docs.height), rng.integers(1, 3, docs.height))
-    return pl.DataFrame({
-        "doc_id": docs["doc_id"],
-        "annotator": ["scripted"] * docs.height,
-        "decision": np.where(keep, "keep", "drop").tolist(),
-        "rating": rating.astype(np.int64),
-        "sample_kind": [sample_kind] * docs.height,
-        "inclusion_prob": [inclusion_prob] * docs.height,
-        "stratum": [stratum or "kept:web:en:q0.75-1.00"] * docs.height,
-        "partition": docs["partition"] if "partition" in docs.columns else [None] * docs.height,
-    })
+    return pl.DataFrame(
+        {
+            "doc_id": docs["doc_id"],
+            "annotator": ["scripted"] * docs.height,
+            "decision": np.where(keep, "keep", "drop").tolist(),
+            "rating": rating.astype(np.int64),
+            "sample_kind": [sample_kind] * docs.height,
+            "inclusion_prob": [inclusion_prob] * docs.height,
+            "stratum": [stratum or "kept:web:en:q0.75-1.00"] * docs.height,
+            "partition": docs["partition"] if "partition" in docs.columns else [None] * docs.height,
+        }
+    )
 
 
 def test_fixture_has_both_decisions_and_filters_miss_some_drops():

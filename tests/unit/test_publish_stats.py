@@ -15,12 +15,14 @@ from winnow.publish.tokens import count_tokens
 
 
 def _night():
-    scored = pl.LazyFrame({
-        "doc_id": ["a", "b", "c", "d", "e", "f", "g"],
-        "text": ["one two", "three four five", "six", "seven eight", "nine", "ten eleven twelve", "x"],
-        "lang": ["en", "de", None, "en", "zh", "en", "en"],
-        "lang_detected": [None, "de", "fr", "en", None, "en", "en"],
-    })
+    scored = pl.LazyFrame(
+        {
+            "doc_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "text": ["one two", "three four five", "six", "seven eight", "nine", "ten eleven twelve", "x"],
+            "lang": ["en", "de", None, "en", "zh", "en", "en"],
+            "lang_detected": [None, "de", "fr", "en", None, "en", "en"],
+        }
+    )
     rejected = scored.filter(pl.col("doc_id").is_in(["b", "c"])).with_columns(
         drop_reason=pl.Series(["gopher_short_doc", "c4_no_terminal_punct"]),
         drop_family=pl.Series(["gopher_quality", "c4"]),
@@ -103,5 +105,6 @@ def test_cold_start_with_only_curated():
     assert removed.height == 0
     f = funnel_table(count_removed(removed.lazy()), 7, 20)
     assert f.select("step", "documents").rows() == [
-        ("raw (all documents of the night)", 7), ("= curated (this release)", 7)
+        ("raw (all documents of the night)", 7),
+        ("= curated (this release)", 7),
     ]

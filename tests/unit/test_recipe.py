@@ -23,7 +23,10 @@ def test_hash_ignores_yaml_layout(tmp_path, sample_recipe_path):
     [
         ("name: x\nversion: 1\nsources: []\n", "field 'sources'"),
         ("name: x\nversion: 1\nsources:\n  - {name: a, path: p, format: csv}\n", "field 'sources.0.format'"),
-        ("name: x\nversion: 1\nsources:\n  - {name: a, path: p, format: jsonl}\nsampling: {fraction: 2}\n", "field 'sampling.fraction'"),
+        (
+            "name: x\nversion: 1\nsources:\n  - {name: a, path: p, format: jsonl}\nsampling: {fraction: 2}\n",
+            "field 'sampling.fraction'",
+        ),
         ("name: x\nversion: 1\nsources:\n  - {name: a, path: p, format: jsonl}\nbogus: 1\n", "field 'bogus'"),
         ("name: [unclosed\n", "not valid YAML"),
         ("- just a list\n", "must be a YAML mapping"),

@@ -13,30 +13,51 @@ from winnow.ids import hash_seed_fraction
 
 
 def _recipe(**sampling) -> Recipe:
-    base = {"fraction": 0.02, "rejected_fraction": 0.01, "overlap_fraction": 0.2, "nightly_budget": 100_000,
-            "active_learning_share": 0.0}
+    base = {
+        "fraction": 0.02,
+        "rejected_fraction": 0.01,
+        "overlap_fraction": 0.2,
+        "nightly_budget": 100_000,
+        "active_learning_share": 0.0,
+    }
     base.update(sampling)
-    return Recipe.model_validate({"name": "t", "version": 1, "seed": 11,
-                                  "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
-                                  "sampling": base})
+    return Recipe.model_validate(
+        {
+            "name": "t",
+            "version": 1,
+            "seed": 11,
+            "sources": [{"name": "s", "path": "x", "format": "jsonl"}],
+            "sampling": base,
+        }
+    )
 
 
 def _scored(sizes: dict[tuple[str, str | None, float, str], int]) -> pl.LazyFrame:
     rows = []
     for (source, lang, score, status), n in sizes.items():
         for i in range(n):
-            rows.append({"doc_id": f"{source}:{lang}:{score}:{status}:{i}", "source": source, "lang": lang,
-                         "lang_detected": lang, "quality_score": score, "status": status,
-                         "text": f"original {i}", "text_redacted": f"redacted {i}", "partition": "2026-11-24",
-                         "drop_reason": None if status == "kept" else "gopher_short_doc"})
+            rows.append(
+                {
+                    "doc_id": f"{source}:{lang}:{score}:{status}:{i}",
+                    "source": source,
+                    "lang": lang,
+                    "lang_detected": lang,
+                    "quality_score": score,
+                    "status": status,
+                    "text": f"original {i}",
+                    "text_redacted": f"redacted {i}",
+                    "partition": "2026-11-24",
+                    "drop_reason": None if status == "kept" else "gopher_short_doc",
+                }
+            )
     return pl.DataFrame(rows, infer_schema_length=None).lazy()
 
 
 SIZES = {
-    ("web", "en", 0.9, "kept"): 1000,   # 0.02 * 1000 = 20
-    ("web", "de", 0.9, "kept"): 37,     # 0.74 -> round half up -> 1
-    ("docs", "en", 0.3, "kept"): 125,   # 2.5 -> 3 (half up)
-    ("docs", None, 0.6, "kept"): 3,     # 0.06 -> at least one
+    ("web", "en", 0.9, "kept"): 1000,  # 0.02 * 1000 = 20
+    ("web", "de", 0.9, "kept"): 37,  # 0.74 -> round half up -> 1
+    ("docs", "en", 0.3, "kept"): 125,  # 2.5 -> 3 (half up)
+    ("docs", None, 0.6, "kept"): 3,  # 0.06 -> at least one
     ("web", "en", 0.1, "rejected"): 450,  # 0.01 * 450 = 4.5 -> 5
 }
 
@@ -78,9 +99,17 @@ def test_deterministic_and_independent_of_row_order_and_seed_sensitive():
 
 def test_score_buckets_cut_points_go_up_and_null_language_falls_back():
     assert bucket_labels([0.25, 0.5, 0.75]) == ["q0.00-0.25", "q0.25-0.50", "q0.50-0.75", "q0.75-1.00"]
-    lf = pl.DataFrame({"doc_id": ["a", "b", "c"], "source": ["s"] * 3, "lang": ["fr", None, None],
-                       "lang_detected": [None, None, "it"], "quality_score": [0.25, 0.5, 0.0],
-                       "status": ["kept"] * 3, "text": ["x"] * 3}).lazy()
+    lf = pl.DataFrame(
+        {
+            "doc_id": ["a", "b", "c"],
+            "source": ["s"] * 3,
+            "lang": ["fr", None, None],
+            "lang_detected": [None, None, "it"],
+            "quality_score": [0.25, 0.5, 0.0],
+            "status": ["kept"] * 3,
+            "text": ["x"] * 3,
+        }
+    ).lazy()
     s = select_sample(lf, _recipe(fraction=1.0, overlap_fraction=0)).collect().sort("doc_id")
     assert s["stratum"].to_list() == ["kept:s:fr:q0.25-0.50", "kept:s:und:q0.50-0.75", "kept:s:it:q0.00-0.25"]
 
@@ -95,7 +124,9 @@ def test_budget_cap_scales_inclusion_probabilities_and_active_share():
     design = sample.filter(pl.col("sample_kind") != "active")
     assert design["budget_bound"].all()
     # within each stratum, rows == inclusion_prob * N: the probabilities describe what was drawn
-    per = design.group_by("stratum").agg(n=pl.len(), p=pl.col("inclusion_prob").first(), N=pl.col("stratum_size").first())
+    per = design.group_by("stratum").agg(
+        n=pl.len(), p=pl.col("inclusion_prob").first(), N=pl.col("stratum_size").first()
+    )
     for n, p, N in per.select("n", "p", "N").iter_rows():
         assert n == round(p * N)
     # scaled-down design sample is a subset of the uncapped one (same hashes, fewer per stratum)
@@ -105,8 +136,10 @@ def test_budget_cap_scales_inclusion_probabilities_and_active_share():
 
 
 def test_active_rows_are_the_most_uncertain_and_kept_apart():
-    rows = [{"doc_id": f"d{i}", "source": "s", "lang": "en", "quality_score": i / 100, "status": "kept", "text": "t"}
-            for i in range(101)]
+    rows = [
+        {"doc_id": f"d{i}", "source": "s", "lang": "en", "quality_score": i / 100, "status": "kept", "text": "t"}
+        for i in range(101)
+    ]
     s = select_sample(pl.DataFrame(rows).lazy(), _recipe(fraction=0.05, active_learning_share=0.5)).collect()
     active = s.filter(pl.col("sample_kind") == "active")
     design = s.filter(pl.col("sample_kind") == "random")

@@ -19,8 +19,12 @@ def test_environment_overrides_the_file_and_paths_resolve_against_it(tmp_path):
     s = settings_from(read_settings_file(f), {}, str(f))
     assert s.home == (tmp_path / "data").resolve() and s.recipe == (tmp_path / "r.yaml").resolve()
     assert s.work.score_batch_rows == 200 and s.releases_root == (tmp_path / "data" / "releases").resolve()
-    env = {"WINNOW_HOME": str(tmp_path / "other"), "WINNOW_LABEL_STUDIO_URL": "http://127.0.0.1:1",
-           "WINNOW_LABEL_STUDIO": "off", "WINNOW_CODE_VERSION": "build-7"}
+    env = {
+        "WINNOW_HOME": str(tmp_path / "other"),
+        "WINNOW_LABEL_STUDIO_URL": "http://127.0.0.1:1",
+        "WINNOW_LABEL_STUDIO": "off",
+        "WINNOW_CODE_VERSION": "build-7",
+    }
     s = settings_from(read_settings_file(f), env, str(f))
     assert s.home == (tmp_path / "other").resolve() and s.label_studio.url == "http://127.0.0.1:1"
     assert s.label_studio.enabled is False and s.code_version == "build-7"

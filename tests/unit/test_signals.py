@@ -96,16 +96,27 @@ def test_a_single_50_mb_document():
 @pytest.mark.parametrize(
     "text,tokens",
     [  # what spaCy's English tokenizer (datatrove's word tokenizer) gives
-        ("/usr/share/doc/apt/README.gz, then", ["/usr", "/", "share", "/", "doc", "/", "apt", "/", "README.gz", ",", "then"]),
-        ("--verbose -v foo_bar x86-64 1,000 a,b 12:30 key=value", ["--verbose", "-v", "foo_bar", "x86", "-", "64", "1,000",
-                                                                    "a", ",", "b", "12:30", "key", "=", "value"]),
-        ("Mr. Smith, e.g. this; etc. end. file.txt.", ["Mr.", "Smith", ",", "e.g.", "this", ";", "etc", ".", "end", ".",
-                                                       "file.txt", "."]),
-        ("see https://www.debian.org/doc/manuals/ (or http://x.org).", ["see", "https://www.debian.org/doc/manuals/", "(",
-                                                                         "or", "http://x.org", ")", "."]),
+        (
+            "/usr/share/doc/apt/README.gz, then",
+            ["/usr", "/", "share", "/", "doc", "/", "apt", "/", "README.gz", ",", "then"],
+        ),
+        (
+            "--verbose -v foo_bar x86-64 1,000 a,b 12:30 key=value",
+            ["--verbose", "-v", "foo_bar", "x86", "-", "64", "1,000", "a", ",", "b", "12:30", "key", "=", "value"],
+        ),
+        (
+            "Mr. Smith, e.g. this; etc. end. file.txt.",
+            ["Mr.", "Smith", ",", "e.g.", "this", ";", "etc", ".", "end", ".", "file.txt", "."],
+        ),
+        (
+            "see https://www.debian.org/doc/manuals/ (or http://x.org).",
+            ["see", "https://www.debian.org/doc/manuals/", "(", "or", "http://x.org", ")", "."],
+        ),
         ("don't it's we're can't cannot", ["do", "n't", "it", "'s", "we", "'re", "ca", "n't", "can", "not"]),
-        ('foo(3) "quoted" #include <stdio.h> 50% C++ ~/.bashrc', ["foo(3", ")", '"', "quoted", '"', "#", "include", "<",
-                                                                   "stdio.h", ">", "50", "%", "C++", "~/.bashrc"]),
+        (
+            'foo(3) "quoted" #include <stdio.h> 50% C++ ~/.bashrc',
+            ["foo(3", ")", '"', "quoted", '"', "#", "include", "<", "stdio.h", ">", "50", "%", "C++", "~/.bashrc"],
+        ),
         ("Wait... what?!", ["Wait", "...", "what", "?", "!"]),
         ("中文abc日本", ["中", "文", "abc", "日", "本"]),
     ],
@@ -129,7 +140,22 @@ def test_gopher_quality_signals():
     assert row["gopher_ellipsis_lines_ratio"] == pytest.approx(2 / 4)
     assert row["gopher_alpha_words_ratio"] == pytest.approx(14 / 19)
     assert row["gopher_stop_words"] == 3  # the, of, with
-    words = "Title first item here second item The end of the story with the words".split()
+    words = [
+        "Title",
+        "first",
+        "item",
+        "here",
+        "second",
+        "item",
+        "The",
+        "end",
+        "of",
+        "the",
+        "story",
+        "with",
+        "the",
+        "words",
+    ]
     assert row["gopher_mean_word_length"] == pytest.approx(sum(map(len, words)) / len(words))
 
 
@@ -186,16 +212,18 @@ def test_ngram_stats_match_datatrove_functions():
 
 
 def test_c4_line_rules_and_sentences():
-    text = "\n".join([
-        "This line ends with a period and has words.",
-        "No terminal punctuation here",
-        "Too short.",
-        "Please enable JavaScript to view this page.",
-        "This site uses cookies to improve things.",
-        "Two sentences here. And another one! Three?",
-        "Wikipedia style citation here.[1]",
-        "x" * 1001 + " long word line.",
-    ])
+    text = "\n".join(
+        [
+            "This line ends with a period and has words.",
+            "No terminal punctuation here",
+            "Too short.",
+            "Please enable JavaScript to view this page.",
+            "This site uses cookies to improve things.",
+            "Two sentences here. And another one! Three?",
+            "Wikipedia style citation here.[1]",
+            "x" * 1001 + " long word line.",
+        ]
+    )
     (row,) = _signals(text)
     assert row["c4_lines"] == 8
     assert row["c4_no_terminal_punct_lines"] == 1 and row["c4_too_few_words_lines"] == 1
@@ -276,8 +304,14 @@ def test_redacted_text_passes_the_release_validation_patterns():
 
     v = ValidationConfig()
     samples = [
-        "mail a.b-c@mail.example.co.uk now", "+44 20 7946 0958", "+1 (555) 0142", "(020) 555 0142 ok", "555.123.4567",
-        "+12025550142", "x+33 1 23 45 67 89", "call +1-555-0142 today",
+        "mail a.b-c@mail.example.co.uk now",
+        "+44 20 7946 0958",
+        "+1 (555) 0142",
+        "(020) 555 0142 ok",
+        "555.123.4567",
+        "+12025550142",
+        "x+33 1 23 45 67 89",
+        "call +1-555-0142 today",
     ]
     for row in _signals(*samples):
         red = row["text_redacted"]
@@ -289,7 +323,9 @@ def test_redacted_text_passes_the_release_validation_patterns():
 
 
 def test_compute_signals_is_lazy_keeps_columns_and_streams():
-    recipe = Recipe.model_validate({"name": "t", "version": 1, "sources": [{"name": "s", "path": "x", "format": "jsonl"}]})
+    recipe = Recipe.model_validate(
+        {"name": "t", "version": 1, "sources": [{"name": "s", "path": "x", "format": "jsonl"}]}
+    )
     docs = pl.LazyFrame({"doc_id": ["a", "b", "c"], "text": [PROSE, "", None], "extra": [1, 2, 3]})
     out = compute_signals(docs, recipe)
     assert isinstance(out, pl.LazyFrame)
@@ -314,8 +350,10 @@ def test_redaction_catches_all_pii_the_sample_corpus_injects():
     import noise
 
     rng = random.Random(1)
-    planted = [noise.inject_pii("Plain paragraph here.\n\nAnother one.", rng, kinds=list(noise.PII_PATTERNS))
-               for _ in range(300)]
+    planted = [
+        noise.inject_pii("Plain paragraph here.\n\nAnother one.", rng, kinds=list(noise.PII_PATTERNS))
+        for _ in range(300)
+    ]
     rows = _signals(*[t for t, _ in planted])
     for row, (_, values) in zip(rows, planted):
         assert not any(v in row["text_redacted"] for v in values.values()), values

@@ -34,8 +34,11 @@ def login(url: str, email: str, password: str) -> httpx.Client:
     """A browser-like session logged in through /user/login/ (raises if refused)."""
     client = httpx.Client(base_url=url, follow_redirects=True, timeout=60)
     csrf = _csrf(client, "/user/login/")
-    r = client.post("/user/login/", data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
-                    headers={"Referer": f"{url}/user/login/", "X-CSRFToken": csrf})
+    r = client.post(
+        "/user/login/",
+        data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{url}/user/login/", "X-CSRFToken": csrf},
+    )
     me = client.get("/api/current-user/whoami")
     if me.status_code != 200 or me.json().get("email") != email:
         client.close()
@@ -48,8 +51,11 @@ def signup(url: str, email: str, password: str, invite_token: str | None = None)
     client = httpx.Client(base_url=url, follow_redirects=True, timeout=60)
     path = "/user/signup/" + (f"?token={invite_token}" if invite_token else "")
     csrf = _csrf(client, path)
-    client.post(path, data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
-                headers={"Referer": f"{url}{path}", "X-CSRFToken": csrf})
+    client.post(
+        path,
+        data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{url}{path}", "X-CSRFToken": csrf},
+    )
     me = client.get("/api/current-user/whoami")
     if me.status_code != 200 or me.json().get("email") != email:
         client.close()
@@ -72,8 +78,9 @@ def user_token(session: httpx.Client) -> str:
     return r.json()["token"]
 
 
-def ensure_annotator(url: str, admin_token: str, email: str, password: str | None = None,
-                     store: Path | None = None) -> tuple[str, str]:
+def ensure_annotator(
+    url: str, admin_token: str, email: str, password: str | None = None, store: Path | None = None
+) -> tuple[str, str]:
     """Create (or reuse) an annotator; returns (password, api token). Stored in ``store`` (0600)."""
     stored = read_env_file(store) if store and store.exists() else {}
     key = "PASSWORD_" + re.sub(r"[^A-Za-z0-9]", "_", email).upper()
@@ -108,8 +115,10 @@ def main(argv: list[str]) -> int:
     cred = read_env_file(data / "credentials.env")
     store = data / "annotators.env"
     ensure_annotator(cred["WINNOW_LS_URL"], cred["WINNOW_LS_TOKEN"], email, store=store)
-    print(f"annotator {email} is ready: open {cred['WINNOW_LS_URL']} and log in with that e-mail; "
-          f"the password is in {store}")
+    print(
+        f"annotator {email} is ready: open {cred['WINNOW_LS_URL']} and log in with that e-mail; "
+        f"the password is in {store}"
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
+from datetime import UTC
 from itertools import combinations, permutations
 
 import polars as pl
@@ -30,8 +31,9 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
     return (po - pe) / (1 - pe)
 
 
-def krippendorff_alpha(units: Mapping[Hashable, Sequence[Hashable | None]] | Sequence[Sequence[Hashable | None]],
-                       metric: str = "nominal") -> float | None:
+def krippendorff_alpha(
+    units: Mapping[Hashable, Sequence[Hashable | None]] | Sequence[Sequence[Hashable | None]], metric: str = "nominal"
+) -> float | None:
     """Krippendorff's alpha; ``units`` maps each item to the values its raters gave.
 
     ``None`` values are missing. Only items with at least two values count ("pairable").
@@ -55,9 +57,11 @@ def krippendorff_alpha(units: Mapping[Hashable, Sequence[Hashable | None]] | Seq
     if n <= 1:
         return None
     if metric == "nominal":
+
         def delta(c: Hashable, k: Hashable) -> float:
             return 0.0 if c == k else 1.0
     elif metric == "interval":
+
         def delta(c: Hashable, k: Hashable) -> float:
             return (float(c) - float(k)) ** 2  # type: ignore[arg-type]
     else:
@@ -82,10 +86,18 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
     """
     cols = ["doc_id", "task_id", "annotator", value, "rating"]
     a = ann.select([c for c in cols if c in ann.columns]).filter(pl.col(value).is_not_null())
-    per_item = a.group_by("task_id").agg(
-        pl.col("doc_id").first(), pl.col("annotator"), pl.col(value), pl.col("rating"),
-        n=pl.col("annotator").n_unique(),
-    ).filter(pl.col("n") >= 2).sort("task_id")
+    per_item = (
+        a.group_by("task_id")
+        .agg(
+            pl.col("doc_id").first(),
+            pl.col("annotator"),
+            pl.col(value),
+            pl.col("rating"),
+            n=pl.col("annotator").n_unique(),
+        )
+        .filter(pl.col("n") >= 2)
+        .sort("task_id")
+    )
     units = {r["task_id"]: r[value] for r in per_item.iter_rows(named=True)}
     ratings = {r["task_id"]: r["rating"] for r in per_item.iter_rows(named=True)}
     by_pair: dict[tuple[str, str], tuple[list, list]] = defaultdict(lambda: ([], []))
@@ -95,13 +107,25 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
             by_pair[(x, y)][0].append(labelled[x])
             by_pair[(x, y)][1].append(labelled[y])
     pair_rows = [
-        {"annotator_a": x, "annotator_b": y, "shared_items": len(va), "agreement": sum(p == q for p, q in zip(va, vb)) / len(va),
-         "cohen_kappa": cohen_kappa(va, vb)}
+        {
+            "annotator_a": x,
+            "annotator_b": y,
+            "shared_items": len(va),
+            "agreement": sum(p == q for p, q in zip(va, vb)) / len(va),
+            "cohen_kappa": cohen_kappa(va, vb),
+        }
         for (x, y), (va, vb) in sorted(by_pair.items())
     ]
-    pairwise = pl.DataFrame(pair_rows, schema={"annotator_a": pl.String, "annotator_b": pl.String,
-                                               "shared_items": pl.Int64, "agreement": pl.Float64,
-                                               "cohen_kappa": pl.Float64})
+    pairwise = pl.DataFrame(
+        pair_rows,
+        schema={
+            "annotator_a": pl.String,
+            "annotator_b": pl.String,
+            "shared_items": pl.Int64,
+            "agreement": pl.Float64,
+            "cohen_kappa": pl.Float64,
+        },
+    )
     defined = pairwise.filter(pl.col("cohen_kappa").is_not_null())
     kappa = None
     if defined.height:
@@ -119,7 +143,8 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
         .sort("annotator")
     )
     disagreements = per_item.filter(pl.col(value).list.n_unique() > 1).select(
-        "doc_id", "task_id",
+        "doc_id",
+        "task_id",
         pl.col("annotator").list.join(", ").alias("annotators"),
         pl.col(value).list.join(", ").alias(value + "s"),
     )
@@ -127,7 +152,8 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
         "cohen_kappa": kappa,
         "krippendorff_alpha": krippendorff_alpha(units, "nominal"),
         "krippendorff_alpha_rating": krippendorff_alpha(
-            {k: [v for v in vs if v is not None] for k, vs in ratings.items()}, "interval"),
+            {k: [v for v in vs if v is not None] for k, vs in ratings.items()}, "interval"
+        ),
         "n_overlap_items": per_item.height,
         "n_annotators": ann["annotator"].n_unique() if ann.height else 0,
         "pairwise": pairwise,
@@ -136,22 +162,34 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
     }
 
 
-AGREEMENT_SCHEMA = {"cohen_kappa": pl.Float64, "krippendorff_alpha": pl.Float64,
-                    "krippendorff_alpha_rating": pl.Float64, "n_overlap_items": pl.Int64, "n_annotators": pl.Int64,
-                    "n_annotations": pl.Int64, "min_alpha": pl.Float64, "computed_at": pl.Datetime("us", "UTC")}
+AGREEMENT_SCHEMA = {
+    "cohen_kappa": pl.Float64,
+    "krippendorff_alpha": pl.Float64,
+    "krippendorff_alpha_rating": pl.Float64,
+    "n_overlap_items": pl.Int64,
+    "n_annotators": pl.Int64,
+    "n_annotations": pl.Int64,
+    "min_alpha": pl.Float64,
+    "computed_at": pl.Datetime("us", "UTC"),
+}
 
 
 def agreement_summary(rep: dict, n_annotations: int, min_alpha: float) -> pl.DataFrame:
     """The agreement report as the one-row table the annotator_agreement asset stores."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return pl.DataFrame([{
-        "cohen_kappa": rep["cohen_kappa"],
-        "krippendorff_alpha": rep["krippendorff_alpha"],
-        "krippendorff_alpha_rating": rep["krippendorff_alpha_rating"],
-        "n_overlap_items": rep["n_overlap_items"],
-        "n_annotators": rep["n_annotators"],
-        "n_annotations": n_annotations,
-        "min_alpha": min_alpha,
-        "computed_at": datetime.now(timezone.utc),
-    }], schema=AGREEMENT_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                "cohen_kappa": rep["cohen_kappa"],
+                "krippendorff_alpha": rep["krippendorff_alpha"],
+                "krippendorff_alpha_rating": rep["krippendorff_alpha_rating"],
+                "n_overlap_items": rep["n_overlap_items"],
+                "n_annotators": rep["n_annotators"],
+                "n_annotations": n_annotations,
+                "min_alpha": min_alpha,
+                "computed_at": datetime.now(UTC),
+            }
+        ],
+        schema=AGREEMENT_SCHEMA,
+    )

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,7 +93,9 @@ def discover(cfg: LabelStudioSettings, home: Path) -> LabelStudioConnection | No
     if cred_file.exists() and (data / "labelstudio.pid").exists():
         cred = read_env_file(cred_file)
         return LabelStudioConnection(
-            url=cred["WINNOW_LS_URL"].rstrip("/"), token=cred["WINNOW_LS_TOKEN"], origin="local",
+            url=cred["WINNOW_LS_URL"].rstrip("/"),
+            token=cred["WINNOW_LS_TOKEN"],
+            origin="local",
             credentials_file=str(cred_file),
         )
     return None
@@ -127,9 +129,7 @@ class LabelStudioClient:
         self.backoff_s = backoff_s
         self._sleep = sleep
         self.sdk = LabelStudio(base_url=self.url, api_key=token, timeout=timeout_s)
-        self._http = httpx.Client(
-            base_url=self.url, timeout=timeout_s, headers={"Authorization": f"Token {token}"}
-        )
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, headers={"Authorization": f"Token {token}"})
 
     @classmethod
     def from_settings(cls, s: LabelStudioConnection, **kw: Any) -> LabelStudioClient:
@@ -184,8 +184,9 @@ class LabelStudioClient:
         self.call("GET /health", go)
 
     def _projects_titled(self, title: str) -> list:
-        return [p for p in self.call("list projects", lambda: list(self.sdk.projects.list(title=title)))
-                if p.title == title]
+        return [
+            p for p in self.call("list projects", lambda: list(self.sdk.projects.list(title=title))) if p.title == title
+        ]
 
     def find_project(self, title: str) -> int | None:
         """The id of the (oldest) project with this exact title, or None."""
@@ -198,19 +199,32 @@ class LabelStudioClient:
         if found:
             project = min(found, key=lambda p: p.id)  # oldest wins if someone made a copy
             if (project.label_config or "").strip() != label_config.strip():
-                self.call("update project", lambda: self.sdk.projects.update(
-                    id=project.id, label_config=label_config, expert_instruction=instructions_html,
-                    show_instruction=bool(instructions_html)))
+                self.call(
+                    "update project",
+                    lambda: self.sdk.projects.update(
+                        id=project.id,
+                        label_config=label_config,
+                        expert_instruction=instructions_html,
+                        show_instruction=bool(instructions_html),
+                    ),
+                )
             return int(project.id)
-        created = self.call("create project", lambda: self.sdk.projects.create(
-            title=title, label_config=label_config, expert_instruction=instructions_html,
-            show_instruction=bool(instructions_html), maximum_annotations=1,
-            description="Winnow: review documents sampled from the nightly corpus.",
-        ))
+        created = self.call(
+            "create project",
+            lambda: self.sdk.projects.create(
+                title=title,
+                label_config=label_config,
+                expert_instruction=instructions_html,
+                show_instruction=bool(instructions_html),
+                maximum_annotations=1,
+                description="Winnow: review documents sampled from the nightly corpus.",
+            ),
+        )
         return int(created.id)
 
     def import_tasks(self, project_id: int, tasks: Sequence[dict]) -> list[int]:
         """Import one batch; returns the new task ids in input order."""
+
         def go() -> list[int]:
             resp = self.sdk.projects.import_tasks(id=project_id, request=list(tasks), return_task_ids=True)
             ids = list(resp.task_ids or [])
@@ -253,17 +267,24 @@ class LabelStudioClient:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(one, ids))
 
-    def iter_tasks(self, project_id: int, *, query: dict | None = None, page_size: int = 1000,
-                   fields: str = "task_only", include: str | None = None) -> Iterable[dict]:
+    def iter_tasks(
+        self,
+        project_id: int,
+        *,
+        query: dict | None = None,
+        page_size: int = 1000,
+        fields: str = "task_only",
+        include: str | None = None,
+    ) -> Iterable[dict]:
         """Tasks of a project page by page (raw JSON), optionally filtered (Data Manager query)."""
         page = 1
         while True:
-            params: dict[str, Any] = {"project": project_id, "page": page, "page_size": page_size,
-                                      "fields": fields}
+            params: dict[str, Any] = {"project": project_id, "page": page, "page_size": page_size, "fields": fields}
             if query:
                 params["query"] = json.dumps(query)
             if include:
                 params["include"] = include
+
             def go(params: dict = params) -> httpx.Response:
                 return self._http.get("/api/tasks/", params=params)
 
@@ -292,8 +313,14 @@ class LabelStudioClient:
         """Annotated tasks updated after ``since`` (id, updated_at only): what a pull must fetch."""
         items = [{"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]
         if since is not None:
-            items.append({"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime",
-                          "value": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+            items.append(
+                {
+                    "filter": "filter:tasks:updated_at",
+                    "operator": "greater",
+                    "type": "Datetime",
+                    "value": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                }
+            )
         q = {"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:updated_at"]}
         return list(self.iter_tasks(project_id, query=q, include="id,updated_at"))
 
@@ -301,10 +328,11 @@ class LabelStudioClient:
         """Annotated tasks with their annotations (JSON export), optionally only ``task_ids``."""
         out: list[dict] = []
         ids = list(task_ids) if task_ids is not None else None
-        chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)] if ids else [None]
+        chunks = [ids[i : i + 500] for i in range(0, len(ids), 500)] if ids else [None]
         if ids is not None and not ids:
             return []
         for chunk in chunks:
+
             def go(chunk: list[int] | None = chunk) -> list[dict]:
                 params: list[tuple[str, Any]] = [("exportType", "JSON"), ("download_all_tasks", "false")]
                 params += [("ids[]", i) for i in (chunk or [])]

@@ -11,11 +11,10 @@ instead of importing them again. A file lock serializes concurrent pushes.
 from __future__ import annotations
 
 import fcntl
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -70,7 +69,7 @@ class Ledger:
         return set(led.filter(pl.col("state") == "sent")["doc_id"].to_list())
 
     def add_pending(self, rows: pl.DataFrame, batch_id: str) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cols = [c for c in LEDGER_SCHEMA if c in rows.columns and c not in ("task_id", "state", "batch_id", "sent_at")]
         new = rows.select(cols).with_columns(
             task_id=pl.lit(None, dtype=pl.Int64),
@@ -84,12 +83,18 @@ class Ledger:
         """Pending rows whose doc_id is in ``task_ids`` become ``sent`` with that task id."""
         if not task_ids:
             return
-        m = pl.DataFrame({"doc_id": list(task_ids), "_tid": list(task_ids.values())},
-                         schema={"doc_id": pl.String, "_tid": pl.Int64})
-        led = self.read().join(m, on="doc_id", how="left").with_columns(
-            task_id=pl.coalesce("task_id", "_tid"),
-            state=pl.when(pl.col("_tid").is_not_null()).then(pl.lit("sent")).otherwise(pl.col("state")),
-        ).drop("_tid")
+        m = pl.DataFrame(
+            {"doc_id": list(task_ids), "_tid": list(task_ids.values())}, schema={"doc_id": pl.String, "_tid": pl.Int64}
+        )
+        led = (
+            self.read()
+            .join(m, on="doc_id", how="left")
+            .with_columns(
+                task_id=pl.coalesce("task_id", "_tid"),
+                state=pl.when(pl.col("_tid").is_not_null()).then(pl.lit("sent")).otherwise(pl.col("state")),
+            )
+            .drop("_tid")
+        )
         self.write(led)
 
     def drop_pending(self, doc_ids: set[str]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -31,7 +31,7 @@ def _ts(v: str | None) -> datetime | None:
     if not v:
         return None
     dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _annotator(completed_by: object, users: Mapping[int, str]) -> str:
@@ -61,13 +61,15 @@ def parse_result(result: list[dict]) -> dict:
 
 
 def parse_export(
-    tasks: Iterable[dict], users: Mapping[int, str] | None = None, project_id: int | None = None,
+    tasks: Iterable[dict],
+    users: Mapping[int, str] | None = None,
+    project_id: int | None = None,
     report: ParseReport | None = None,
 ) -> pl.DataFrame:
     """Exported tasks (JSON export format) -> annotation rows, newest per (task, annotator)."""
     users = users or {}
     report = report if report is not None else ParseReport()
-    pulled = datetime.now(timezone.utc)
+    pulled = datetime.now(UTC)
     rows: list[dict] = []
     for task in tasks:
         report.tasks += 1
@@ -87,23 +89,25 @@ def parse_export(
             if unknown:
                 report.problems.append(f"{where}: unknown tags {unknown}")
             created, updated = _ts(ann.get("created_at")), _ts(ann.get("updated_at"))
-            rows.append({
-                "doc_id": data.get("doc_id"),
-                "task_id": task.get("id"),
-                "annotation_id": ann.get("id"),
-                "annotator": _annotator(ann.get("completed_by"), users),
-                **parsed,
-                "lead_time_s": ann.get("lead_time"),
-                "created_at": created,
-                "updated_at": updated or created,
-                "stratum": data.get("stratum"),
-                "inclusion_prob": data.get("inclusion_prob"),
-                "sample_kind": data.get("sample_kind"),
-                "partition": data.get("partition"),
-                "project_id": project_id if project_id is not None else task.get("project"),
-                "overlap": bool(data.get("overlap")),
-                "pulled_at": pulled,
-            })
+            rows.append(
+                {
+                    "doc_id": data.get("doc_id"),
+                    "task_id": task.get("id"),
+                    "annotation_id": ann.get("id"),
+                    "annotator": _annotator(ann.get("completed_by"), users),
+                    **parsed,
+                    "lead_time_s": ann.get("lead_time"),
+                    "created_at": created,
+                    "updated_at": updated or created,
+                    "stratum": data.get("stratum"),
+                    "inclusion_prob": data.get("inclusion_prob"),
+                    "sample_kind": data.get("sample_kind"),
+                    "partition": data.get("partition"),
+                    "project_id": project_id if project_id is not None else task.get("project"),
+                    "overlap": bool(data.get("overlap")),
+                    "pulled_at": pulled,
+                }
+            )
     schema = {**ANNOTATION_SCHEMA, **EXTRA}
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return newest_per_annotator(frame)

@@ -52,12 +52,18 @@ def _parse_ts(v: str) -> datetime:
 
 
 def pull_annotations(
-    client: LabelStudioClient, project_id: int, previous: pl.DataFrame | None,
+    client: LabelStudioClient,
+    project_id: int,
+    previous: pl.DataFrame | None,
     safety_margin: timedelta = SAFETY_MARGIN,
 ) -> tuple[pl.DataFrame, PullStats]:
     t0 = time.perf_counter()
-    if previous is not None and "project_id" in previous.columns and previous.height and \
-            previous["project_id"].unique().to_list() != [project_id]:
+    if (
+        previous is not None
+        and "project_id" in previous.columns
+        and previous.height
+        and previous["project_id"].unique().to_list() != [project_id]
+    ):
         previous = None  # another project (or server): start over
     mark = watermark(previous)
     since = mark - safety_margin if mark is not None else None
@@ -68,8 +74,7 @@ def pull_annotations(
     exported = client.export_tasks(project_id, list(updated)) if updated else []
     fresh = parse_export(exported, client.users() if exported else {}, project_id, stats.report)
     fresh = fresh.with_columns(
-        task_updated_at=pl.col("task_id").replace_strict(
-            updated, default=None, return_dtype=pl.Datetime("us", "UTC"))
+        task_updated_at=pl.col("task_id").replace_strict(updated, default=None, return_dtype=pl.Datetime("us", "UTC"))
     )
     stats.fresh_rows = fresh.height
     if previous is not None and previous.height and set(fresh.columns) <= set(previous.columns):

@@ -44,8 +44,9 @@ class PushResult:
         return d
 
 
-def reconcile_pending(client: LabelStudioClient, project_id: int, ledger: Ledger,
-                      overlap_annotators: int = 2) -> tuple[int, int]:
+def reconcile_pending(
+    client: LabelStudioClient, project_id: int, ledger: Ledger, overlap_annotators: int = 2
+) -> tuple[int, int]:
     """Resolve ``pending`` ledger rows after a crash; returns (found on server, to resend)."""
     led = ledger.read()
     pending = led.filter(pl.col("state") == "pending")
@@ -83,7 +84,8 @@ def push_sample(
         raise ValueError("task payloads do not fit schemas/labeling_config.xml:\n" + "\n".join(problems[:10]))
     with ledger.lock():
         result.recovered_pending, result.resent_pending = reconcile_pending(
-            client, project_id, ledger, overlap_annotators)
+            client, project_id, ledger, overlap_annotators
+        )
         sent = ledger.sent_doc_ids()
         todo_mask = [d not in sent for d in sample["doc_id"].to_list()]
         result.already_sent = todo_mask.count(False)
@@ -92,14 +94,17 @@ def push_sample(
         partition = str(todo["partition"][0]) if todo.height and "partition" in todo.columns else "none"
         for b, start in enumerate(range(0, todo.height, batch_size)):
             rows = todo.slice(start, batch_size)
-            batch_tasks = todo_tasks[start:start + batch_size]
+            batch_tasks = todo_tasks[start : start + batch_size]
             batch_id = f"{partition}:{b}:{rows['doc_id'][0]}"
             ledger.add_pending(rows, batch_id)
             t0 = time.perf_counter()
             ids = client.import_tasks(project_id, batch_tasks)
             t1 = time.perf_counter()
-            overlap_ids = [tid for tid, ov in zip(ids, rows["overlap"].fill_null(False).to_list()) if ov] \
-                if "overlap" in rows.columns else []
+            overlap_ids = (
+                [tid for tid, ov in zip(ids, rows["overlap"].fill_null(False).to_list()) if ov]
+                if "overlap" in rows.columns
+                else []
+            )
             client.set_overlap(overlap_ids, overlap_annotators)
             result.import_seconds += t1 - t0
             result.overlap_seconds += time.perf_counter() - t1

@@ -153,9 +153,9 @@ def _keys(scored: pl.LazyFrame, cfg: SamplingConfig, seed: int) -> pl.LazyFrame:
         "doc_id",
         population.alias("population"),
         pl.col("quality_score").cast(pl.Float64),
-        pl.concat_str(
-            [population, pl.col("source").fill_null("unknown"), lang, bucket], separator=":"
-        ).alias("stratum"),
+        pl.concat_str([population, pl.col("source").fill_null("unknown"), lang, bucket], separator=":").alias(
+            "stratum"
+        ),
         lang.alias("sample_lang"),
         bucket.alias("score_bucket"),
         hash_seed_fraction(pl.col("doc_id"), seed).alias("_u"),
@@ -175,9 +175,9 @@ def plan_sample(keys: pl.DataFrame, cfg: SamplingConfig) -> Plan:
     n_active = min(math.floor(share * total + 0.5), max(0, keys.height - design_total))
     design_budget = total - n_active
     final = largest_remainder(dict(zip(strata["stratum"], strata["n_design"])), design_budget)
-    strata = strata.with_columns(
-        n_final=pl.col("stratum").replace_strict(final, return_dtype=pl.Int64)
-    ).with_columns(inclusion_prob=pl.col("n_final") / pl.col("N"))
+    strata = strata.with_columns(n_final=pl.col("stratum").replace_strict(final, return_dtype=pl.Int64)).with_columns(
+        inclusion_prob=pl.col("n_final") / pl.col("N")
+    )
     return Plan(
         strata=strata,
         n_design=int(strata["n_final"].sum() or 0),
@@ -226,23 +226,17 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     carried = [c for c in PASS_THROUGH if c in names and c != "quality_score"]
     extra = [pl.col("partition")] if "partition" in names else [pl.lit(None, dtype=pl.String).alias("partition")]
     docs = scored.select("doc_id", *extra, text.alias("text"), pl.col("quality_score").cast(pl.Float64), *carried)
-    return (
-        chosen.lazy()
-        .join(docs, on="doc_id", how="left")
-        .sort("sample_kind", "stratum", "sample_rank")
-    )
+    return chosen.lazy().join(docs, on="doc_id", how="left").sort("sample_kind", "stratum", "sample_rank")
 
 
 def _draw(keys: pl.DataFrame, cfg: SamplingConfig, seed: int) -> pl.DataFrame:
     """Draw the design and active rows from the night's key columns (the rules above)."""
     plan = plan_sample(keys, cfg)
-    ranked = keys.with_columns(
-        _rank=pl.col("_u").rank("ordinal").over("stratum").cast(pl.Int64)
-    ).join(plan.strata.select("stratum", "N", "n_final", "inclusion_prob"), on="stratum", how="left")
+    ranked = keys.with_columns(_rank=pl.col("_u").rank("ordinal").over("stratum").cast(pl.Int64)).join(
+        plan.strata.select("stratum", "N", "n_final", "inclusion_prob"), on="stratum", how="left"
+    )
     design = ranked.filter(pl.col("_rank") <= pl.col("n_final")).with_columns(
-        sample_kind=pl.when(pl.col("population") == "rejected")
-        .then(pl.lit("rejected"))
-        .otherwise(pl.lit("random"))
+        sample_kind=pl.when(pl.col("population") == "rejected").then(pl.lit("rejected")).otherwise(pl.lit("random"))
     )
     active = (
         ranked.filter(pl.col("_rank") > pl.col("n_final"))

@@ -43,7 +43,9 @@ class IndexMismatchError(ValueError):
 
 def _check_name(partition: str) -> str:
     if not _NAME_OK.match(partition) or partition.startswith("."):
-        raise ValueError(f"dedup index: partition name {partition!r} must match {_NAME_OK.pattern} and not start with '.'")
+        raise ValueError(
+            f"dedup index: partition name {partition!r} must match {_NAME_OK.pattern} and not start with '.'"
+        )
     return partition
 
 
@@ -61,17 +63,35 @@ class PartitionWriter:
         self.hasher = hasher
         k = hasher.params.num_perm
         self._writers = {
-            "hashes": pq.ParquetWriter(self.dir / "hashes.parquet", pa.schema([("doc_id", pa.large_string()), ("content_hash", pa.uint64())]), compression="zstd"),
-            "signatures": pq.ParquetWriter(self.dir / "signatures.parquet", pa.schema([("doc_id", pa.large_string()), ("signature", pa.list_(pa.uint64(), k))]), compression="zstd"),
+            "hashes": pq.ParquetWriter(
+                self.dir / "hashes.parquet",
+                pa.schema([("doc_id", pa.large_string()), ("content_hash", pa.uint64())]),
+                compression="zstd",
+            ),
+            "signatures": pq.ParquetWriter(
+                self.dir / "signatures.parquet",
+                pa.schema([("doc_id", pa.large_string()), ("signature", pa.list_(pa.uint64(), k))]),
+                compression="zstd",
+            ),
         }
         band_schema = pa.schema([("key", pa.uint64()), ("doc_id", pa.large_string())])
         for b in range(hasher.params.bands):
-            self._writers[f"band_{b:03d}"] = pq.ParquetWriter(self.dir / f"band_{b:03d}.parquet", band_schema, compression="zstd")
+            self._writers[f"band_{b:03d}"] = pq.ParquetWriter(
+                self.dir / f"band_{b:03d}.parquet", band_schema, compression="zstd"
+            )
         self.rows = 0
 
-    def add(self, doc_ids: list[str] | pa.Array, content_hash: np.ndarray, signature: np.ndarray, has_signature: np.ndarray) -> None:
-        ids = pa.array(doc_ids, type=pa.large_string()) if not isinstance(doc_ids, pa.Array) else doc_ids.cast(pa.large_string())
-        self._writers["hashes"].write_table(pa.table({"doc_id": ids, "content_hash": pa.array(content_hash, type=pa.uint64())}))
+    def add(
+        self, doc_ids: list[str] | pa.Array, content_hash: np.ndarray, signature: np.ndarray, has_signature: np.ndarray
+    ) -> None:
+        ids = (
+            pa.array(doc_ids, type=pa.large_string())
+            if not isinstance(doc_ids, pa.Array)
+            else doc_ids.cast(pa.large_string())
+        )
+        self._writers["hashes"].write_table(
+            pa.table({"doc_id": ids, "content_hash": pa.array(content_hash, type=pa.uint64())})
+        )
         sel = np.flatnonzero(has_signature)
         if sel.size:
             sig = signature[sel]
@@ -81,7 +101,9 @@ class PartitionWriter:
             for b in range(keys.shape[1]):
                 order = np.argsort(keys[:, b], kind="stable")  # sorted keys: tight row-group statistics
                 self._writers[f"band_{b:03d}"].write_table(
-                    pa.table({"key": pa.array(keys[order, b], type=pa.uint64()), "doc_id": sel_ids.take(pa.array(order))})
+                    pa.table(
+                        {"key": pa.array(keys[order, b], type=pa.uint64()), "doc_id": sel_ids.take(pa.array(order))}
+                    )
                 )
         self.rows += len(ids)
 
@@ -110,7 +132,9 @@ class SignatureIndex:
         found = json.loads(self.meta_path.read_text())
         want = self.params.identity()
         if found != want:
-            diff = {k: (found.get(k), want.get(k)) for k in sorted(set(found) | set(want)) if found.get(k) != want.get(k)}
+            diff = {
+                k: (found.get(k), want.get(k)) for k in sorted(set(found) | set(want)) if found.get(k) != want.get(k)
+            }
             raise IndexMismatchError(
                 f"dedup index {self.root} was built with other MinHash parameters than the recipe's "
                 f"(index, recipe): {diff}. Its keys cannot be compared; rebuild it with "
@@ -136,7 +160,8 @@ class SignatureIndex:
         if not self.partitions_dir.exists():
             return []
         return sorted(
-            p.name for p in self.partitions_dir.iterdir()
+            p.name
+            for p in self.partitions_dir.iterdir()
             if p.is_dir() and not p.name.startswith(".") and (before is None or p.name < before)
         )
 
@@ -152,9 +177,11 @@ class SignatureIndex:
         files = self.files(kind, before)
         if not files:
             return None
-        return pl.scan_parquet(files, include_file_paths="_file").with_columns(
-            hist_partition=pl.col("_file").str.extract(r"partitions/([^/]+)/[^/]+$")
-        ).drop("_file")
+        return (
+            pl.scan_parquet(files, include_file_paths="_file")
+            .with_columns(hist_partition=pl.col("_file").str.extract(r"partitions/([^/]+)/[^/]+$"))
+            .drop("_file")
+        )
 
     def size(self) -> int:
         lf = self._scan("hashes", None)
@@ -169,7 +196,9 @@ class SignatureIndex:
             return empty
         wanted = tonight.get_column("content_hash").unique()
         hits = lf.filter(pl.col("content_hash").is_in(wanted.implode())).collect()
-        return tonight.join(hits, on="content_hash").select("doc", hist_doc_id="doc_id", hist_partition="hist_partition")
+        return tonight.join(hits, on="content_hash").select(
+            "doc", hist_doc_id="doc_id", hist_partition="hist_partition"
+        )
 
     def lookup_band(self, band: int, tonight: pl.DataFrame, before: str | None) -> pl.DataFrame:
         """Tonight's (key, doc) rows of one band that collide with the index: (doc, hist_doc_id, hist_partition)."""
@@ -193,7 +222,9 @@ class SignatureIndex:
             found.append(rows.select(hist_doc_id="doc_id", hist_partition=pl.lit(part[0]), signature="signature"))
         k = self.params.num_perm
         if not found:
-            return pl.DataFrame(schema={"hist_doc_id": pl.String, "hist_partition": pl.String}), np.empty((0, k), np.uint64)
+            return pl.DataFrame(schema={"hist_doc_id": pl.String, "hist_partition": pl.String}), np.empty(
+                (0, k), np.uint64
+            )
         table = pl.concat(found).unique(["hist_doc_id", "hist_partition"], keep="first", maintain_order=True)
         return table.select("hist_doc_id", "hist_partition"), table.get_column("signature").to_numpy().reshape(-1, k)
 
@@ -217,9 +248,7 @@ class SignatureIndex:
                 sig = np.full((batch.height, k), np.iinfo(np.uint64).max, dtype=np.uint64)
                 if has.any():
                     sig[has] = batch.get_column("signature").filter(pl.Series(has)).to_numpy().reshape(-1, k)
-                writer.add(
-                    batch.get_column("doc_id").to_arrow(), batch.get_column("content_hash").to_numpy(), sig, has
-                )
+                writer.add(batch.get_column("doc_id").to_arrow(), batch.get_column("content_hash").to_numpy(), sig, has)
         finally:
             writer.close()
         rows = writer.rows
@@ -242,7 +271,9 @@ def _swap_in(new: Path, final: Path) -> None:
 
 def _release_versions(releases_root: Path):
     """(dataset, version dir) of every published release; temp dirs and symlinks (``latest``) skipped."""
-    for ds in sorted(p for p in releases_root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")):
+    for ds in sorted(
+        p for p in releases_root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    ):
         for ver in sorted(p for p in ds.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")):
             shards = sorted(ver.glob("*.parquet"))
             if shards:
@@ -279,12 +310,16 @@ def rebuild_index_from_releases(
             if missing:
                 raise ValueError(f"rebuild_index_from_releases: {version} has no column(s) {sorted(missing)}")
             part_expr = pl.col("partition").fill_null(version.name) if "partition" in names else pl.lit(version.name)
-            for batch in lf.select("doc_id", "text", _part=part_expr.cast(pl.String)).collect_batches(chunk_size=batch_rows):
+            for batch in lf.select("doc_id", "text", _part=part_expr.cast(pl.String)).collect_batches(
+                chunk_size=batch_rows
+            ):
                 for (part,), group in batch.group_by("_part", maintain_order=True):
                     if part not in writers:
                         writers[part] = PartitionWriter(build / "partitions" / _check_name(part), hasher)
                     sb = hasher.compute(group.get_column("text"), skip_exact_repeats=False)
-                    writers[part].add(group.get_column("doc_id").to_arrow(), sb.content_hash, sb.signature, sb.has_signature)
+                    writers[part].add(
+                        group.get_column("doc_id").to_arrow(), sb.content_hash, sb.signature, sb.has_signature
+                    )
                     counts[part] = counts.get(part, 0) + group.height
         for w in writers.values():
             w.close()

@@ -50,10 +50,7 @@ def bucket_pairs(buckets: pl.LazyFrame, head: int = DEFAULT_BUCKET_HEAD) -> pl.L
     )
     heads = ranked.filter(pl.col("_rank") < head).select("key", a=pl.col("doc"))
     return (
-        ranked.select("key", b=pl.col("doc"))
-        .join(heads, on="key")
-        .filter(pl.col("a") < pl.col("b"))
-        .select("a", "b")
+        ranked.select("key", b=pl.col("doc")).join(heads, on="key").filter(pl.col("a") < pl.col("b")).select("a", "b")
     )
 
 

@@ -68,11 +68,16 @@ class MinHashParams:
         }
 
     @classmethod
-    def from_config(cls, cfg) -> "MinHashParams":
+    def from_config(cls, cfg) -> MinHashParams:
         """From a ``schemas.recipe.MinHashConfig``."""
         return cls(
-            bands=cfg.bands, rows=cfg.rows, ngram=cfg.ngram, cjk_char_ngram=cfg.cjk_char_ngram,
-            seed=cfg.seed, cjk_min_share=cfg.cjk_min_share, scheme=cfg.scheme,
+            bands=cfg.bands,
+            rows=cfg.rows,
+            ngram=cfg.ngram,
+            cjk_char_ngram=cfg.cjk_char_ngram,
+            seed=cfg.seed,
+            cjk_min_share=cfg.cjk_min_share,
+            scheme=cfg.scheme,
         )
 
 

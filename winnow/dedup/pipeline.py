@@ -43,7 +43,11 @@ from winnow.dedup.lsh import DEFAULT_BUCKET_HEAD, all_candidate_pairs, band_dir,
 from winnow.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
 from winnow.dedup.shingles import shingle_hashes, tokenize
 
-RANK_COLUMNS = {"quality_score": pl.Float64, "created_at": pl.Datetime("us", "UTC"), "ingested_at": pl.Datetime("us", "UTC")}
+RANK_COLUMNS = {
+    "quality_score": pl.Float64,
+    "created_at": pl.Datetime("us", "UTC"),
+    "ingested_at": pl.Datetime("us", "UTC"),
+}
 _INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -62,13 +66,19 @@ class DedupSettings:
     threads: int | None = None  # numpy threads per MinHash call
 
     @classmethod
-    def from_config(cls, cfg, *, batch_mb: float = 8.0, workers: int = 1) -> "DedupSettings":
+    def from_config(cls, cfg, *, batch_mb: float = 8.0, workers: int = 1) -> DedupSettings:
         """From a ``schemas.recipe.DedupConfig`` and the operational batch size and workers."""
         m = cfg.minhash
         return cls(
-            exact=cfg.exact, minhash=m.enabled, params=MinHashParams.from_config(m), verify=m.verify,
-            threshold=m.threshold, signature_threshold=m.signature_threshold,
-            bucket_head=m.bucket_head, against_history=cfg.against_history, batch_mb=batch_mb,
+            exact=cfg.exact,
+            minhash=m.enabled,
+            params=MinHashParams.from_config(m),
+            verify=m.verify,
+            threshold=m.threshold,
+            signature_threshold=m.signature_threshold,
+            bucket_head=m.bucket_head,
+            against_history=cfg.against_history,
+            batch_mb=batch_mb,
             workers=workers,
         )
 
@@ -144,7 +154,9 @@ def _hasher(params: MinHashParams, threads: int | None) -> MinHasher:
     return _HASHERS[key]
 
 
-def map_shard(workdir: Path, shard: int, start: int, batch: pl.DataFrame, settings: DedupSettings, threads: int | None) -> int:
+def map_shard(
+    workdir: Path, shard: int, start: int, batch: pl.DataFrame, settings: DedupSettings, threads: int | None
+) -> int:
     """The map step for one shard: its document table, signatures and band bucket files. Returns its text bytes."""
     hasher = _hasher(settings.params, threads)
     name = f"shard-{shard:06d}"
@@ -158,13 +170,15 @@ def map_shard(workdir: Path, shard: int, start: int, batch: pl.DataFrame, settin
         chash, ntok, has = content_hashes(tokens), tokens.counts, np.zeros(batch.height, bool)
     else:
         chash, ntok, has = sb.content_hash, sb.n_tokens, sb.has_signature
-    table = pl.DataFrame({
-        "idx": idx,
-        "doc_id": batch.get_column("doc_id").cast(pl.String),
-        "content_hash": pl.Series(chash, dtype=pl.UInt64),
-        "n_tokens": pl.Series(ntok, dtype=pl.Int64),
-        "has_signature": pl.Series(has, dtype=pl.Boolean),
-    }).hstack(_rank_frame(batch))
+    table = pl.DataFrame(
+        {
+            "idx": idx,
+            "doc_id": batch.get_column("doc_id").cast(pl.String),
+            "content_hash": pl.Series(chash, dtype=pl.UInt64),
+            "n_tokens": pl.Series(ntok, dtype=pl.Int64),
+            "has_signature": pl.Series(has, dtype=pl.Boolean),
+        }
+    ).hstack(_rank_frame(batch))
     table.write_parquet(workdir / "docs" / f"{name}.parquet", compression="lz4")
     if sb is not None and has.any():
         sel = np.flatnonzero(has)
@@ -253,13 +267,22 @@ def _load_signatures(workdir: Path, idx: np.ndarray, k: int) -> tuple[np.ndarray
 
 def _rows(sorted_idx: np.ndarray, idx: np.ndarray) -> np.ndarray:
     pos = np.searchsorted(sorted_idx, idx)
-    if idx.size and (pos.max(initial=0) >= len(sorted_idx) or not (sorted_idx[np.minimum(pos, len(sorted_idx) - 1)] == idx).all()):
+    if idx.size and (
+        pos.max(initial=0) >= len(sorted_idx) or not (sorted_idx[np.minimum(pos, len(sorted_idx) - 1)] == idx).all()
+    ):
         raise RuntimeError("dedup: a candidate document has no stored signature (corrupt work directory?)")
     return pos
 
 
-def spill_shard(path: Path, part: int, start: int, batch: pl.DataFrame, ids: pl.DataFrame, params: MinHashParams,
-                threads: int | None) -> int:
+def spill_shard(
+    path: Path,
+    part: int,
+    start: int,
+    batch: pl.DataFrame,
+    ids: pl.DataFrame,
+    params: MinHashParams,
+    threads: int | None,
+) -> int:
     """Sorted unique shingles of one batch of the documents to verify, to ``path/part-NNNNNN.parquet``."""
     hasher = _hasher(params, threads)
     batch = batch.join(ids, on="doc_id", how="inner", maintain_order="left")
@@ -274,8 +297,11 @@ def spill_shard(path: Path, part: int, start: int, batch: pl.DataFrame, ids: pl.
     h, d = h[first], d[first]
     offsets = np.concatenate([[0], np.cumsum(np.bincount(d, minlength=batch.height))]).astype(np.int64)
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(h, type=pa.uint64()))
-    pq.write_table(pa.table({"idx": pa.array(batch.get_column("idx").to_numpy()), "shingles": lists}),
-                   path / f"part-{part:06d}.parquet", compression="lz4")
+    pq.write_table(
+        pa.table({"idx": pa.array(batch.get_column("idx").to_numpy()), "shingles": lists}),
+        path / f"part-{part:06d}.parquet",
+        compression="lz4",
+    )
     return batch.height
 
 
@@ -289,7 +315,11 @@ def _spill_shingle_sets(docs: pl.LazyFrame, ids: pl.DataFrame, settings: DedupSe
 
 def _block_jaccard(spill: Path, members: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact Jaccard of pairs (a, b) from the spilled shingle sets of ``members``."""
-    rows = pl.scan_parquet(sorted(spill.glob("*.parquet"))).filter(pl.col("idx").is_in(pl.Series(members, dtype=pl.Int64).implode())).collect()
+    rows = (
+        pl.scan_parquet(sorted(spill.glob("*.parquet")))
+        .filter(pl.col("idx").is_in(pl.Series(members, dtype=pl.Int64).implode()))
+        .collect()
+    )
     row_idx = rows.get_column("idx").to_numpy()
     lens = rows.get_column("shingles").list.len().to_numpy()
     hashes = rows.get_column("shingles").explode().to_numpy() if lens.sum() else np.empty(0, np.uint64)
@@ -304,7 +334,9 @@ def _block_jaccard(spill: Path, members: list[int], a: np.ndarray, b: np.ndarray
     out = np.empty(len(ra), dtype=np.float64)
     # pairs in steps of at most ~2 M gathered shingles, so the row copies stay small
     cost = np.cumsum(sizes[ra] + sizes[rb])
-    bounds = np.unique(np.concatenate([[0], np.searchsorted(cost, np.arange(2e6, cost[-1] if len(cost) else 0, 2e6)), [len(ra)]]))
+    bounds = np.unique(
+        np.concatenate([[0], np.searchsorted(cost, np.arange(2e6, cost[-1] if len(cost) else 0, 2e6)), [len(ra)]])
+    )
     for s, e in zip(bounds[:-1], bounds[1:]):
         e = max(e, s + 1)
         inter = np.asarray(m[ra[s:e]].multiply(m[rb[s:e]]).sum(axis=1)).ravel()
@@ -330,7 +362,9 @@ def exact_pair_jaccard(
     involved = np.unique(np.concatenate([a_all, b_all]))
     info = (
         doc_lf.filter(pl.col("idx").is_in(pl.Series(involved).implode()))
-        .select("idx", "doc_id", "n_tokens").sort("idx").collect()
+        .select("idx", "doc_id", "n_tokens")
+        .sort("idx")
+        .collect()
     )
     spill = workdir / "verify_shingles"
     _spill_shingle_sets(docs, info.select("idx", "doc_id"), settings, spill)
@@ -377,9 +411,7 @@ def run_dedup(
     doc_lf = _docs(workdir) if n else None
 
     if n:
-        dup_ids = (
-            doc_lf.group_by("doc_id").agg(pl.len()).filter(pl.col("len") > 1).sort("doc_id").head(5).collect()
-        )
+        dup_ids = doc_lf.group_by("doc_id").agg(pl.len()).filter(pl.col("len") > 1).sort("doc_id").head(5).collect()
         if dup_ids.height:
             raise DuplicateDocIdError(
                 f"deduplication input has repeated doc_id values (each document must appear once), e.g. "
@@ -407,7 +439,8 @@ def run_dedup(
             pairs = (
                 pairs.join(hashes.rename({"idx": "a", "content_hash": "ha"}), on="a")
                 .join(hashes.rename({"idx": "b", "content_hash": "hb"}), on="b")
-                .filter(pl.col("ha") != pl.col("hb")).select("a", "b")
+                .filter(pl.col("ha") != pl.col("hb"))
+                .select("a", "b")
             )
         if settings.verify == "signature" and pairs.height:
             a = pairs.get_column("a").to_numpy()
@@ -448,8 +481,11 @@ def run_dedup(
         if found:
             hist = pl.concat(found).unique(["doc", "hist_doc_id", "hist_partition"], keep="first")
             hist_nodes = (
-                hist.select("hist_doc_id", "hist_partition").unique().sort(["hist_partition", "hist_doc_id"])
-                .with_row_index("node", offset=n).with_columns(pl.col("node").cast(pl.Int64))
+                hist.select("hist_doc_id", "hist_partition")
+                .unique()
+                .sort(["hist_partition", "hist_doc_id"])
+                .with_row_index("node", offset=n)
+                .with_columns(pl.col("node").cast(pl.Int64))
             )
             hist = hist.join(hist_nodes, on=["hist_doc_id", "hist_partition"])
             edges.append(hist.select(a="doc", b="node", kind=pl.lit("history")))
@@ -459,41 +495,56 @@ def run_dedup(
     # union-find and the kept document per cluster
     t2 = time.perf_counter()
     edge_cols = [pl.col("a").cast(pl.Int64), pl.col("b").cast(pl.Int64), pl.col("kind").cast(pl.String)]
-    all_edges = pl.concat([e.select(edge_cols) for e in edges]) if edges else pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "kind": pl.String})
+    all_edges = (
+        pl.concat([e.select(edge_cols) for e in edges])
+        if edges
+        else pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "kind": pl.String})
+    )
     nodes, roots = components(all_edges.get_column("a").to_numpy(), all_edges.get_column("b").to_numpy())
     comp = pl.DataFrame({"idx": nodes, "comp": roots})
     members = comp.filter(pl.col("idx") < n)
     clustered = (
-        doc_lf.join(members.lazy(), on="idx").collect() if n and members.height else
-        pl.DataFrame(schema={"idx": pl.Int64, "doc_id": pl.String, "content_hash": pl.UInt64, "comp": pl.Int64, **RANK_COLUMNS})
+        doc_lf.join(members.lazy(), on="idx").collect()
+        if n and members.height
+        else pl.DataFrame(
+            schema={"idx": pl.Int64, "doc_id": pl.String, "content_hash": pl.UInt64, "comp": pl.Int64, **RANK_COLUMNS}
+        )
     )
     hist_members = comp.filter(pl.col("idx") >= n).rename({"idx": "node"}).join(hist_nodes, on="node")
     sizes = comp.group_by("comp").agg(dup_cluster_size=pl.len())
     # a published document wins: the oldest partition, then the smallest doc_id
     hist_kept = (
-        hist_members.sort(["hist_partition", "hist_doc_id"]).group_by("comp", maintain_order=True).first()
+        hist_members.sort(["hist_partition", "hist_doc_id"])
+        .group_by("comp", maintain_order=True)
+        .first()
         .select("comp", kept_id="hist_doc_id", kept_hash=pl.lit(None, dtype=pl.UInt64), from_history=pl.lit(True))
     )
     local_kept = (
         clustered.sort(
             ["comp", "quality_score", "created_at", "ingested_at", "doc_id"],
-            descending=[False, True, False, False, False], nulls_last=True,
+            descending=[False, True, False, False, False],
+            nulls_last=True,
         )
-        .group_by("comp", maintain_order=True).first()
+        .group_by("comp", maintain_order=True)
+        .first()
         .select("comp", kept_id="doc_id", kept_hash="content_hash", from_history=pl.lit(False))
         .join(hist_kept.select("comp"), on="comp", how="anti")
     )
     kept = pl.concat([hist_kept, local_kept])
     decided = (
-        clustered.join(kept, on="comp").join(sizes, on="comp")
+        clustered.join(kept, on="comp")
+        .join(sizes, on="comp")
         .select(
             "idx",
             dup_cluster_id="kept_id",
             dup_cluster_size=pl.col("dup_cluster_size").cast(pl.Int64),
             dup_of=pl.when(pl.col("kept_id") != pl.col("doc_id")).then(pl.col("kept_id")),
-            dup_kind=pl.when(pl.col("from_history")).then(pl.lit("history"))
-            .when(pl.col("kept_id") == pl.col("doc_id")).then(None)
-            .when(pl.col("content_hash") == pl.col("kept_hash")).then(pl.lit("exact"))
+            dup_kind=pl.when(pl.col("from_history"))
+            .then(pl.lit("history"))
+            .when(pl.col("kept_id") == pl.col("doc_id"))
+            .then(None)
+            .when(pl.col("content_hash") == pl.col("kept_hash"))
+            .then(pl.lit("exact"))
             .otherwise(pl.lit("near")),
         )
     )
@@ -502,24 +553,24 @@ def run_dedup(
     results_path = workdir / "results.parquet"
     sigs_path = workdir / "kept_signatures.parquet"
     if n:
-        results = (
-            doc_lf.join(decided.lazy(), on="idx", how="left", maintain_order="left")
-            .select(
-                "idx", "doc_id",
-                content_hash=pl.col("content_hash").map_batches(
-                    lambda s: pl.Series(to_hex(s.to_numpy()), dtype=pl.String), return_dtype=pl.String
-                ),
-                content_hash_u64="content_hash",
-                dup_cluster_id=pl.coalesce("dup_cluster_id", "doc_id"),
-                dup_cluster_size=pl.col("dup_cluster_size").fill_null(1),
-                dup_of="dup_of",
-                dup_kind="dup_kind",
-            )
+        results = doc_lf.join(decided.lazy(), on="idx", how="left", maintain_order="left").select(
+            "idx",
+            "doc_id",
+            content_hash=pl.col("content_hash").map_batches(
+                lambda s: pl.Series(to_hex(s.to_numpy()), dtype=pl.String), return_dtype=pl.String
+            ),
+            content_hash_u64="content_hash",
+            dup_cluster_id=pl.coalesce("dup_cluster_id", "doc_id"),
+            dup_cluster_size=pl.col("dup_cluster_size").fill_null(1),
+            dup_of="dup_of",
+            dup_kind="dup_kind",
         )
         results.sink_parquet(results_path, compression="lz4")
         sig_files = sorted((workdir / "sigs").glob("*.parquet"))
-        kept_lf = pl.scan_parquet(results_path).filter(pl.col("dup_of").is_null()).select(
-            "idx", "doc_id", content_hash="content_hash_u64"
+        kept_lf = (
+            pl.scan_parquet(results_path)
+            .filter(pl.col("dup_of").is_null())
+            .select("idx", "doc_id", content_hash="content_hash_u64")
         )
         if sig_files:
             kept_lf = kept_lf.join(pl.scan_parquet(sig_files), on="idx", how="left", maintain_order="left")
@@ -529,11 +580,19 @@ def run_dedup(
         out = pl.scan_parquet(results_path).drop("idx", "content_hash_u64")
         sig_out = pl.scan_parquet(sigs_path)
     else:
-        out = pl.LazyFrame(schema={
-            "doc_id": pl.String, "content_hash": pl.String, "dup_cluster_id": pl.String,
-            "dup_cluster_size": pl.Int64, "dup_of": pl.String, "dup_kind": pl.String,
-        })
-        sig_out = pl.LazyFrame(schema={"doc_id": pl.String, "content_hash": pl.UInt64, "signature": pl.Array(pl.UInt64, k)})
+        out = pl.LazyFrame(
+            schema={
+                "doc_id": pl.String,
+                "content_hash": pl.String,
+                "dup_cluster_id": pl.String,
+                "dup_cluster_size": pl.Int64,
+                "dup_of": pl.String,
+                "dup_kind": pl.String,
+            }
+        )
+        sig_out = pl.LazyFrame(
+            schema={"doc_id": pl.String, "content_hash": pl.UInt64, "signature": pl.Array(pl.UInt64, k)}
+        )
     stats["seconds_total"] = round(time.perf_counter() - t0, 3)
     return DedupOutcome(out, sig_out, stats)
 
@@ -542,7 +601,9 @@ def dedup_frames(docs: pl.LazyFrame, outcome: DedupOutcome) -> tuple[pl.LazyFram
     """(kept documents with content_hash/dup_cluster_id/dup_cluster_size, removed ones with dup_of/dup_kind too)."""
     res = outcome.results
     names = docs.collect_schema().names()
-    base = docs.drop([c for c in ("content_hash", "dup_cluster_id", "dup_cluster_size", "dup_of", "dup_kind") if c in names])
+    base = docs.drop(
+        [c for c in ("content_hash", "dup_cluster_id", "dup_cluster_size", "dup_of", "dup_kind") if c in names]
+    )
     joined = base.join(res, on="doc_id", how="inner", maintain_order="left")
     kept = joined.filter(pl.col("dup_of").is_null()).drop("dup_of", "dup_kind")
     dups = joined.filter(pl.col("dup_of").is_not_null())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -77,7 +77,7 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
     schemas); the caller persists them before ``work_dir`` is removed.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
-    ingested_at = datetime.now(timezone.utc).replace(microsecond=0)
+    ingested_at = datetime.now(UTC).replace(microsecond=0)
     files: list[dict] = []
     errors: list[str] = []
     file_failures: list[dict] = []
@@ -155,9 +155,7 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
     )
     # a filter against those few ids streams in file and line order; a join would have to
     # buffer to keep that order
-    first = ~pl.col("doc_id").is_in(repeated["doc_id"].implode()) | pl.col("_order").is_in(
-        repeated["_first"].implode()
-    )
+    first = ~pl.col("doc_id").is_in(repeated["doc_id"].implode()) | pl.col("_order").is_in(repeated["_first"].implode())
     documents = all_docs.filter(first).drop("_order")
     dup_quarantine = all_docs.filter(~first).select(
         "source",
@@ -165,9 +163,9 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         "source_line",
         pl.col("text").str.slice(0, 500).alias("raw_excerpt"),
         pl.lit("duplicate_id").alias("reason"),
-        pl.format("{}:{}: doc_id '{}' already used earlier in this partition", "source_file", "source_line", "doc_id").alias(
-            "message"
-        ),
+        pl.format(
+            "{}:{}: doc_id '{}' already used earlier in this partition", "source_file", "source_line", "doc_id"
+        ).alias("message"),
         "partition",
     )
     base_q = pl.scan_parquet(q_parts) if q_parts else pl.LazyFrame(schema=QUARANTINE_SCHEMA)

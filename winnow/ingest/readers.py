@@ -14,7 +14,7 @@ import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -115,10 +115,10 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     try:
         if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+            return datetime.fromtimestamp(float(value), tz=UTC)
         if isinstance(value, str) and value:
             ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+            return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         return None
     return None
@@ -203,10 +203,14 @@ def read_jsonl(source: SourceSpec, path: Path) -> Iterator[Batch]:
                 try:
                     obj = json.loads(decoded)
                 except json.JSONDecodeError as exc:
-                    row.quarantine(batch, line_no, decoded, "malformed_json", f"malformed JSON: {exc.msg} (col {exc.colno})")
+                    row.quarantine(
+                        batch, line_no, decoded, "malformed_json", f"malformed JSON: {exc.msg} (col {exc.colno})"
+                    )
                     continue
                 if not isinstance(obj, dict):
-                    row.quarantine(batch, line_no, decoded, "malformed_json", f"a JSON {type(obj).__name__}, not an object")
+                    row.quarantine(
+                        batch, line_no, decoded, "malformed_json", f"a JSON {type(obj).__name__}, not an object"
+                    )
                     continue
                 text = obj.get(source.text_field)
                 problem = _text_problem(text)
@@ -282,7 +286,5 @@ def batch_frames(batch: Batch, partition: str, ingested_at: datetime) -> tuple[p
         {**batch.docs, "ingested_at": [ingested_at] * n, "partition": [partition] * n},
         schema={k: DOCUMENT_SCHEMA[k] for k in (*DOC_FIELDS, "ingested_at", "partition")},
     ).select(list(DOCUMENT_SCHEMA))
-    quarantine = pl.DataFrame(
-        [{**q, "partition": partition} for q in batch.quarantine], schema=QUARANTINE_SCHEMA
-    )
+    quarantine = pl.DataFrame([{**q, "partition": partition} for q in batch.quarantine], schema=QUARANTINE_SCHEMA)
     return docs, quarantine

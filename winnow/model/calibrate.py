@@ -85,7 +85,10 @@ def wilson_lower(p: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
 
 
 def precision_curve(
-    scores: np.ndarray, y: np.ndarray, tokens: np.ndarray | None = None, weights: np.ndarray | None = None,
+    scores: np.ndarray,
+    y: np.ndarray,
+    tokens: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
     confidence: float = 0.5,
 ) -> pl.DataFrame:
     """Precision, its lower bound, recall and kept shares for every distinct score as threshold."""
@@ -94,8 +97,20 @@ def precision_curve(
     w = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=np.float64)
     tok = np.ones_like(scores) if tokens is None else np.asarray(tokens, dtype=np.float64)
     if scores.size == 0:
-        return pl.DataFrame(schema={c: pl.Float64 for c in (
-            "threshold", "precision", "precision_lower", "recall", "tokens_kept_share", "docs_kept_share", "n_eff")})
+        return pl.DataFrame(
+            schema={
+                c: pl.Float64
+                for c in (
+                    "threshold",
+                    "precision",
+                    "precision_lower",
+                    "recall",
+                    "tokens_kept_share",
+                    "docs_kept_share",
+                    "n_eff",
+                )
+            }
+        )
     order = np.argsort(-scores, kind="stable")
     s, yy, ww, tt = scores[order], y[order], w[order], tok[order]
     cw, cwy, cww, cwt = np.cumsum(ww), np.cumsum(ww * yy), np.cumsum(ww * ww), np.cumsum(ww * tt)
@@ -107,25 +122,40 @@ def precision_curve(
     z = float(norm.ppf(confidence)) if confidence > 0.5 else 0.0
     lower = wilson_lower(precision, n_eff, z) if z > 0 else precision
     total_y = cwy[-1] if cwy[-1] > 0 else np.nan
-    return pl.DataFrame({
-        "threshold": s[last],
-        "precision": precision,
-        "precision_lower": lower,
-        "recall": WY / total_y,
-        "tokens_kept_share": WT / cwt[-1] if cwt[-1] > 0 else np.zeros_like(W),
-        "docs_kept_share": W / cw[-1],
-        "n_eff": n_eff,
-    }).fill_nan(None)
+    return pl.DataFrame(
+        {
+            "threshold": s[last],
+            "precision": precision,
+            "precision_lower": lower,
+            "recall": WY / total_y,
+            "tokens_kept_share": WT / cwt[-1] if cwt[-1] > 0 else np.zeros_like(W),
+            "docs_kept_share": W / cw[-1],
+            "n_eff": n_eff,
+        }
+    ).fill_nan(None)
 
 
 def calibrate_threshold(
-    scores: np.ndarray, y: np.ndarray, tokens: np.ndarray | None = None, weights: np.ndarray | None = None,
-    *, target_precision: float, confidence: float = 0.8, basis: str = "",
+    scores: np.ndarray,
+    y: np.ndarray,
+    tokens: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    *,
+    target_precision: float,
+    confidence: float = 0.8,
+    basis: str = "",
 ) -> Calibration:
     """The keep threshold reaching ``target_precision`` with the most tokens kept (fixed-sequence, see module doc)."""
     curve = precision_curve(scores, y, tokens, weights, confidence)
-    cal = Calibration(threshold=None, target_precision=target_precision, confidence=confidence,
-                      reachable=False, n_labels=int(np.asarray(scores).size), basis=basis, curve=curve)
+    cal = Calibration(
+        threshold=None,
+        target_precision=target_precision,
+        confidence=confidence,
+        reachable=False,
+        n_labels=int(np.asarray(scores).size),
+        basis=basis,
+        curve=curve,
+    )
     down = curve.sort("threshold", descending=True)
     # candidates: every 1/GRID_STEPS of the labels, from the top score down (and the lowest score)
     step = max(1, -(-down.height // GRID_STEPS))

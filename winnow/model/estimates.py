@@ -171,11 +171,17 @@ def design_units(
     """
     problems: list[str] = []
     design = labels.filter(pl.col("sample_kind").is_in(DESIGN_KINDS))
-    bad = design.filter(pl.col("stratum").is_null() | pl.col("inclusion_prob").is_null()
-                        | (pl.col("inclusion_prob") <= 0) | (pl.col("inclusion_prob") > 1))
+    bad = design.filter(
+        pl.col("stratum").is_null()
+        | pl.col("inclusion_prob").is_null()
+        | (pl.col("inclusion_prob") <= 0)
+        | (pl.col("inclusion_prob") > 1)
+    )
     for row in bad.head(20).iter_rows(named=True):
-        problems.append(f"label of {row['doc_id']}: stratum {row['stratum']!r} / inclusion_prob "
-                        f"{row['inclusion_prob']!r} unusable (needs a stratum and 0 < p <= 1); left out of estimates")
+        problems.append(
+            f"label of {row['doc_id']}: stratum {row['stratum']!r} / inclusion_prob "
+            f"{row['inclusion_prob']!r} unusable (needs a stratum and 0 < p <= 1); left out of estimates"
+        )
     design = design.join(bad.select("doc_id"), on="doc_id", how="anti")
     units = design.join(documents, on="doc_id", how="left")
     lost = units.filter(pl.col("status").is_null())
@@ -190,32 +196,49 @@ def design_units(
     if usable and not set(m_h["stratum"].to_list()) <= set(sample["stratum"].to_list()):
         # the night was re-scored and re-sampled after these labels were drawn: other strata now
         usable = False
-        info["note"] = ("annotation_sample was re-drawn after labelling (its strata differ from the labels'): "
-                        "stratum sizes estimated from inclusion_prob")
+        info["note"] = (
+            "annotation_sample was re-drawn after labelling (its strata differ from the labels'): "
+            "stratum sizes estimated from inclusion_prob"
+        )
     if usable:
-        sizes = (sample.filter(pl.col("sample_kind").is_in(DESIGN_KINDS))
-                 .group_by("stratum").agg(N_h=pl.col("stratum_size").first().cast(pl.Float64), n_h=pl.len()))
+        sizes = (
+            sample.filter(pl.col("sample_kind").is_in(DESIGN_KINDS))
+            .group_by("stratum")
+            .agg(N_h=pl.col("stratum_size").first().cast(pl.Float64), n_h=pl.len())
+        )
         m_h = m_h.join(sizes, on="stratum", how="left").with_columns(
-            N_h=pl.coalesce(pl.col("N_h"), pl.col("m_h") / pl.col("pi")))
+            N_h=pl.coalesce(pl.col("N_h"), pl.col("m_h") / pl.col("pi"))
+        )
         pop = pl.col("stratum").str.split(":").list.first()
         all_sizes = sizes.with_columns(_pop=pop).group_by("_pop").agg(N_all=pl.col("N_h").sum())
         lab_sizes = m_h.with_columns(_pop=pop).group_by("_pop").agg(N_lab=pl.col("N_h").sum())
         cov = lab_sizes.join(all_sizes, on="_pop", how="left").with_columns(
-            adj=pl.when(pl.col("N_all") > 0).then(pl.col("N_all") / pl.col("N_lab")).otherwise(1.0))
-        info["coverage"] = {r["_pop"]: round(float(r["N_lab"] / r["N_all"]), 4) if r["N_all"] else None
-                            for r in cov.iter_rows(named=True)}
+            adj=pl.when(pl.col("N_all") > 0).then(pl.col("N_all") / pl.col("N_lab")).otherwise(1.0)
+        )
+        info["coverage"] = {
+            r["_pop"]: round(float(r["N_lab"] / r["N_all"]), 4) if r["N_all"] else None
+            for r in cov.iter_rows(named=True)
+        }
         info["strata_sampled"] = sizes.height
         info["labelled_of_sampled"] = f"{units.height}/{int(sizes['n_h'].sum())}"
         # weighting-class adjustment: strata without labels are represented by their population's other strata
-        m_h = m_h.with_columns(_pop=pop).join(cov.select("_pop", "adj"), on="_pop", how="left").with_columns(
-            N_h=pl.col("N_h") * pl.col("adj").fill_null(1.0)).drop("_pop", "adj")
+        m_h = (
+            m_h.with_columns(_pop=pop)
+            .join(cov.select("_pop", "adj"), on="_pop", how="left")
+            .with_columns(N_h=pl.col("N_h") * pl.col("adj").fill_null(1.0))
+            .drop("_pop", "adj")
+        )
     else:
         m_h = m_h.with_columns(N_h=pl.col("m_h") / pl.col("pi"))
         info["coverage"] = "unknown (no matching annotation_sample): stratum sizes estimated from inclusion_prob"
-    units = units.join(m_h.select("stratum", "N_h"), on="stratum", how="left").with_columns(
-        population=pl.col("stratum").str.split(":").list.first(),
-        _code=pl.col("stratum").rank("dense").cast(pl.Int64) - 1,
-    ).with_columns(_group=pl.col("population").rank("dense").cast(pl.Int64) - 1)
+    units = (
+        units.join(m_h.select("stratum", "N_h"), on="stratum", how="left")
+        .with_columns(
+            population=pl.col("stratum").str.split(":").list.first(),
+            _code=pl.col("stratum").rank("dense").cast(pl.Int64) - 1,
+        )
+        .with_columns(_group=pl.col("population").rank("dense").cast(pl.Int64) - 1)
+    )
     return units, problems, info
 
 
@@ -228,22 +251,26 @@ def _domains(units: pl.DataFrame) -> list[tuple[str, str, pl.Expr]]:
     ]
     families = sorted({f for f in units.filter(pl.col("status") == "rejected")["drop_family"].to_list() if f})
     for fam in families:
-        out.append((f"rejected:{fam}", "false_drop_rate", (pl.col("status") == "rejected") & (pl.col("drop_family") == fam)))
+        out.append(
+            (f"rejected:{fam}", "false_drop_rate", (pl.col("status") == "rejected") & (pl.col("drop_family") == fam))
+        )
     if "model_dropped" in units.columns and units["model_dropped"].fill_null(False).any():
         out.append(("rejected:quality_model", "false_drop_rate", pl.col("model_dropped").fill_null(False)))
     return out
 
 
-def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, confidence: float = 0.95
-                   ) -> pl.DataFrame:
+def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, confidence: float = 0.95) -> pl.DataFrame:
     """The estimates of the night: population, metric, estimate, lower, upper, n_labels, method, ..."""
     rows = []
     sizes = sizes or {}
     if units.height == 0:
         return pl.DataFrame(schema=ESTIMATE_SCHEMA)
     y = units["y"].to_numpy()
-    tok = units["n_tokens"].cast(pl.Float64).fill_null(1.0).to_numpy() if "n_tokens" in units.columns \
+    tok = (
+        units["n_tokens"].cast(pl.Float64).fill_null(1.0).to_numpy()
+        if "n_tokens" in units.columns
         else np.ones(units.height)
+    )
     code, big_n, group = units["_code"].to_numpy(), units["N_h"].to_numpy(), units["_group"].to_numpy()
     rating = units["rating_mean"].to_numpy() if "rating_mean" in units.columns else None
     for population, metric, expr in _domains(units):
@@ -258,32 +285,59 @@ def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, con
             if rating is not None and np.isfinite(rating[d > 0]).any():
                 rd = d * np.isfinite(rating)
                 if rd.sum() > 0:
-                    est_r = ratio_estimate(np.nan_to_num(rating, nan=0.0), np.ones_like(y), rd, code, big_n, group,
-                                           confidence, interval="normal")
+                    est_r = ratio_estimate(
+                        np.nan_to_num(rating, nan=0.0),
+                        np.ones_like(y),
+                        rd,
+                        code,
+                        big_n,
+                        group,
+                        confidence,
+                        interval="normal",
+                    )
                     rows.append((population, "mean_rating", est_r, METHOD_NORMAL))
     return pl.DataFrame(
-        [{
-            "population": p, "metric": m, "estimate": e.estimate, "lower": e.lower, "upper": e.upper,
-            "n_labels": e.n_labels, "method": meth, "n_eff": e.n_eff,
-            "population_size": sizes.get(p),
-        } for p, m, e, meth in rows],
+        [
+            {
+                "population": p,
+                "metric": m,
+                "estimate": e.estimate,
+                "lower": e.lower,
+                "upper": e.upper,
+                "n_labels": e.n_labels,
+                "method": meth,
+                "n_eff": e.n_eff,
+                "population_size": sizes.get(p),
+            }
+            for p, m, e, meth in rows
+        ],
         schema=ESTIMATE_SCHEMA,
     )
 
 
-def night_documents(scored: pl.LazyFrame, curated_ids: pl.LazyFrame | None, label_ids: list[str]
-                    ) -> tuple[pl.DataFrame, dict[str, int]]:
+def night_documents(
+    scored: pl.LazyFrame, curated_ids: pl.LazyFrame | None, label_ids: list[str]
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """The labelled documents' memberships (status, family, curated, model-dropped, tokens) and population sizes."""
     names = scored.collect_schema().names()
     status = pl.col("status") if "status" in names else pl.lit("kept")
     family = pl.col("drop_family") if "drop_family" in names else pl.lit(None, dtype=pl.String)
-    model_drop = (pl.col("model_keep").fill_null(True).not_() & (status == "kept")) if "model_keep" in names \
-        else pl.lit(False)
-    base = scored.select("doc_id", status.alias("status"), family.alias("drop_family"),
-                         model_drop.alias("model_dropped"), *(["text"] if "text" in names else []),
-                         *(["n_tokens"] if "n_tokens" in names else []))
-    counts = scored.select(
-        raw=pl.len(), kept=(status == "kept").sum(), rejected=(status == "rejected").sum()).collect().row(0, named=True)
+    model_drop = (
+        (pl.col("model_keep").fill_null(True).not_() & (status == "kept")) if "model_keep" in names else pl.lit(False)
+    )
+    base = scored.select(
+        "doc_id",
+        status.alias("status"),
+        family.alias("drop_family"),
+        model_drop.alias("model_dropped"),
+        *(["text"] if "text" in names else []),
+        *(["n_tokens"] if "n_tokens" in names else []),
+    )
+    counts = (
+        scored.select(raw=pl.len(), kept=(status == "kept").sum(), rejected=(status == "rejected").sum())
+        .collect()
+        .row(0, named=True)
+    )
     sizes = {k: int(v) for k, v in counts.items()}
     ids = pl.DataFrame({"doc_id": label_ids}, schema={"doc_id": pl.String}).lazy()
     docs = base.join(ids, on="doc_id", how="semi")

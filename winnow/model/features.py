@@ -30,12 +30,33 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 #: Never features: ids, positions, labels, sampling fields, model outputs.
-EXCLUDED = frozenset({
-    "doc_id", "source_line", "task_id", "annotation_id", "rating", "decision", "lead_time_s",
-    "inclusion_prob", "stratum_size", "stratum_sample_size", "sample_rank", "overlap", "budget_bound",
-    "quality_score", "model_keep", "model_threshold", "dup_cluster_size", "n_tokens",
-    "y", "y_keep", "weight", "n_annotators", "rating_mean",
-})
+EXCLUDED = frozenset(
+    {
+        "doc_id",
+        "source_line",
+        "task_id",
+        "annotation_id",
+        "rating",
+        "decision",
+        "lead_time_s",
+        "inclusion_prob",
+        "stratum_size",
+        "stratum_sample_size",
+        "sample_rank",
+        "overlap",
+        "budget_bound",
+        "quality_score",
+        "model_keep",
+        "model_threshold",
+        "dup_cluster_size",
+        "n_tokens",
+        "y",
+        "y_keep",
+        "weight",
+        "n_annotators",
+        "rating_mean",
+    }
+)
 EXCLUDED_PREFIXES = ("model_", "label_", "_")
 #: Categorical columns hashed as ``name=value`` tokens (the language: detected, else given).
 CATEGORICAL = ("source", "lang_detected", "status", "drop_family")
@@ -52,7 +73,8 @@ def is_numeric(dtype: pl.DataType) -> bool:
 def numeric_feature_columns(schema: pl.Schema | dict) -> list[str]:
     """The numeric signal columns of a document table, in schema order."""
     return [
-        name for name, dtype in schema.items()
+        name
+        for name, dtype in schema.items()
         if is_numeric(dtype) and name not in EXCLUDED and not name.startswith(EXCLUDED_PREFIXES)
     ]
 
@@ -85,14 +107,24 @@ class Featurizer:
 
     def _text(self) -> HashingVectorizer:
         return HashingVectorizer(
-            n_features=self.spec.n_features, ngram_range=(1, self.spec.ngram_max), alternate_sign=False,
-            norm="l2", lowercase=True, token_pattern=TOKEN_PATTERN, dtype=np.float32,
+            n_features=self.spec.n_features,
+            ngram_range=(1, self.spec.ngram_max),
+            alternate_sign=False,
+            norm="l2",
+            lowercase=True,
+            token_pattern=TOKEN_PATTERN,
+            dtype=np.float32,
         )
 
     def _edges(self) -> HashingVectorizer:
         return HashingVectorizer(
-            n_features=EDGE_BUCKETS, ngram_range=(1, self.spec.ngram_max), alternate_sign=False,
-            norm="l2", lowercase=True, token_pattern=TOKEN_PATTERN, dtype=np.float32,
+            n_features=EDGE_BUCKETS,
+            ngram_range=(1, self.spec.ngram_max),
+            alternate_sign=False,
+            norm="l2",
+            lowercase=True,
+            token_pattern=TOKEN_PATTERN,
+            dtype=np.float32,
         )
 
     def _edge_text(self, df: pl.DataFrame) -> list[str]:
@@ -101,8 +133,11 @@ class Featurizer:
         text = pl.col("text").cast(pl.String).fill_null("")
 
         def lines(part: pl.Expr) -> pl.Expr:
-            return part.str.split("\n").list.eval(pl.element().str.strip_chars()).list.eval(
-                pl.element().filter(pl.element() != ""))
+            return (
+                part.str.split("\n")
+                .list.eval(pl.element().str.strip_chars())
+                .list.eval(pl.element().filter(pl.element() != ""))
+            )
 
         head = lines(text.str.slice(0, EDGE_CHARS)).list.head(k).list.join("\n")
         tail = lines(text.str.slice(-EDGE_CHARS)).list.tail(k).list.join("\n")
@@ -111,8 +146,12 @@ class Featurizer:
     @staticmethod
     def _cats() -> HashingVectorizer:
         return HashingVectorizer(
-            n_features=CATEGORY_BUCKETS, alternate_sign=False, norm=None, lowercase=False,
-            token_pattern=r"\S+", dtype=np.float32,
+            n_features=CATEGORY_BUCKETS,
+            alternate_sign=False,
+            norm=None,
+            lowercase=False,
+            token_pattern=r"\S+",
+            dtype=np.float32,
         )
 
     def _raw_numeric(self, df: pl.DataFrame) -> np.ndarray:

@@ -20,11 +20,18 @@ class NightEstimates:
     problems: list[str] = field(default_factory=list)
 
 
-def night_estimates(recipe: Recipe, night: str, annotations: pl.LazyFrame | None, sample: pl.LazyFrame | None,
-                    scored: pl.LazyFrame, curated: pl.LazyFrame) -> NightEstimates:
+def night_estimates(
+    recipe: Recipe,
+    night: str,
+    annotations: pl.LazyFrame | None,
+    sample: pl.LazyFrame | None,
+    scored: pl.LazyFrame,
+    curated: pl.LazyFrame,
+) -> NightEstimates:
     """Design-based estimates from the night's random/rejected-sample labels (active labels excluded)."""
-    night_ann = annotations.filter(pl.col("partition") == night).collect() if annotations is not None \
-        else pl.DataFrame()
+    night_ann = (
+        annotations.filter(pl.col("partition") == night).collect() if annotations is not None else pl.DataFrame()
+    )
     labels, problems = aggregate_labels(night_ann, recipe.model.rating_weight)
     sample_df = None
     if sample is not None:
@@ -32,10 +39,14 @@ def night_estimates(recipe: Recipe, night: str, annotations: pl.LazyFrame | None
         sample_df = sample.select(wanted).collect()
     docs, sizes = night_documents(scored, curated, labels["doc_id"].to_list())
     units, more, info = design_units(labels, docs, sample_df)
-    table = (estimate_table(units, sizes, recipe.estimates.confidence) if units.height
-             else pl.DataFrame(schema=ESTIMATE_SCHEMA))
-    return NightEstimates(table, units.height, int(labels.filter(pl.col("sample_kind") == "active").height),
-                          dict(info), problems + more)
+    table = (
+        estimate_table(units, sizes, recipe.estimates.confidence)
+        if units.height
+        else pl.DataFrame(schema=ESTIMATE_SCHEMA)
+    )
+    return NightEstimates(
+        table, units.height, int(labels.filter(pl.col("sample_kind") == "active").height), dict(info), problems + more
+    )
 
 
 @dataclass
@@ -55,16 +66,29 @@ def curated_quality_gate(table: pl.DataFrame, recipe: Recipe, night: str) -> Gat
     row = table.filter((pl.col("population") == "curated") & (pl.col("metric") == "keep_share"))
     n = int(row["n_labels"][0]) if row.height else 0
     if n < cfg.min_labels:
-        reason = (f"not enough labels to judge: {n} random-sample labels of curated documents for {night} "
-                  f"(< estimates.min_labels = {cfg.min_labels}); passes until there are")
+        reason = (
+            f"not enough labels to judge: {n} random-sample labels of curated documents for {night} "
+            f"(< estimates.min_labels = {cfg.min_labels}); passes until there are"
+        )
         return GateVerdict(True, reason, {"reason": reason, "n_labels": n})
     est, lower, upper = (float(row[c][0]) for c in ("estimate", "lower", "upper"))
     passed = lower >= cfg.min_curated_quality
-    reason = (f"curated keep share {est:.3f} (95% interval {lower:.3f}-{upper:.3f}, {n} labels): lower bound "
-              f"{'>=' if passed else '<'} estimates.min_curated_quality {cfg.min_curated_quality}")
-    return GateVerdict(passed, reason, {"reason": reason, "n_labels": n, "estimate": round(est, 4),
-                                        "lower": round(lower, 4), "upper": round(upper, 4),
-                                        "min_curated_quality": cfg.min_curated_quality})
+    reason = (
+        f"curated keep share {est:.3f} (95% interval {lower:.3f}-{upper:.3f}, {n} labels): lower bound "
+        f"{'>=' if passed else '<'} estimates.min_curated_quality {cfg.min_curated_quality}"
+    )
+    return GateVerdict(
+        passed,
+        reason,
+        {
+            "reason": reason,
+            "n_labels": n,
+            "estimate": round(est, 4),
+            "lower": round(lower, 4),
+            "upper": round(upper, 4),
+            "min_curated_quality": cfg.min_curated_quality,
+        },
+    )
 
 
 def agreement_verdict(alpha: float | None, n_items: int, min_items: int, min_alpha: float) -> GateVerdict:

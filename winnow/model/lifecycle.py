@@ -27,13 +27,26 @@ from winnow.model.train import (
 from winnow.plots import calibration_png
 
 HISTORY_SCHEMA = {
-    "version": pl.String, "status": pl.String, "latest": pl.Boolean, "created_at": pl.String,
-    "labelled_documents": pl.Int64, "cv_roc_auc": pl.Float64, "heuristic_roc_auc": pl.Float64,
-    "threshold": pl.Float64, "precision_at_threshold": pl.Float64, "recall_at_threshold": pl.Float64,
+    "version": pl.String,
+    "status": pl.String,
+    "latest": pl.Boolean,
+    "created_at": pl.String,
+    "labelled_documents": pl.Int64,
+    "cv_roc_auc": pl.Float64,
+    "heuristic_roc_auc": pl.Float64,
+    "threshold": pl.Float64,
+    "precision_at_threshold": pl.Float64,
+    "recall_at_threshold": pl.Float64,
     "tokens_kept_share_at_threshold": pl.Float64,
 }
-_METRICS = ("cv_roc_auc", "heuristic_roc_auc", "threshold", "precision_at_threshold", "recall_at_threshold",
-            "tokens_kept_share_at_threshold")
+_METRICS = (
+    "cv_roc_auc",
+    "heuristic_roc_auc",
+    "threshold",
+    "precision_at_threshold",
+    "recall_at_threshold",
+    "tokens_kept_share_at_threshold",
+)
 
 
 def history_table(registry: ModelRegistry, status: str) -> pl.DataFrame:
@@ -42,11 +55,16 @@ def history_table(registry: ModelRegistry, status: str) -> pl.DataFrame:
     rows = []
     for v in reversed(registry.versions()):
         m = registry.meta(v)
-        rows.append({
-            "version": v, "status": status if v == latest else "stored", "latest": v == latest,
-            "created_at": m.get("created_at"), "labelled_documents": m.get("label_counts", {}).get("documents"),
-            **{k: m.get("metrics", {}).get(k) for k in _METRICS},
-        })
+        rows.append(
+            {
+                "version": v,
+                "status": status if v == latest else "stored",
+                "latest": v == latest,
+                "created_at": m.get("created_at"),
+                "labelled_documents": m.get("label_counts", {}).get("documents"),
+                **{k: m.get("metrics", {}).get(k) for k in _METRICS},
+            }
+        )
     return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
 
 
@@ -65,8 +83,9 @@ def scoring_model(registry: ModelRegistry, enabled: bool) -> ScoringChoice:
     try:
         loaded = registry.load()
     except RegistryError as exc:
-        return ScoringChoice(None, f"the latest model could not be loaded, heuristic scores used instead: {exc}",
-                             failed=True)
+        return ScoringChoice(
+            None, f"the latest model could not be loaded, heuristic scores used instead: {exc}", failed=True
+        )
     if loaded is None:
         return ScoringChoice(None, "cold start: no trained quality model yet (heuristic scores)")
     return ScoringChoice(loaded, f"quality model {loaded.version} (threshold {loaded.threshold})")
@@ -84,16 +103,22 @@ class TrainingSet:
         return label_counts(self.train)
 
 
-def training_set(annotations: pl.LazyFrame | None, feature_tables: Mapping[str, Sequence[Path]],
-                 rating_weight: float) -> TrainingSet:
+def training_set(
+    annotations: pl.LazyFrame | None, feature_tables: Mapping[str, Sequence[Path]], rating_weight: float
+) -> TrainingSet:
     """Every labelled document joined with its stored features (the newest night's row)."""
     labels, problems = aggregate_labels(annotations if annotations is not None else pl.DataFrame(), rating_weight)
-    docs = (load_label_documents(labels["doc_id"].to_list(), feature_tables) if labels.height
-            else pl.DataFrame(schema={"doc_id": pl.String}))
+    docs = (
+        load_label_documents(labels["doc_id"].to_list(), feature_tables)
+        if labels.height
+        else pl.DataFrame(schema={"doc_id": pl.String})
+    )
     train = labels.join(docs, on="doc_id", how="inner")
     if labels.height - train.height:
-        problems.append(f"{labels.height - train.height} labelled documents have no stored row in "
-                        f"{' or '.join(feature_tables)} (their features are unknown); not used for training")
+        problems.append(
+            f"{labels.height - train.height} labelled documents have no stored row in "
+            f"{' or '.join(feature_tables)} (their features are unknown); not used for training"
+        )
     return TrainingSet(labels, docs, train, problems)
 
 
@@ -112,14 +137,19 @@ def train_or_reuse(data: TrainingSet, recipe: Recipe, registry: ModelRegistry) -
     ok, why = ready_to_train(data.train, cfg)
     if not ok:
         return ModelOutcome(registry.latest_version(), why, trained=False)
-    fingerprint = labels_fingerprint(data.train.select(list(data.labels.columns)), cfg, recipe.seed,
-                                     extra=",".join(sorted(data.documents.columns)))
+    fingerprint = labels_fingerprint(
+        data.train.select(list(data.labels.columns)), cfg, recipe.seed, extra=",".join(sorted(data.documents.columns))
+    )
     reused = registry.find_fingerprint(fingerprint)
     if reused is not None:
         if reused != registry.latest_version():
             registry.set_latest(reused)
-        return ModelOutcome(reused, f"unchanged labels and settings: version {reused} reused", trained=True,
-                            metrics=registry.meta(reused)["metrics"])
+        return ModelOutcome(
+            reused,
+            f"unchanged labels and settings: version {reused} reused",
+            trained=True,
+            metrics=registry.meta(reused)["metrics"],
+        )
     result = train_quality_model(data.train, cfg, seed=recipe.seed)
     meta = {
         "metrics": result.metrics,
@@ -129,11 +159,20 @@ def train_or_reuse(data: TrainingSet, recipe: Recipe, registry: ModelRegistry) -
         "fingerprint": fingerprint,
         "recipe": {"name": recipe.name, "version": recipe.version, "sha256": recipe.content_hash()},
         "model_config": cfg.model_dump(mode="json"),
-        "features": {"numeric": result.spec.numeric, "n_features": result.spec.n_features,
-                     "ngram_max": result.spec.ngram_max, "max_chars": result.spec.max_chars,
-                     "edge_lines": result.spec.edge_lines},
+        "features": {
+            "numeric": result.spec.numeric,
+            "n_features": result.spec.n_features,
+            "ngram_max": result.spec.ngram_max,
+            "max_chars": result.spec.max_chars,
+            "edge_lines": result.spec.edge_lines,
+        },
         "libraries": {"scikit-learn": sklearn.__version__, "polars": pl.__version__},
     }
     version = registry.save(result.model, meta, result.calibration.curve)
-    return ModelOutcome(version, f"trained {version}", trained=True, metrics=result.metrics,
-                        calibration_chart=calibration_png(result.calibration))
+    return ModelOutcome(
+        version,
+        f"trained {version}",
+        trained=True,
+        metrics=result.metrics,
+        calibration_chart=calibration_png(result.calibration),
+    )

@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -89,7 +89,7 @@ class ModelRegistry:
         path = self.root / version
         try:
             model = pickle.loads((path / MODEL_FILE).read_bytes())
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is reported with its path
+        except Exception as exc:
             raise RegistryError(f"{path / MODEL_FILE}: cannot load model {version}: {exc}") from None
         model.version = version
         return LoadedModel(version=version, model=model, meta=self.meta(version), path=path)
@@ -119,10 +119,11 @@ class ModelRegistry:
             for _ in range(100):
                 version = self._next_version()
                 model.version = version
-                meta = {**meta, "version": version, "created_at": datetime.now(timezone.utc).isoformat()}
+                meta = {**meta, "version": version, "created_at": datetime.now(UTC).isoformat()}
                 (scratch / MODEL_FILE).write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-                (scratch / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str),
-                                                 encoding="utf-8")
+                (scratch / META_FILE).write_text(
+                    json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8"
+                )
                 if curve is not None:
                     curve.write_parquet(scratch / CURVE_FILE)
                 try:

@@ -94,10 +94,14 @@ def model_scores(frame: pl.LazyFrame, model, batch_rows: int = 5_000) -> pl.Data
         batch = narrow.slice(offset, batch_rows).collect()
         if batch.height == 0:
             continue
-        parts.append(pl.DataFrame({
-            "_row": pl.Series(np.arange(offset, offset + batch.height), dtype=pl.UInt32),
-            "quality_score": np.asarray(model.predict(batch), dtype=np.float64),
-        }))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "_row": pl.Series(np.arange(offset, offset + batch.height), dtype=pl.UInt32),
+                    "quality_score": np.asarray(model.predict(batch), dtype=np.float64),
+                }
+            )
+        )
     if not parts:
         return pl.DataFrame(schema={"_row": pl.UInt32, "quality_score": pl.Float64})
     return pl.concat(parts)
@@ -119,8 +123,7 @@ def _with_model_scores(frame: pl.LazyFrame, loaded, batch_rows: int) -> pl.LazyF
     )
 
 
-def score_documents(frames: pl.LazyFrame | list[pl.LazyFrame], loaded=None, batch_rows: int = 5_000
-                    ) -> pl.LazyFrame:
+def score_documents(frames: pl.LazyFrame | list[pl.LazyFrame], loaded=None, batch_rows: int = 5_000) -> pl.LazyFrame:
     """Every document with its score: from ``loaded`` (a registry ``LoadedModel``) if given, else heuristic.
 
     ``frames``: one table, or several parts (e.g. kept and rejected documents) that are
@@ -147,8 +150,11 @@ def score_summary(scored: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
     filter-kept documents the model's threshold drops."""
     by_status = (
         scored.group_by("status")
-        .agg(documents=pl.len(), mean_score=pl.col("quality_score").mean(),
-             under_threshold=pl.col("model_keep").not_().sum())
+        .agg(
+            documents=pl.len(),
+            mean_score=pl.col("quality_score").mean(),
+            under_threshold=pl.col("model_keep").not_().sum(),
+        )
         .sort("status")
         .collect()
     )
@@ -168,7 +174,11 @@ def curated_selection(deduplicated: pl.LazyFrame, apply_threshold: bool) -> Cura
     """The release's documents: deduplicated ones, minus those under the model threshold (if applied)."""
     names = deduplicated.collect_schema().names()
     below = model_drop_expr(names) if apply_threshold else pl.lit(False)
-    versions = (deduplicated.select(pl.col("model_version").drop_nulls().unique()).collect()["model_version"]
-                .to_list() if "model_version" in names else [])
-    return CuratedSelection(deduplicated.filter(~below), deduplicated.filter(below),
-                            bool(apply_threshold and versions), versions)
+    versions = (
+        deduplicated.select(pl.col("model_version").drop_nulls().unique()).collect()["model_version"].to_list()
+        if "model_version" in names
+        else []
+    )
+    return CuratedSelection(
+        deduplicated.filter(~below), deduplicated.filter(below), bool(apply_threshold and versions), versions
+    )

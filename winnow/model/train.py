@@ -35,16 +35,23 @@ from sklearn.model_selection import StratifiedKFold
 
 from schemas.recipe import ModelConfig
 from winnow.model.calibrate import Calibration, calibrate_threshold
-from winnow.model.features import Featurizer, FeatureSpec, feature_input_columns, numeric_feature_columns
+from winnow.model.features import FeatureSpec, Featurizer, numeric_feature_columns
 
 DESIGN_KINDS = ("random", "rejected")
 SAMPLE_KINDS = ("random", "rejected", "active")
 DECISIONS = ("keep", "drop")
 
 LABEL_SCHEMA = {
-    "doc_id": pl.String, "y": pl.Float64, "y_keep": pl.Boolean, "n_annotators": pl.Int64,
-    "rating_mean": pl.Float64, "weight": pl.Float64, "sample_kind": pl.String,
-    "inclusion_prob": pl.Float64, "stratum": pl.String, "label_partition": pl.String,
+    "doc_id": pl.String,
+    "y": pl.Float64,
+    "y_keep": pl.Boolean,
+    "n_annotators": pl.Int64,
+    "rating_mean": pl.Float64,
+    "weight": pl.Float64,
+    "sample_kind": pl.String,
+    "inclusion_prob": pl.Float64,
+    "stratum": pl.String,
+    "label_partition": pl.String,
 }
 
 
@@ -53,8 +60,9 @@ class TrainingError(ValueError):
 
 
 # ----------------------------------------------------------------------------- labels
-def aggregate_labels(annotations: pl.DataFrame | pl.LazyFrame, rating_weight: float = 0.25
-                     ) -> tuple[pl.DataFrame, list[str]]:
+def aggregate_labels(
+    annotations: pl.DataFrame | pl.LazyFrame, rating_weight: float = 0.25
+) -> tuple[pl.DataFrame, list[str]]:
     """One row per labelled document, and a list of the annotation rows that were not usable (why)."""
     ann = annotations.collect() if isinstance(annotations, pl.LazyFrame) else annotations
     problems: list[str] = []
@@ -62,22 +70,33 @@ def aggregate_labels(annotations: pl.DataFrame | pl.LazyFrame, rating_weight: fl
         return pl.DataFrame(schema=LABEL_SCHEMA), problems
     missing = {"doc_id", "decision"} - set(ann.columns)
     if missing:
-        raise TrainingError(f"annotations: missing column(s) {sorted(missing)} (schemas/documents.py ANNOTATION_SCHEMA)")
-    for name, dtype in (("rating", pl.Int64), ("sample_kind", pl.String), ("inclusion_prob", pl.Float64),
-                        ("stratum", pl.String), ("partition", pl.String)):
+        raise TrainingError(
+            f"annotations: missing column(s) {sorted(missing)} (schemas/documents.py ANNOTATION_SCHEMA)"
+        )
+    for name, dtype in (
+        ("rating", pl.Int64),
+        ("sample_kind", pl.String),
+        ("inclusion_prob", pl.Float64),
+        ("stratum", pl.String),
+        ("partition", pl.String),
+    ):
         if name not in ann.columns:
             ann = ann.with_columns(pl.lit(None, dtype=dtype).alias(name))
     ann = ann.with_row_index("_row")
     bad = ann.filter(pl.col("doc_id").is_null() | ~pl.col("decision").is_in(DECISIONS) | pl.col("decision").is_null())
     for row in bad.head(50).iter_rows(named=True):
-        problems.append(f"annotations row {row['_row']} (doc_id {row['doc_id']!r}): decision {row['decision']!r} "
-                        f"is not one of {DECISIONS}; not used")
+        problems.append(
+            f"annotations row {row['_row']} (doc_id {row['doc_id']!r}): decision {row['decision']!r} "
+            f"is not one of {DECISIONS}; not used"
+        )
     if bad.height > 50:
         problems.append(f"... and {bad.height - 50} more unusable annotation rows")
     kinds = ann.filter(pl.col("sample_kind").is_not_null() & ~pl.col("sample_kind").is_in(SAMPLE_KINDS))
     if kinds.height:
-        problems.append(f"{kinds.height} annotation rows have an unknown sample_kind "
-                        f"({sorted(set(kinds['sample_kind'].to_list()))[:5]}); treated as 'active' (training only)")
+        problems.append(
+            f"{kinds.height} annotation rows have an unknown sample_kind "
+            f"({sorted(set(kinds['sample_kind'].to_list()))[:5]}); treated as 'active' (training only)"
+        )
     good = ann.filter(pl.col("doc_id").is_not_null() & pl.col("decision").is_in(DECISIONS))
     kind = pl.when(pl.col("sample_kind").is_in(DESIGN_KINDS)).then(pl.col("sample_kind")).otherwise(pl.lit("active"))
     rank = pl.when(kind == "random").then(0).when(kind == "rejected").then(1).otherwise(2)
@@ -219,8 +238,10 @@ def ready_to_train(labels: pl.DataFrame, cfg: ModelConfig) -> tuple[bool, str]:
     if n < cfg.min_labels:
         return False, f"cold start: {n} labelled documents with features (< model.min_labels = {cfg.min_labels})"
     if min(keep, drop) < cfg.min_per_class:
-        return False, (f"cold start: {keep} keep and {drop} drop labels; each decision needs "
-                       f"model.min_per_class = {cfg.min_per_class}")
+        return False, (
+            f"cold start: {keep} keep and {drop} drop labels; each decision needs "
+            f"model.min_per_class = {cfg.min_per_class}"
+        )
     return True, f"{n} labelled documents ({keep} keep, {drop} drop)"
 
 
@@ -235,10 +256,19 @@ def calibration_subset(oof: pl.DataFrame, min_labels: int) -> tuple[pl.DataFrame
     kept_pop = pl.col("status") == "kept" if "status" in oof.columns else pl.lit(True)
     design = oof.filter(kept_pop & (pl.col("sample_kind") == "random") & (pl.col("inclusion_prob") > 0))
     if design.height >= min_labels:
-        return design, (1.0 / design["inclusion_prob"]).to_numpy(), (
-            f"{design.height} random-sample labels of filter-kept documents, weighted by 1/inclusion_prob")
-    return oof, None, (f"all {oof.height} labels, unweighted (only {design.height} random-sample labels of "
-                       f"filter-kept documents; model.min_calibration_labels = {min_labels})")
+        return (
+            design,
+            (1.0 / design["inclusion_prob"]).to_numpy(),
+            (f"{design.height} random-sample labels of filter-kept documents, weighted by 1/inclusion_prob"),
+        )
+    return (
+        oof,
+        None,
+        (
+            f"all {oof.height} labels, unweighted (only {design.height} random-sample labels of "
+            f"filter-kept documents; model.min_calibration_labels = {min_labels})"
+        ),
+    )
 
 
 def train_quality_model(train: pl.DataFrame, cfg: ModelConfig, seed: int = 0) -> TrainResult:
@@ -248,8 +278,13 @@ def train_quality_model(train: pl.DataFrame, cfg: ModelConfig, seed: int = 0) ->
         raise TrainingError(why)
     train = with_tokens(train.sort("doc_id"))
     numeric = numeric_feature_columns({k: v for k, v in train.schema.items() if k not in LABEL_SCHEMA})
-    spec = FeatureSpec(numeric=numeric, n_features=cfg.n_features, ngram_max=cfg.ngram_max, max_chars=cfg.max_chars,
-                       edge_lines=cfg.edge_lines)
+    spec = FeatureSpec(
+        numeric=numeric,
+        n_features=cfg.n_features,
+        ngram_max=cfg.ngram_max,
+        max_chars=cfg.max_chars,
+        edge_lines=cfg.edge_lines,
+    )
     y = train["y_keep"].to_numpy()
     n_min = int(min(y.sum(), (~y).sum()))
     folds = max(2, min(cfg.cv_folds, n_min))
@@ -258,13 +293,32 @@ def train_quality_model(train: pl.DataFrame, cfg: ModelConfig, seed: int = 0) ->
         m = _fit(train[tr], spec, cfg, seed)
         oof[te] = m.predict(train[te])
     heur = heuristic_baseline(train)
-    keep_cols = [c for c in ("doc_id", "y", "y_keep", "weight", "sample_kind", "inclusion_prob", "status",
-                             "n_tokens", "drop_family", "label_partition") if c in train.columns]
+    keep_cols = [
+        c
+        for c in (
+            "doc_id",
+            "y",
+            "y_keep",
+            "weight",
+            "sample_kind",
+            "inclusion_prob",
+            "status",
+            "n_tokens",
+            "drop_family",
+            "label_partition",
+        )
+        if c in train.columns
+    ]
     oof_frame = train.select(keep_cols).with_columns(oof_score=pl.Series(oof), heuristic_score=pl.Series(heur))
     cal_rows, cal_w, basis = calibration_subset(oof_frame, cfg.min_calibration_labels)
     cal = calibrate_threshold(
-        cal_rows["oof_score"].to_numpy(), cal_rows["y"].to_numpy(), cal_rows["n_tokens"].to_numpy(), cal_w,
-        target_precision=cfg.target_precision, confidence=cfg.precision_confidence, basis=basis,
+        cal_rows["oof_score"].to_numpy(),
+        cal_rows["y"].to_numpy(),
+        cal_rows["n_tokens"].to_numpy(),
+        cal_w,
+        target_precision=cfg.target_precision,
+        confidence=cfg.precision_confidence,
+        basis=basis,
     )
     final = _fit(train, spec, cfg, seed)
     final.threshold = cal.threshold

@@ -66,7 +66,8 @@ class CardContext:
 
 def _front_matter(ctx: CardContext) -> str:
     langs = [
-        lang for lang in ctx.language_mix.filter(pl.col("curated_documents") > 0)["lang"].to_list()
+        lang
+        for lang in ctx.language_mix.filter(pl.col("curated_documents") > 0)["lang"].to_list()
         if lang and lang != "und"
     ]
     lines = ["---", f"pretty_name: {ctx.dataset} {ctx.version}", f"license: {ctx.recipe.publish.license}"]
@@ -126,10 +127,19 @@ def _dedup_section(ctx: CardContext) -> list[str]:
     elif ctx.dedup.height == 0:
         out.append("No duplicates were found this night.")
     else:
-        out.append(md_table(ctx.dedup.rename({"dup_kind": "kind", "documents": "documents removed",
-                                              "clusters": "clusters (kept documents)",
-                                              "largest_cluster": "largest cluster",
-                                              "tokens_removed": "tokens removed"})))
+        out.append(
+            md_table(
+                ctx.dedup.rename(
+                    {
+                        "dup_kind": "kind",
+                        "documents": "documents removed",
+                        "clusters": "clusters (kept documents)",
+                        "largest_cluster": "largest cluster",
+                        "tokens_removed": "tokens removed",
+                    }
+                )
+            )
+        )
     out.append("")
     return out
 
@@ -162,7 +172,7 @@ def _annotation_section(ctx: CardContext) -> list[str]:
         f"documents a night; a document is never sent twice.",
         f"- **Overlap.** {fmt_pct(s.overlap_fraction)} of the sample is double-annotated to measure agreement; "
         f"the release expects Krippendorff's alpha ≥ {a.min_alpha:g}.",
-        f"- **Task.** Annotators see PII-redacted text in the Label Studio project \"{a.project_title}\" and "
+        f'- **Task.** Annotators see PII-redacted text in the Label Studio project "{a.project_title}" and '
         "decide keep/drop, with an optional 1–5 rating and issue tags (boilerplate, spam, machine-generated, "
         "toxic, personal data, wrong language, garbled, near-duplicate).",
         "",
@@ -195,8 +205,11 @@ def _agreement(ag: pl.DataFrame | None) -> str:
     coefficients = {k: v for k, v in row.items() if ("kappa" in k or "alpha" in k) and not k.startswith("min_")}
     if coefficients and all(v is None for v in coefficients.values()):
         n = row.get("n_overlap_items")
-        return COLD + ": agreement needs double-annotated documents" + (
-            f" ({n} overlap items so far)." if n is not None else ".")
+        return (
+            COLD
+            + ": agreement needs double-annotated documents"
+            + (f" ({n} overlap items so far)." if n is not None else ".")
+        )
     return md_table(pl.DataFrame({"metric": list(row), "value": [_cell(v) for v in row.values()]}))
 
 
@@ -214,8 +227,9 @@ def _quality_section(ctx: CardContext) -> list[str]:
     t = est.select(cols).sort([c for c in ("population", "metric") if c in cols])
     if {"estimate", "lower", "upper"} <= set(cols):
         t = t.with_columns(
-            pl.format("{} [{}, {}]", pl.col("estimate").round(3), pl.col("lower").round(3), pl.col("upper").round(3))
-            .alias("estimate [95% CI]")
+            pl.format(
+                "{} [{}, {}]", pl.col("estimate").round(3), pl.col("lower").round(3), pl.col("upper").round(3)
+            ).alias("estimate [95% CI]")
         ).drop("estimate", "lower", "upper")
     out += [
         "Weighted estimates from the human labels (each label weighted by its inclusion probability), "
@@ -254,14 +268,22 @@ def _checks_section(ctx: CardContext) -> list[str]:
         ok = summ.get("success", summ.get("passed"))
         detail = ""
         if stats:
-            detail = f"{stats.get('successful_expectations', '?')}/{stats.get('evaluated_expectations', '?')} expectations"
+            detail = (
+                f"{stats.get('successful_expectations', '?')}/{stats.get('evaluated_expectations', '?')} expectations"
+            )
         if summ.get("rows") is not None:
             detail += f" on {summ['rows']:,} rows" if detail else f"{summ['rows']:,} rows"
         failed = summ.get("failed_expectations") or []
         if failed:
             detail += "; failed: " + ", ".join(map(str, failed[:5]))
-        rows.append({"asset": asset, "suite": summ.get("suite"), "passed": None if ok is None else bool(ok),
-                     "detail": detail or _cell({k: v for k, v in summ.items() if k not in ("results",)})[:120]})
+        rows.append(
+            {
+                "asset": asset,
+                "suite": summ.get("suite"),
+                "passed": None if ok is None else bool(ok),
+                "detail": detail or _cell({k: v for k, v in summ.items() if k not in ("results",)})[:120],
+            }
+        )
     out += [md_table(pl.DataFrame(rows)), ""]
     return out
 
@@ -302,8 +324,10 @@ def _scoring_cell(scoring: dict | None) -> str:
         return "not recorded"
     versions = scoring.get("model_versions") or []
     if scoring["score_source"] == "model" and versions:
-        return (f"quality model {', '.join(versions)}: documents under its calibrated threshold were left out; "
-                "re-running this night with another model replaces this version")
+        return (
+            f"quality model {', '.join(versions)}: documents under its calibrated threshold were left out; "
+            "re-running this night with another model replaces this version"
+        )
     return "heuristic only (cold start: no quality model trained yet)"
 
 
@@ -337,9 +361,7 @@ def build_card(ctx: CardContext) -> str:
         "",
         "## Sources",
         "",
-        md_table(pl.DataFrame(
-            [{"source": s.name, "format": s.format, "path": s.path} for s in r.sources]
-        )),
+        md_table(pl.DataFrame([{"source": s.name, "format": s.format, "path": s.path} for s in r.sources])),
         "",
     ]
     files = ctx.lineage.get("source_files", [])
@@ -357,7 +379,8 @@ def build_card(ctx: CardContext) -> str:
         "",
         "Enabled filter families: "
         + ", ".join(
-            name for name in ("gopher_quality", "gopher_repetition", "c4", "fineweb", "language")
+            name
+            for name in ("gopher_quality", "gopher_repetition", "c4", "fineweb", "language")
             if getattr(r.filters, name).enabled
         )
         + f"; languages allowed: {', '.join(r.filters.language.allowed)}. "
@@ -409,7 +432,7 @@ def build_card(ctx: CardContext) -> str:
         f'ds = load_dataset("parquet", data_files="releases/{ctx.dataset}/{ctx.version}/*.parquet", split="train")',
         "```",
         "",
-        f"Every night of one recipe version: `pl.scan_parquet(\"releases/{ctx.dataset}/*-v{r.version}/*.parquet\")`. "
+        f'Every night of one recipe version: `pl.scan_parquet("releases/{ctx.dataset}/*-v{r.version}/*.parquet")`. '
         "Check the files first: each shard's sha256, rows, bytes and tokens are in `manifest.json`.",
         "",
     ]
@@ -422,5 +445,5 @@ def strip_front_matter(card: str) -> str:
     if card.startswith("---\n"):
         end = card.find("\n---\n", 4)
         if end != -1:
-            return card[end + 5:].lstrip("\n")
+            return card[end + 5 :].lstrip("\n")
     return card

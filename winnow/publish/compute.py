@@ -72,7 +72,11 @@ def quality_shares(estimates: pl.DataFrame | None, metric: str = "keep_share") -
     out: dict[str, QualityShare] = {}
     for row in chosen.sort(["population", "metric"]).iter_rows(named=True):
         pop = row["population"]
-        if pop in out or row["estimate"] is None or (isinstance(row["estimate"], float) and math.isnan(row["estimate"])):
+        if (
+            pop in out
+            or row["estimate"] is None
+            or (isinstance(row["estimate"], float) and math.isnan(row["estimate"]))
+        ):
             continue
         out[pop] = QualityShare(
             estimate=float(row["estimate"]),

@@ -11,16 +11,16 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from schemas.documents import RELEASE_MANIFEST_VERSION, RELEASE_SCHEMA, SCHEMA_VERSION
 from schemas.recipe import Recipe
+from winnow.plots import compute_png, funnel_png
 from winnow.publish.card import CardContext, build_card
 from winnow.publish.compute import compute_report, quality_shares, report_markdown
-from winnow.plots import compute_png, funnel_png
 from winnow.publish.release import (
     ReleaseStage,
     code_version,
@@ -264,11 +264,27 @@ def publish_night(
         recipe_hash = recipe.content_hash()
         validation = checks or {}
         ctx = CardContext(
-            dataset=cfg.dataset, version=version, partition=partition, recipe=recipe, recipe_hash=recipe_hash,
-            code=code, tokenizer=tok, totals=totals, funnel=funnel, language_mix=mix, by_source=by_source,
-            compute=report, lineage=lineage, dedup=dedup, estimates=tables.estimates, agreement=tables.agreement,
-            annotations=_annotation_summary(tables.annotations), sample=_sample_summary(tables.sample),
-            checks=validation, images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG}, scoring=scoring,
+            dataset=cfg.dataset,
+            version=version,
+            partition=partition,
+            recipe=recipe,
+            recipe_hash=recipe_hash,
+            code=code,
+            tokenizer=tok,
+            totals=totals,
+            funnel=funnel,
+            language_mix=mix,
+            by_source=by_source,
+            compute=report,
+            lineage=lineage,
+            dedup=dedup,
+            estimates=tables.estimates,
+            agreement=tables.agreement,
+            annotations=_annotation_summary(tables.annotations),
+            sample=_sample_summary(tables.sample),
+            checks=validation,
+            images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG},
+            scoring=scoring,
         )
         card = build_card(ctx)
         stage.write_file(CARD, card)
@@ -279,7 +295,7 @@ def publish_night(
             "dataset": cfg.dataset,
             "version": version,
             "partition": partition,
-            "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "schema_version": SCHEMA_VERSION,
             "columns": {c: str(t_) for c, t_ in RELEASE_SCHEMA.items()},
             "shards": shards,
@@ -308,7 +324,15 @@ def publish_night(
     moved = move_latest(releases_root / cfg.dataset, version) if move_pointer else False
     timings["total"] = round(time.perf_counter() - t0, 3)
     return PublishResult(
-        path=path, version=version, manifest=json.loads((path / "manifest.json").read_text()), report=report,
-        card=card, funnel=funnel, language_mix=mix, dedup=dedup, moved_latest=moved,
-        latest=read_latest(releases_root / cfg.dataset), timings=timings,
+        path=path,
+        version=version,
+        manifest=json.loads((path / "manifest.json").read_text()),
+        report=report,
+        card=card,
+        funnel=funnel,
+        language_mix=mix,
+        dedup=dedup,
+        moved_latest=moved,
+        latest=read_latest(releases_root / cfg.dataset),
+        timings=timings,
     )

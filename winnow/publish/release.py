@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 
 from schemas.documents import RELEASE_SCHEMA, conform
 from schemas.expectations import MANIFEST_FRAME_SCHEMA
+from winnow.publish.tokens import count_tokens
 from winnow.settings import REPO_ROOT
 from winnow.storage import write_text_atomic
-from winnow.publish.tokens import count_tokens
 
 SHARD_PATTERN = "part-{:05d}.parquet"
 LATEST_FILE = "LATEST"
@@ -68,9 +68,7 @@ def code_version(repo: Path = REPO_ROOT, override: str | None = None) -> dict:
     if override:
         return {"git_sha": override, "dirty": None, "source": "WINNOW_CODE_VERSION"}
     try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=20
-        )
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.SubprocessError) as exc:
         return {"git_sha": None, "dirty": None, "source": "unavailable", "reason": f"git not runnable: {exc}"}
     if head.returncode != 0:
@@ -78,7 +76,9 @@ def code_version(repo: Path = REPO_ROOT, override: str | None = None) -> dict:
         return {"git_sha": None, "dirty": None, "source": "unavailable", "reason": reason}
     status = subprocess.run(
         ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
     return {"git_sha": head.stdout.strip(), "dirty": dirty, "source": "git"}
@@ -190,8 +190,13 @@ def write_shards(
             path = out / SHARD_PATTERN.format(i)
             sink = pa.OSFile(str(path), "wb")
             writer = pq.ParquetWriter(
-                sink, schema, compression="zstd", compression_level=zstd_level,
-                use_dictionary=_DICT_COLUMNS, write_statistics=_STATS_COLUMNS, store_schema=True,
+                sink,
+                schema,
+                compression="zstd",
+                compression_level=zstd_level,
+                use_dictionary=_DICT_COLUMNS,
+                write_statistics=_STATS_COLUMNS,
+                store_schema=True,
             )
             return _Shard(i, path, sink, writer)
 
@@ -200,14 +205,16 @@ def write_shards(
             s.sink.close()
             with open(s.path, "rb+") as fh:
                 os.fsync(fh.fileno())
-            shards.append({
-                "file": s.path.name,
-                "rows": s.rows,
-                "tokens": s.tokens,
-                "row_groups": s.row_groups,
-                "bytes": s.path.stat().st_size,
-                "sha256": sha256_file(s.path),
-            })
+            shards.append(
+                {
+                    "file": s.path.name,
+                    "rows": s.rows,
+                    "tokens": s.tokens,
+                    "row_groups": s.row_groups,
+                    "bytes": s.path.stat().st_size,
+                    "sha256": sha256_file(s.path),
+                }
+            )
 
         reader = pq.ParquetFile(scratch)
         # tokenize several row groups per call (fewer, larger batches keep the cores busy)
@@ -263,6 +270,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _readable(folder: Path) -> None:
+    """Release folders are for other users and training jobs too: 0755, files 0644 (mkdtemp makes 0700)."""
+    os.chmod(folder, 0o755)
+    for p in folder.iterdir():
+        os.chmod(p, 0o644)
+
+
 @dataclass
 class ReleaseStage:
     """A release being written in a hidden temp dir next to its final place.
@@ -314,8 +328,10 @@ class ReleaseStage:
         self.write_file(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         problems = verify_release(self.tmp)
         if problems:
-            raise ReleaseError(f"{self.final}: not published, the manifest does not match the files:\n"
-                               + "\n".join(problems))
+            raise ReleaseError(
+                f"{self.final}: not published, the manifest does not match the files:\n" + "\n".join(problems)
+            )
+        _readable(self.tmp)
         _fsync_dir(self.tmp)
         final = self.final
         if final.exists():
@@ -389,8 +405,13 @@ class ManifestError(ValueError):
 def shard_facts(f: Path) -> dict:
     """What a shard file really holds: existence, rows, bytes, sha256 and its n_tokens sum."""
     if not f.exists():
-        return {"exists": False, "actual_rows": None, "actual_bytes": None, "actual_sha256": None,
-                "actual_tokens": None}
+        return {
+            "exists": False,
+            "actual_rows": None,
+            "actual_bytes": None,
+            "actual_sha256": None,
+            "actual_tokens": None,
+        }
     rows = tokens = None
     try:
         pf = pq.ParquetFile(f)
@@ -399,8 +420,13 @@ def shard_facts(f: Path) -> dict:
             tokens = int(pc.sum(pf.read(columns=["n_tokens"]).column("n_tokens")).as_py() or 0)
     except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError: not a readable Parquet file
         pass
-    return {"exists": True, "actual_rows": rows, "actual_bytes": f.stat().st_size,
-            "actual_sha256": sha256_file(f), "actual_tokens": tokens}
+    return {
+        "exists": True,
+        "actual_rows": rows,
+        "actual_bytes": f.stat().st_size,
+        "actual_sha256": sha256_file(f),
+        "actual_tokens": tokens,
+    }
 
 
 def manifest_frame(release_dir: Path) -> tuple[dict, pl.DataFrame]:
@@ -423,12 +449,29 @@ def manifest_frame(release_dir: Path) -> tuple[dict, pl.DataFrame]:
     for shard in manifest.get("shards", []):
         name = str(shard.get("file"))
         listed.add(name)
-        rows.append({"file": name, "listed": True, "rows": shard.get("rows"), "bytes": shard.get("bytes"),
-                     "sha256": shard.get("sha256"), "tokens": shard.get("tokens"),
-                     **shard_facts(release_dir / name)})
+        rows.append(
+            {
+                "file": name,
+                "listed": True,
+                "rows": shard.get("rows"),
+                "bytes": shard.get("bytes"),
+                "sha256": shard.get("sha256"),
+                "tokens": shard.get("tokens"),
+                **shard_facts(release_dir / name),
+            }
+        )
     for extra in sorted(p.name for p in release_dir.glob("*.parquet") if p.name not in listed):
-        rows.append({"file": extra, "listed": False, "rows": None, "bytes": None, "sha256": None, "tokens": None,
-                     **shard_facts(release_dir / extra)})
+        rows.append(
+            {
+                "file": extra,
+                "listed": False,
+                "rows": None,
+                "bytes": None,
+                "sha256": None,
+                "tokens": None,
+                **shard_facts(release_dir / extra),
+            }
+        )
     return manifest, pl.DataFrame(rows, schema=MANIFEST_FRAME_SCHEMA)
 
 

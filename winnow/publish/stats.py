@@ -104,14 +104,21 @@ def count_removed(removed: pl.LazyFrame, tokenizer: str = "gpt2") -> pl.DataFram
     """Tokenize the removed documents (batched, streaming) and keep what the stats need."""
     return (
         removed.select(
-            "doc_id", "lang_key", "stage", "family", "reason",
+            "doc_id",
+            "lang_key",
+            "stage",
+            "family",
+            "reason",
             n_tokens_expr("text", tokenizer),
             n_chars=pl.col("text").str.len_chars().cast(pl.Int64),
         )
         .drop("doc_id")
         .group_by("stage", "family", "reason", "lang_key")
-        .agg(documents=pl.len().cast(pl.Int64), tokens=pl.col("n_tokens").sum().cast(pl.Int64),
-             characters=pl.col("n_chars").sum().cast(pl.Int64))
+        .agg(
+            documents=pl.len().cast(pl.Int64),
+            tokens=pl.col("n_tokens").sum().cast(pl.Int64),
+            characters=pl.col("n_chars").sum().cast(pl.Int64),
+        )
         .sort("stage", "family", "reason", "lang_key")
         .collect()
     )
@@ -122,8 +129,11 @@ def curated_by_lang(release_shards: pl.LazyFrame) -> pl.DataFrame:
     return (
         release_shards.select(lang_key(release_shards), "n_tokens", n_chars=pl.col("text").str.len_chars())
         .group_by("lang_key")
-        .agg(documents=pl.len().cast(pl.Int64), tokens=pl.col("n_tokens").sum().cast(pl.Int64),
-             characters=pl.col("n_chars").sum().cast(pl.Int64))
+        .agg(
+            documents=pl.len().cast(pl.Int64),
+            tokens=pl.col("n_tokens").sum().cast(pl.Int64),
+            characters=pl.col("n_chars").sum().cast(pl.Int64),
+        )
         .sort("lang_key")
         .collect()
     )
@@ -160,12 +170,18 @@ def funnel_table(removed_counts: pl.DataFrame, curated_docs: int, curated_tokens
             rows.append((f"= {labels[stage]}", "subtotal", stage, None, docs, toks))
     rows.append(("= curated (this release)", "total", None, None, curated_docs, curated_tokens))
     df = pl.DataFrame(
-        rows, schema={"step": pl.String, "kind": pl.String, "stage": pl.String, "reason": pl.String,
-                      "documents": pl.Int64, "tokens": pl.Int64}, orient="row",
+        rows,
+        schema={
+            "step": pl.String,
+            "kind": pl.String,
+            "stage": pl.String,
+            "reason": pl.String,
+            "documents": pl.Int64,
+            "tokens": pl.Int64,
+        },
+        orient="row",
     )
-    return df.with_columns(
-        share_of_raw_tokens=(pl.col("tokens") / raw_tokens) if raw_tokens else pl.lit(0.0)
-    )
+    return df.with_columns(share_of_raw_tokens=(pl.col("tokens") / raw_tokens) if raw_tokens else pl.lit(0.0))
 
 
 def language_mix(removed_counts: pl.DataFrame, curated_lang: pl.DataFrame) -> pl.DataFrame:
@@ -173,9 +189,7 @@ def language_mix(removed_counts: pl.DataFrame, curated_lang: pl.DataFrame) -> pl
     removed = removed_counts.group_by("lang_key").agg(
         removed_documents=pl.col("documents").sum(), removed_tokens=pl.col("tokens").sum()
     )
-    cur = curated_lang.select(
-        "lang_key", curated_documents=pl.col("documents"), curated_tokens=pl.col("tokens")
-    )
+    cur = curated_lang.select("lang_key", curated_documents=pl.col("documents"), curated_tokens=pl.col("tokens"))
     mix = cur.join(removed, on="lang_key", how="full", coalesce=True).fill_null(0)
     total_cur = int(mix["curated_tokens"].sum() or 0)
     return (

@@ -112,7 +112,7 @@ def count_tokens(texts: Iterable[str | None], name: str = "gpt2") -> list[int]:
     for i, t in enumerate(batch):
         size += len(t)
         if size >= MAX_BATCH_CHARS or i == len(batch) - 1:
-            out.extend(len(e) for e in tok.encode_batch_fast(batch[start:i + 1], add_special_tokens=False))
+            out.extend(len(e) for e in tok.encode_batch_fast(batch[start : i + 1], add_special_tokens=False))
             start, size = i + 1, 0
     return out
 
@@ -127,6 +127,6 @@ def n_tokens_expr(text: pl.Expr | str = "text", name: str = "gpt2") -> pl.Expr:
     Element-wise, so the streaming engine runs it per morsel and memory stays bounded.
     """
     col = pl.col(text) if isinstance(text, str) else text
-    return col.map_batches(
-        lambda s: count_tokens_series(s, name), return_dtype=pl.Int64, is_elementwise=True
-    ).alias("n_tokens")
+    return col.map_batches(lambda s: count_tokens_series(s, name), return_dtype=pl.Int64, is_elementwise=True).alias(
+        "n_tokens"
+    )

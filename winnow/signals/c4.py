@@ -70,19 +70,28 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
         else pl.lit(False)
     )
     few_words = ~pl.col("enough")
-    lf = lf.with_columns(
-        no_punct=~pl.col("too_long") & no_punct,
-    ).with_columns(
-        few_words=~pl.col("too_long") & ~pl.col("no_punct") & few_words,
-    ).with_columns(cand=~pl.col("too_long") & ~pl.col("no_punct") & ~pl.col("few_words"))
+    lf = (
+        lf.with_columns(
+            no_punct=~pl.col("too_long") & no_punct,
+        )
+        .with_columns(
+            few_words=~pl.col("too_long") & ~pl.col("no_punct") & few_words,
+        )
+        .with_columns(cand=~pl.col("too_long") & ~pl.col("no_punct") & ~pl.col("few_words"))
+    )
     base = lf.collect()
     # the content rules only look at lines that survived the shape rules: test just those
-    flag = lambda on, pattern: (pl.col("s2").str.contains(pattern) if on else pl.lit(False))  # noqa: E731
+    flag = lambda on, pattern: pl.col("s2").str.contains(pattern) if on else pl.lit(False)  # noqa: E731
     content = (
         base.lazy()
         .filter("cand")
-        .select("_l", lorem=flag(cfg.filter_lorem_ipsum, "(?i)lorem ipsum"), js=flag(cfg.filter_javascript, "(?i)javascript"),
-                curly=flag(cfg.filter_curly_bracket, r"\{"), policy=flag(cfg.filter_policy, f"(?i){POLICY}"))
+        .select(
+            "_l",
+            lorem=flag(cfg.filter_lorem_ipsum, "(?i)lorem ipsum"),
+            js=flag(cfg.filter_javascript, "(?i)javascript"),
+            curly=flag(cfg.filter_curly_bracket, r"\{"),
+            policy=flag(cfg.filter_policy, f"(?i){POLICY}"),
+        )
         .select(
             "_l",
             lorem="lorem",
@@ -96,7 +105,9 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
         .drop("s", "s2")
         .join(content, on="_l", how="left")
         .with_columns(pl.col("lorem", "javascript", "curly", "policy").fill_null(False))
-        .with_columns(kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"))
+        .with_columns(
+            kept=pl.col("cand") & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy")
+        )
     )
     flags = lf.collect()
     kept = sentence_flags(tokens.select("_l", "tok").join(flags.filter("kept").select("_l"), on="_l", how="semi"))
@@ -139,5 +150,8 @@ def signals() -> list[pl.Expr]:
     lines = pl.col("c4_lines")
     removed = lines - pl.col("c4_kept_lines")
     return [
-        pl.when(lines > 0).then(removed.cast(pl.Float64) / lines.cast(pl.Float64)).otherwise(0.0).alias("c4_removed_line_frac")
+        pl.when(lines > 0)
+        .then(removed.cast(pl.Float64) / lines.cast(pl.Float64))
+        .otherwise(0.0)
+        .alias("c4_removed_line_frac")
     ]

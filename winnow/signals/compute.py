@@ -117,7 +117,9 @@ def signals_frame(
     stop_words = cfg.gopher_quality.stop_words
     fallback = "en" if "en" in stop_words else next(iter(stop_words), "en")
     docs = docs.with_columns(lang_detected=lang, lang_score=score).with_columns(
-        stop_lang=pl.when(pl.col("lang_detected").is_in(list(stop_words))).then("lang_detected").otherwise(pl.lit(fallback))
+        stop_lang=pl.when(pl.col("lang_detected").is_in(list(stop_words)))
+        .then("lang_detected")
+        .otherwise(pl.lit(fallback))
     )
 
     line_df = lines.line_frame(docs)
@@ -161,7 +163,9 @@ def signals_frame(
         n_newlines=pl.col("text").str.count_matches("\n", literal=True).cast(pl.Int64),
         n_lines=pl.when(pl.col("_sl") == "")
         .then(0)
-        .otherwise(pl.col("_sl").str.count_matches("\n", literal=True) + 1 - pl.col("_sl").str.ends_with("\n").cast(pl.Int64))
+        .otherwise(
+            pl.col("_sl").str.count_matches("\n", literal=True) + 1 - pl.col("_sl").str.ends_with("\n").cast(pl.Int64)
+        )
         .cast(pl.Int64),
     )
     joined = base

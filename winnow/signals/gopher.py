@@ -101,7 +101,9 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
       the scan jumps over (datatrove never records those), which makes the result exact on
       most texts; the few others differ by part of one n-gram.
     """
-    schema = {"_d": pl.UInt32} | {f"top_{n}_chars": pl.Int64 for n in top_ns} | {f"dup_{n}_chars": pl.Int64 for n in dup_ns}
+    schema = (
+        {"_d": pl.UInt32} | {f"top_{n}_chars": pl.Int64 for n in top_ns} | {f"dup_{n}_chars": pl.Int64 for n in dup_ns}
+    )
     if not tokens.height or not (top_ns or dup_ns):
         return pl.DataFrame(schema=schema)
     d = tokens["_d"].to_numpy()
@@ -134,7 +136,10 @@ def ngram_stats(tokens: pl.DataFrame, top_ns: list[int], dup_ns: list[int]) -> p
         sel, gs = sel[nxt], gs[nxt] * _PRIME + h[sel[nxt] + n]
     out = pl.DataFrame({"_d": docs}, schema={"_d": pl.UInt32})
     return out.with_columns(
-        [pl.Series(name, cols.get(name, np.zeros(len(docs), dtype=np.int64)), dtype=pl.Int64) for name in list(schema)[1:]]
+        [
+            pl.Series(name, cols.get(name, np.zeros(len(docs), dtype=np.int64)), dtype=pl.Int64)
+            for name in list(schema)[1:]
+        ]
     )
 
 

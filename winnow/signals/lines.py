@@ -27,7 +27,6 @@ def line_frame(texts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-
 def splitlines_text() -> pl.Expr:
     """The text with every ``str.splitlines`` break turned into one ``"\\n"``."""
     return pl.col("text").str.replace_all(OTHER_LINE_BREAKS, "\n")
@@ -35,13 +34,10 @@ def splitlines_text() -> pl.Expr:
 
 def paragraph_frame(texts: pl.DataFrame) -> pl.DataFrame:
     """One row per ``re.split(r"\\n{2,}", text.strip())`` element: ``_d``, ``para``."""
-    return (
-        texts.select(
-            "_d",
-            para=pl.col("text").str.strip_chars().str.replace_all(r"\n{3,}", "\n\n").str.split("\n\n"),
-        )
-        .explode("para")
-    )
+    return texts.select(
+        "_d",
+        para=pl.col("text").str.strip_chars().str.replace_all(r"\n{3,}", "\n\n").str.split("\n\n"),
+    ).explode("para")
 
 
 def tokens_expr(line: pl.Expr) -> pl.Expr:

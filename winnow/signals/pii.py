@@ -42,7 +42,9 @@ PHONE = (
     r"|(?-u:\b)[0-9]{3}[.\-][0-9]{3}[.\-][0-9]{4}(?-u:\b)"
 )
 # a number after a phone keyword: the keyword stays, the number goes
-PHONE_KEYWORD = r"(?i)((?-u:\b)(?:tel|telephone|phone|fax|mobile|cell|call)(?-u:\b)\.?:?\s*)(\+?[0-9][0-9 \-./()]{5,}[0-9])"
+PHONE_KEYWORD = (
+    r"(?i)((?-u:\b)(?:tel|telephone|phone|fax|mobile|cell|call)(?-u:\b)\.?:?\s*)(\+?[0-9][0-9 \-./()]{5,}[0-9])"
+)
 
 PLACEHOLDERS = {"email": "[EMAIL]", "card": "[CARD]", "ip": "[IP]", "phone": "[PHONE]"}
 
@@ -85,9 +87,11 @@ def pii_frame(text: pl.Series, extra_email: str | None = None, extra_phone: str 
     df = df.drop("c")
     df = _redact(df, IP, "[IP]", "pii_ip")
     before = pl.col("t").str.count_matches("[PHONE]", literal=True)
-    df = df.with_columns(_p0=before).with_columns(
-        t=pl.col("t").str.replace_all(PHONE_KEYWORD, "${1}[PHONE]").str.replace_all(phone, "[PHONE]")
-    ).with_columns(pii_phone=(before - pl.col("_p0")).cast(pl.Int64))
+    df = (
+        df.with_columns(_p0=before)
+        .with_columns(t=pl.col("t").str.replace_all(PHONE_KEYWORD, "${1}[PHONE]").str.replace_all(phone, "[PHONE]"))
+        .with_columns(pii_phone=(before - pl.col("_p0")).cast(pl.Int64))
+    )
     return df.sort("_r").select("pii_email", "pii_phone", "pii_ip", "pii_card", text_redacted="t")
 
 
@@ -106,8 +110,12 @@ def re2_to_rust(pattern: str) -> str:
     """An RE2 pattern (ASCII ``\\b``, ``\\d``, ``\\w``) for the Rust engine, where those are Unicode
     and much slower: the same meaning, spelled ASCII."""
     return (
-        pattern.replace(r"\b", r"(?-u:\b)").replace(r"\B", r"(?-u:\B)").replace(r"\d", "[0-9]").replace(r"\D", "[^0-9]")
-        .replace(r"\w", "[0-9A-Za-z_]").replace(r"\W", "[^0-9A-Za-z_]")
+        pattern.replace(r"\b", r"(?-u:\b)")
+        .replace(r"\B", r"(?-u:\B)")
+        .replace(r"\d", "[0-9]")
+        .replace(r"\D", "[^0-9]")
+        .replace(r"\w", "[0-9A-Za-z_]")
+        .replace(r"\W", "[^0-9A-Za-z_]")
     )
 
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from winnow.signals.text import NON_SYMBOL
 
+
 def token_flags(tokens: pl.DataFrame) -> pl.DataFrame:
     """Add ``tlen`` (characters), ``is_word`` (non-symbol) and ``is_alpha`` (has a letter) per token."""
     return tokens.with_columns(
