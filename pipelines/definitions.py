@@ -25,7 +25,7 @@ ASSET_MODULES = [assets.ingest, assets.curate, assets.model, assets.annotate, as
 
 def _stage_assets(module) -> list:
     loaded = dg.load_assets_from_modules([module], group_name=module.GROUP)
-    return list(dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=module.OWNERS), loaded))
+    return list(dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=module.OWNERS), loaded))  # type: ignore[arg-type]
 
 
 all_assets = [a for module in ASSET_MODULES for a in _stage_assets(module)]

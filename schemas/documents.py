@@ -91,7 +91,7 @@ def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame
     names = frame.collect_schema().names()
     cols = [(pl.col(n).cast(t) if n in names else pl.lit(None, dtype=t).alias(n)) for n, t in schema.items()]
     extra = [n for n in names if n not in schema]
-    return frame.select(cols + extra)
+    return frame.select(cols + extra)  # type: ignore[operator]
 
 
 # --- Release (publishing; owner: publish) -----------------------------------------
@@ -115,3 +115,10 @@ RELEASE_SCHEMA: dict[str, pl.DataType] = {
     "quality_score": pl.Float64(),
     "n_tokens": pl.Int64(),  # BPE tokens of ``text`` (tokenizer named in the manifest)
 }
+
+
+def model_drop_expr(names: list[str]) -> pl.Expr:
+    """True for a filter-kept document the model scores under its calibrated threshold."""
+    if "model_keep" not in names:
+        return pl.lit(False)
+    return pl.col("model_keep").fill_null(True).not_()

@@ -311,7 +311,7 @@ class PublishConfig(_Strict):
     #: rows per Parquet row group (fixed, so equal inputs give byte-identical shards)
     row_group_rows: int = Field(1000, ge=1)
     zstd_level: int = Field(3, ge=1, le=22)
-    #: BPE tokenizer used for token counts; "gpt2" is committed under winnow/publish/tokenizer/
+    #: BPE tokenizer used for token counts; "gpt2" is committed under winnow/tokenizer/
     tokenizer: Literal["gpt2"] = "gpt2"
     #: written into the card's metadata; the sources' own licences apply
     license: str = "other"

@@ -6,4 +6,5 @@ bash scripts/setup.sh --test
 if [ -x scripts/labelstudio.sh ]; then bash scripts/labelstudio.sh install; fi
 export WINNOW_HOME="${WINNOW_HOME:-$(pwd)/.winnow/test-home}"
 source scripts/env.sh
+bash scripts/check.sh
 exec .venv/bin/python -m pytest "$@"

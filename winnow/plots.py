@@ -7,6 +7,7 @@ Release charts are written without timestamps, so equal inputs give byte-identic
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.patches
@@ -15,8 +16,10 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import polars as pl
 
-from winnow.model.calibrate import Calibration
-from winnow.publish.compute import fmt_count
+from winnow.markdown import fmt_count
+
+if TYPE_CHECKING:
+    from winnow.model.calibrate import Calibration
 
 _MAX_BARS = 14
 

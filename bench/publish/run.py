@@ -159,7 +159,7 @@ def _child(tool: str, work: Path) -> dict:
         from datatrove.pipeline.tokens import TokensCounter
         from datatrove.pipeline.writers import ParquetWriter
 
-        from winnow.publish.tokens import load_tokenizer
+        from winnow.tokens import load_tokenizer
 
         tok_file = work / "gpt2-tokenizer.json"
         load_tokenizer("gpt2").save(str(tok_file))

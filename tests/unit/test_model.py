@@ -8,11 +8,12 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from schemas.documents import model_drop_expr
 from schemas.recipe import ModelConfig
 from tests.unit.test_model_fixture import annotate, labelled_documents
 from winnow.model.features import FeatureSpec, Featurizer, numeric_feature_columns
 from winnow.model.registry import ModelRegistry, RegistryError
-from winnow.model.scoring import heuristic_score, model_drop_expr, score_documents
+from winnow.model.scoring import heuristic_score, score_documents
 from winnow.model.train import (
     TrainingError,
     aggregate_labels,

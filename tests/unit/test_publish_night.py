@@ -16,7 +16,7 @@ import winnow.publish.publish as publish_mod
 from schemas.recipe import Recipe
 from winnow.publish.publish import NightTables, publish_night, read_check_summaries
 from winnow.publish.release import LATEST_FILE, read_latest, sha256_file, verify_release
-from winnow.publish.tokens import count_tokens
+from winnow.tokens import count_tokens
 
 REPO = Path(__file__).resolve().parents[2]
 NIGHT = "2026-11-24"

@@ -23,7 +23,7 @@ from winnow.publish.release import (
     verify_release,
     write_shards,
 )
-from winnow.publish.tokens import count_tokens
+from winnow.tokens import count_tokens
 
 
 def _docs(n: int = 1200, seed: int = 0) -> pl.DataFrame:

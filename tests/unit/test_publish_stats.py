@@ -11,7 +11,7 @@ from winnow.publish.stats import (
     language_mix,
     removed_documents,
 )
-from winnow.publish.tokens import count_tokens
+from winnow.tokens import count_tokens
 
 
 def _night():

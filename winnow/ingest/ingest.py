@@ -169,5 +169,5 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         "partition",
     )
     base_q = pl.scan_parquet(q_parts) if q_parts else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
-    quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), dup_quarantine.cast(QUARANTINE_SCHEMA)])
-    return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, files, errors)
+    quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), dup_quarantine.cast(QUARANTINE_SCHEMA)])  # type: ignore[arg-type]
+    return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, files, errors)  # type: ignore[arg-type]

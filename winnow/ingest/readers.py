@@ -38,7 +38,7 @@ class CorruptFileError(Exception):
 class Batch:
     """Rows read so far, as column lists (docs) and dicts (quarantine)."""
 
-    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in DOC_FIELDS})
+    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in DOC_FIELDS})  # type: ignore[has-type]
     quarantine: list[dict] = field(default_factory=list)
 
     text_bytes: int = 0
@@ -58,7 +58,7 @@ def open_binary(path: Path) -> IO[bytes]:
     """Open a possibly compressed file for streaming reads, by its suffix."""
     name = path.name.lower()
     if name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if name.endswith(".zst") or name.endswith(".zstd"):
         return io.BufferedReader(_ZstdRaw(open(path, "rb")), buffer_size=1 << 20)
     return open(path, "rb")

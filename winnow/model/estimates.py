@@ -352,8 +352,8 @@ def night_documents(
     if "drop_family" in names:
         fam = scored.filter(status == "rejected").group_by("drop_family").agg(n=pl.len()).collect()
         sizes |= {f"rejected:{f}": int(n) for f, n in fam.iter_rows() if f}
-    docs = docs.collect().unique("doc_id", keep="first")
+    docs = docs.collect().unique("doc_id", keep="first")  # type: ignore[assignment]
     from winnow.model.train import with_tokens
 
-    docs = with_tokens(docs).drop("text", strict=False)
-    return docs, sizes
+    docs = with_tokens(docs).drop("text", strict=False)  # type: ignore[arg-type,assignment]
+    return docs, sizes  # type: ignore[return-value]

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from schemas.documents import model_drop_expr
+
 #: (column, True if higher is better) used by the heuristic when present.
 HEURISTIC_SIGNALS: tuple[tuple[str, bool], ...] = (
     ("lang_score", True),
@@ -136,13 +138,6 @@ def score_documents(frames: pl.LazyFrame | list[pl.LazyFrame], loaded=None, batc
         return heuristic_score(base)
     scored = [_with_model_scores(f, loaded, batch_rows) for f in parts]
     return scored[0] if len(scored) == 1 else pl.concat(scored, how="diagonal_relaxed")
-
-
-def model_drop_expr(names: list[str]) -> pl.Expr:
-    """True for a filter-kept document the model scores under its calibrated threshold."""
-    if "model_keep" not in names:
-        return pl.lit(False)
-    return pl.col("model_keep").fill_null(True).not_()
 
 
 def score_summary(scored: pl.LazyFrame) -> tuple[pl.DataFrame, int]:

@@ -119,7 +119,7 @@ def aggregate_labels(
         .select(list(LABEL_SCHEMA))
         .sort("doc_id")
     )
-    return labels.cast(LABEL_SCHEMA), problems
+    return labels.cast(LABEL_SCHEMA), problems  # type: ignore[arg-type]
 
 
 def label_counts(labels: pl.DataFrame) -> dict:
@@ -181,7 +181,7 @@ def with_tokens(frame: pl.DataFrame, tokenizer: str = "gpt2") -> pl.DataFrame:
     if "n_tokens" in frame.columns:
         return frame.with_columns(pl.col("n_tokens").cast(pl.Float64).fill_null(1.0))
     if "text" in frame.columns:
-        from winnow.publish.tokens import count_tokens_series
+        from winnow.tokens import count_tokens_series
 
         return frame.with_columns(n_tokens=count_tokens_series(frame["text"].fill_null(""), tokenizer).cast(pl.Float64))
     if "n_chars" in frame.columns:

@@ -15,8 +15,8 @@ import polars as pl
 from schemas.documents import RELEASE_SCHEMA
 from schemas.recipe import Recipe
 from winnow.markdown import cell as _cell
-from winnow.markdown import md_table
-from winnow.publish.compute import fmt_count, fmt_pct, report_markdown
+from winnow.markdown import fmt_count, fmt_pct, md_table
+from winnow.publish.compute import report_markdown
 
 COLD = "_Not available yet (cold start)_"
 

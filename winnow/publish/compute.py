@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 from schemas.recipe import ComputeConfig
+from winnow.markdown import fmt_count, fmt_num, fmt_pct
 
 FORMULA = "C = 6·N·D"
 POPULATIONS = ("raw", "curated")
@@ -192,28 +193,6 @@ def compute_report(
 
 
 # --------------------------------------------------------------------------- Markdown
-def fmt_count(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.2f} {suffix}"
-    return f"{x:,.0f}"
-
-
-def fmt_num(x: float | None, digits: int = 2) -> str:
-    """Fixed decimals, or 3 significant digits for small values (so 0.0041 is not shown as 0.00)."""
-    if x is None:
-        return "n/a"
-    if x != 0 and abs(x) < 10 ** (1 - digits):
-        return f"{x:.3g}"
-    return f"{x:,.{digits}f}"
-
-
-def fmt_pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
 def report_markdown(report: dict, heading: str = "##") -> str:
     """The compute report as Markdown (used in the card, the .md file and Dagster metadata)."""
     a = report["assumptions"]

@@ -37,7 +37,7 @@ from winnow.publish.stats import (
     language_mix,
     removed_documents,
 )
-from winnow.publish.tokens import tokenizer_info
+from winnow.tokens import tokenizer_info
 
 CARD = "README.md"
 FUNNEL_PNG = "funnel.png"

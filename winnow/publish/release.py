@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 
 from schemas.documents import RELEASE_SCHEMA, conform
 from schemas.expectations import MANIFEST_FRAME_SCHEMA
-from winnow.publish.tokens import count_tokens
 from winnow.settings import REPO_ROOT
 from winnow.storage import write_text_atomic
+from winnow.tokens import count_tokens
 
 SHARD_PATTERN = "part-{:05d}.parquet"
 LATEST_FILE = "LATEST"

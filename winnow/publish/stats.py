@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from winnow.model.scoring import model_drop_expr
-from winnow.publish.tokens import n_tokens_expr
+from schemas.documents import model_drop_expr
+from winnow.tokens import n_tokens_expr
 
 UNKNOWN_LANG = "und"
 REMOVED_SCHEMA = {
@@ -163,11 +163,11 @@ def funnel_table(removed_counts: pl.DataFrame, curated_docs: int, curated_tokens
         if part.height == 0:
             continue
         for r in part.iter_rows(named=True):
-            rows.append((f"− {r['reason']}", "removed", stage, r["reason"], int(r["documents"]), int(r["tokens"])))
+            rows.append((f"− {r['reason']}", "removed", stage, r["reason"], int(r["documents"]), int(r["tokens"])))  # type: ignore[arg-type]
             docs -= int(r["documents"])
             toks -= int(r["tokens"])
         if stage != last_stage:  # the last subtotal is the release itself
-            rows.append((f"= {labels[stage]}", "subtotal", stage, None, docs, toks))
+            rows.append((f"= {labels[stage]}", "subtotal", stage, None, docs, toks))  # type: ignore[arg-type]
     rows.append(("= curated (this release)", "total", None, None, curated_docs, curated_tokens))
     df = pl.DataFrame(
         rows,

@@ -1,6 +1,6 @@
 """Token counts with a real byte-level BPE tokenizer that works offline.
 
-The tokenizer files are committed under ``winnow/publish/tokenizer/`` (see the README
+The tokenizer files are committed under ``winnow/tokenizer/`` (see the README
 there for provenance and licences) and loaded with the ``tokenizers`` package; nothing
 is downloaded at run time. Counting is vectorized: one ``encode_batch_fast`` call per
 batch of texts, which the Rust side spreads over the cores.
@@ -82,7 +82,7 @@ def tokenizer_info(name: str = "gpt2") -> dict:
     spec = _spec(name)
     files = {}
     for f in _files(spec):
-        files[f"winnow/publish/tokenizer/{spec.folder}/{f.name}"] = hashlib.sha256(f.read_bytes()).hexdigest()
+        files[f"winnow/tokenizer/{spec.folder}/{f.name}"] = hashlib.sha256(f.read_bytes()).hexdigest()
     return {
         "name": spec.name,
         "kind": "byte-level BPE",
