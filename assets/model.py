@@ -25,7 +25,7 @@ FEATURE_TABLES = ("scored_documents", "document_signals")
     partitions_def=daily_partitions,
     kinds={"polars", "parquet"},
     description="Every document of the night, kept or rejected by the filters (`status`), with its "
-    "quality_score: P(human keep) from the latest trained quality model (<home>/models/LATEST) once there "
+    "quality_score: P(human keep) from the latest trained quality model ({home}/models/LATEST) once there "
     "are enough human labels, else a heuristic (filter outcome graded by signals). score_source says which; "
     "model_version names the model and model_keep is score >= its calibrated threshold. These scores are the "
     "pre-annotations of the next annotation batch.",
@@ -71,7 +71,7 @@ def scored_documents(
     deps=["annotations"],
     description="The quality classifier (scikit-learn logistic regression on the numeric signals plus hashed "
     "word 1-2-grams) trained on every human keep/drop label (ratings weight the examples). Versioned under "
-    "`<home>/models/<version>/` with a LATEST pointer; records cross-validated ROC-AUC (and the heuristic "
+    "{home}/models/{version}/ with a LATEST pointer; records cross-validated ROC-AUC (and the heuristic "
     "baseline's), the calibrated keep threshold (reaching model.target_precision while keeping the most "
     "tokens), precision and recall there, and label counts. Below model.min_labels labels: cold start, no "
     "model, heuristic scores. Equal labels and settings reuse the existing version. The table lists every "

@@ -82,11 +82,11 @@ def curated_documents(recipe: RecipeResource, deduplicated_documents: pl.LazyFra
             "match manifest.json (verified in the staging folder, before the atomic rename).",
         )
     ],
-    description="The night's curated documents published as `releases/<dataset>/<night>-v<recipe version>/`: "
+    description="The night's curated documents published as releases/{dataset}/{night}-v{recipe version}/: "
     "zstd Parquet shards sorted by doc_id with a GPT-2 BPE token count per document, manifest.json "
     "(sha256/rows/bytes/tokens per shard, recipe and its hash, git sha, input files with fingerprints, "
     "check summaries), the dataset card (README.md) and the compute-savings report (JSON, Markdown, PNG). "
-    "Written to a temp dir and renamed into place; `releases/<dataset>/LATEST` moves only after that. "
+    "Written to a temp dir and renamed into place; releases/{dataset}/LATEST moves only after that. "
     "Runs only when the blocking checks on curated_documents passed.",
 )
 def curated_release(
@@ -184,7 +184,7 @@ def _release_metadata(result: PublishResult) -> dict:
     kinds={"parquet"},
     deps=["curated_release"],
     description="Adds the night's published documents (content hashes, MinHash signatures, band keys) to "
-    "the persisted dedup index under `<home>/dedup_index/partitions/<night>/`, replacing that night's "
+    "the persisted dedup index under {home}/dedup_index/partitions/{night}/, replacing that night's "
     "entries on a rerun. Later nights are deduplicated against it; rebuild it from the releases with "
     "`python -m winnow.dedup.index rebuild <releases root>`.",
 )

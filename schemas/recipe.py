@@ -123,6 +123,8 @@ class LanguageConfig(_Strict):
 
 
 class FiltersConfig(_Strict):
+    """The rule families and their thresholds (winnow/filters.py; docs/curate.md)."""
+
     gopher_quality: GopherQualityConfig = Field(default_factory=GopherQualityConfig)
     gopher_repetition: GopherRepetitionConfig = Field(default_factory=GopherRepetitionConfig)
     c4: C4Config = Field(default_factory=C4Config)
@@ -134,7 +136,7 @@ class FiltersConfig(_Strict):
 
 
 class MinHashConfig(_Strict):
-    """MinHash LSH near-duplicate detection (README.md, "Deduplication")."""
+    """MinHash LSH near-duplicate detection (docs/curate.md)."""
 
     enabled: bool = True
     #: LSH bands × rows per band = permutations; a pair with Jaccard J collides with P = 1-(1-J^rows)^bands
@@ -166,6 +168,8 @@ class MinHashConfig(_Strict):
 
 
 class DedupConfig(_Strict):
+    """Exact and near-duplicate removal, within the night and against history (winnow/dedup/)."""
+
     #: exact duplicates: equal hash of the normalized text
     exact: bool = True
     minhash: MinHashConfig = Field(default_factory=MinHashConfig)
@@ -218,7 +222,7 @@ class AnnotationConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """The quality classifier trained on human labels (winnow/model/; README.md, "Quality model and estimates")."""
+    """The quality classifier trained on human labels (winnow/model/; docs/model.md)."""
 
     #: False: never train or use a model; every score is the heuristic
     enabled: bool = True
@@ -249,7 +253,7 @@ class ModelConfig(_Strict):
 
 
 class EstimatesConfig(_Strict):
-    """Design-based quality estimates from the random sample (winnow/model/estimates.py; README.md, "Quality model and estimates")."""
+    """Design-based quality estimates from the random sample (winnow/model/estimates.py; docs/model.md)."""
 
     #: the curated_quality_lower_bound check fails when the curated keep share's lower bound is below this
     min_curated_quality: float = Field(0.5, ge=0, le=1)
@@ -261,7 +265,7 @@ class EstimatesConfig(_Strict):
 
 
 class ValidationConfig(_Strict):
-    """Great Expectations gates (schemas/expectations.py, winnow/validation.py; README.md, "Validation gates")."""
+    """Great Expectations gates (schemas/expectations.py, winnow/validation.py; docs/validation.md)."""
 
     #: every document's text length, in characters, must lie in [min_text_chars, max_text_chars]
     min_text_chars: int = Field(1, ge=0)
@@ -303,7 +307,7 @@ class ValidationConfig(_Strict):
 
 
 class PublishConfig(_Strict):
-    """The release: ``releases/<dataset>/<partition>-v<recipe.version>/`` (README.md, "Publishing")."""
+    """The release: ``releases/<dataset>/<partition>-v<recipe.version>/`` (docs/publish.md)."""
 
     dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_.-]+$")
     #: a shard is closed once its compressed size reaches this many MB (so shards are about this size)

@@ -9,6 +9,6 @@ echo "check: ruff format";        $bin/ruff format --check .
 echo "check: mypy";               $bin/mypy
 echo "check: import contracts";   $bin/lint-imports
 echo "check: docs (mkdocs strict)"
-$bin/python -m scripts.docs_reference
-$bin/mkdocs build --strict --quiet --site-dir .winnow/site
+$bin/python -m scripts.docs_reference --check
+NO_MKDOCS_2_WARNING=1 $bin/mkdocs build --strict --quiet --site-dir .winnow/site
 echo "check: all passed"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.patches
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
@@ -64,6 +65,7 @@ def funnel_png(funnel: pl.DataFrame, title: str = "Curation funnel") -> bytes:
         bars = ax.barh(range(len(vals)), vals, color=colors)
         ax.set_xlabel(col)
         ax.set_yticks(range(len(vals)), labels)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=4))  # "1.25 M" labels: few, or they overlap
         ax.xaxis.set_major_formatter(lambda v, _pos: fmt_count(v))
         for b, v in zip(bars, vals):
             ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " " + fmt_count(v), va="center", fontsize=8)

@@ -91,6 +91,16 @@ class WebDriver:
             time.sleep(1)
         raise AssertionError(f"page never showed {needles}; it shows:\n{text[:2000]}")
 
+    def wait_gone(self, *needles: str, timeout: float = 90) -> str:
+        """Wait until none of ``needles`` is on the page (a spinner's text, say)."""
+        deadline, text = time.time() + timeout, ""
+        while time.time() < deadline:
+            text = self.js("return document.body ? document.body.innerText : ''") or ""
+            if not any(n in text for n in needles):
+                return text
+            time.sleep(1)
+        raise AssertionError(f"page still shows one of {needles} after {timeout} s:\n{text[:2000]}")
+
     def screenshot(self, path: Path) -> bytes:
         png = base64.b64decode(self.cmd("GET", "/screenshot"))
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Choose the documents humans will label tonight.
 
-The design (README.md, "Human annotation", has the worked rules):
+The design (docs/annotate.md has the worked rules):
 
 * **Populations.** Kept documents (``status == "kept"``) and rejected documents
   (``status == "rejected"``) are sampled separately: kept at ``sampling.fraction``,
