@@ -1,6 +1,5 @@
 """Annotate stage: the human sample, its push to Label Studio, the labels pulled back and agreement."""
 
-import time
 from datetime import timedelta
 
 import dagster as dg
@@ -11,10 +10,9 @@ from assets.partitions import daily_partitions
 from assets.resources import LabelStudioResource, RecipeResource, SettingsResource, StoreResource
 from schemas.documents import ANNOTATION_SCHEMA
 from winnow.annotation.agreement import agreement_report, agreement_summary
-from winnow.annotation.ledger import Ledger, ledger_path
 from winnow.annotation.parse import EXTRA
-from winnow.annotation.pull import pull_annotations
-from winnow.annotation.push import push_sample
+from winnow.annotation.pull import pull_project
+from winnow.annotation.push import PUSHED_SCHEMA, push_night
 from winnow.annotation.sampling import design_status, sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
 from winnow.model.gate import agreement_verdict
@@ -25,21 +23,13 @@ OWNERS = ["team:annotation"]
 #: Asset check names (module constants, so tests and the UI agree).
 AGREEMENT_CHECK = "agreement_alpha_at_least_min"
 
-PUSHED_SCHEMA = {
-    "doc_id": pl.String(),
-    "task_id": pl.Int64(),
-    "state": pl.String(),
-    "partition": pl.String(),
-    "stratum": pl.String(),
-    "sample_kind": pl.String(),
-    "overlap": pl.Boolean(),
-    "project_id": pl.Int64(),
-}
 TABLE_SCHEMA = {**ANNOTATION_SCHEMA, **EXTRA, "task_updated_at": pl.Datetime("us", "UTC")}
-NOT_CONFIGURED = (
+PUSH_SKIPPED = (
     "Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
-    "scripts/labelstudio.sh)"
+    "scripts/labelstudio.sh): push skipped. Start it with `scripts/labelstudio.sh start` and "
+    "rematerialize this partition to send the sample."
 )
+PULL_SKIPPED = "Label Studio is not configured: nothing pulled (start it with `scripts/labelstudio.sh start`)."
 
 
 @dg.asset(
@@ -100,68 +90,39 @@ def label_studio_tasks(
     label_studio: LabelStudioResource,
     annotation_sample: pl.LazyFrame,
 ):
-    r, sample = recipe.load(), annotation_sample.collect()
+    cfg, sample = recipe.load().annotation, annotation_sample.collect()
     client = label_studio.client()
     if client is None:
-        msg = (
-            f"{NOT_CONFIGURED}: push skipped. Start it with `scripts/labelstudio.sh start` and "
-            "rematerialize this partition to send the sample."
-        )
-        context.log.warning(msg)
+        context.log.warning(PUSH_SKIPPED)
         return dg.Output(
-            pl.DataFrame(schema=PUSHED_SCHEMA),
-            metadata={
-                "dagster/row_count": 0,
-                "status": "skipped: not configured",
-                "warning": msg,
-                "sample_rows": sample.height,
-            },
+            pl.DataFrame(schema=PUSHED_SCHEMA), metadata=_skipped(0, PUSH_SKIPPED, sample_rows=sample.height)
         )
-    t0 = time.perf_counter()
-    try:
-        client.wait_healthy()
-        project_id = client.ensure_project(r.annotation.project_title, label_config(), instructions_html())
-        ledger = Ledger(ledger_path(store.store.root, client.url, project_id))
-        result = push_sample(
-            client,
-            project_id,
-            sample,
-            ledger,
-            batch_size=settings.get().label_studio.import_batch_size,
-            model_version=r.annotation.prediction_model_version,
-            overlap_annotators=r.annotation.overlap_annotators,
-            after_batch=lambda b, ids: context.log.info(f"imported batch {b}: {len(ids)} tasks"),
-        )
-    finally:
-        client.close()
-    seconds = time.perf_counter() - t0
-    pushed = (
-        ledger.read()
-        .filter(pl.col("doc_id").is_in(sample["doc_id"].implode()))
-        .select(
-            "doc_id",
-            "task_id",
-            "state",
-            "partition",
-            "stratum",
-            "sample_kind",
-            "overlap",
-            project_id=pl.lit(project_id, dtype=pl.Int64),
-        )
+    night = push_night(
+        client,
+        sample,
+        store.store.root,
+        project_title=cfg.project_title,
+        label_config=label_config(),
+        instructions=instructions_html(),
+        batch_size=settings.get().label_studio.import_batch_size,
+        model_version=cfg.prediction_model_version,
+        overlap_annotators=cfg.overlap_annotators,
+        log=context.log.info,
     )
     return dg.Output(
-        pushed,
+        night.pushed,
         metadata={
-            "dagster/row_count": pushed.height,
+            "dagster/row_count": night.pushed.height,
             "status": "pushed",
-            "label_studio_project": dg.MetadataValue.url(f"{client.url}/projects/{project_id}/data"),
-            "project_id": project_id,
-            **{k: v for k, v in result.as_dict().items() if k != "project_id"},
-            "seconds": round(seconds, 3),
-            "tasks_per_s": round(result.imported / seconds, 1) if result.imported and seconds else 0.0,
-            "preview": preview(pushed, ["doc_id", "task_id", "sample_kind", "overlap", "stratum"]),
+            "label_studio_project": dg.MetadataValue.url(f"{night.url}/projects/{night.project_id}/data"),
+            **night.metadata(),
+            "preview": preview(night.pushed, ["doc_id", "task_id", "sample_kind", "overlap", "stratum"]),
         },
     )
+
+
+def _skipped(rows: int, msg: str, **extra) -> dict:
+    return {"dagster/row_count": rows, "status": "skipped: not configured", "warning": msg, **extra}
 
 
 @dg.asset(
@@ -179,36 +140,23 @@ def annotations(
     store: StoreResource,
     label_studio: LabelStudioResource,
 ):
-    r = recipe.load()
-    previous = store.store.collect("annotations")
+    title, previous = recipe.load().annotation.project_title, store.store.collect("annotations")
     kept = previous if previous is not None else pl.DataFrame(schema=TABLE_SCHEMA)
     client = label_studio.client()
     if client is None:
-        msg = "Label Studio is not configured: nothing pulled (start it with `scripts/labelstudio.sh start`)."
-        context.log.warning(msg)
+        context.log.warning(PULL_SKIPPED)
+        return dg.Output(kept, metadata=_skipped(kept.height, PULL_SKIPPED))
+    margin = timedelta(seconds=settings.get().label_studio.pull_safety_margin_s)
+    pulled = pull_project(client, title, previous, margin)
+    if pulled is None:
         return dg.Output(
-            kept, metadata={"dagster/row_count": kept.height, "status": "skipped: not configured", "warning": msg}
+            kept, metadata={"dagster/row_count": kept.height, "status": f"no project titled {title!r} yet"}
         )
-    try:
-        client.wait_healthy()
-        project_id = client.find_project(r.annotation.project_title)
-        if project_id is None:
-            return dg.Output(
-                kept,
-                metadata={
-                    "dagster/row_count": kept.height,
-                    "status": f"no project titled {r.annotation.project_title!r} yet",
-                },
-            )
-        margin = timedelta(seconds=settings.get().label_studio.pull_safety_margin_s)
-        table, stats = pull_annotations(client, project_id, previous, margin)
-    finally:
-        client.close()
-    table = table.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
+    table, stats, project_id = pulled
     if stats.report.problems:
-        context.log.warning(
-            f"{len(stats.report.problems)} annotations look incomplete: " + "; ".join(stats.report.problems[:5])
-        )
+        problems = stats.report.problems
+        context.log.warning(f"{len(problems)} annotations look incomplete: " + "; ".join(problems[:5]))
+    table = table.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
     return dg.Output(table, metadata=_pull_metadata(table, stats, project_id))
 
 

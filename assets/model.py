@@ -6,7 +6,7 @@ import polars as pl
 from assets.metadata import bullet_md, png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
 from assets.resources import RecipeResource, SettingsResource, StoreResource
-from winnow.model.gate import curated_quality_gate, night_estimates
+from winnow.model.gate import NightEstimates, curated_quality_gate, night_estimates
 from winnow.model.lifecycle import ModelOutcome, TrainingSet, history_table, scoring_model, train_or_reuse, training_set
 from winnow.model.registry import ModelRegistry
 from winnow.model.scoring import score_documents, score_summary
@@ -163,37 +163,32 @@ def quality_estimates(
 ):
     r, night, root = recipe.load(), context.partition_key, store.store
     est = night_estimates(
-        r,
-        night,
-        root.table("annotations"),
-        root.table("annotation_sample", [night]),
-        scored_documents,
-        curated_documents,
-    )
-    table = est.table
-    yield dg.Output(
-        table,
-        metadata={
-            "dagster/row_count": table.height,
-            "status": (
-                f"{est.design_labels} random/rejected-sample labels for {night}"
-                if est.design_labels
-                else f"no labels for {night} yet: no estimates (cold start)"
-            ),
-            "design_labels": est.design_labels,
-            "active_labels_excluded": est.active_labels,
-            "estimates": table_md(table.select("population", "metric", "estimate", "lower", "upper", "n_labels")),
-            **png_md("chart", estimates_png(table), "estimates with 95% intervals"),
-            "coverage": dg.MetadataValue.json(est.coverage),
-            "method": table["method"][0] if table.height else "n/a",
-            "problems": bullet_md(est.problems),
-            "preview": preview(table),
-        },
-    )
-    verdict = curated_quality_gate(table, r, night)
+        r, night, root.table("annotations"), root.table("annotation_sample", [night]),
+        scored_documents, curated_documents,
+    )  # fmt: skip
+    yield dg.Output(est.table, metadata=_estimates_metadata(est, night))
+    verdict = curated_quality_gate(est.table, r, night)
     yield dg.AssetCheckResult(
-        check_name=CURATED_QUALITY_CHECK,
-        passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        check_name=CURATED_QUALITY_CHECK, passed=verdict.passed, severity=dg.AssetCheckSeverity.ERROR,
         metadata=verdict.metadata,
-    )
+    )  # fmt: skip
+
+
+def _estimates_metadata(est: NightEstimates, night: str) -> dict:
+    table = est.table
+    return {
+        "dagster/row_count": table.height,
+        "status": (
+            f"{est.design_labels} random/rejected-sample labels for {night}"
+            if est.design_labels
+            else f"no labels for {night} yet: no estimates (cold start)"
+        ),
+        "design_labels": est.design_labels,
+        "active_labels_excluded": est.active_labels,
+        "estimates": table_md(table.select("population", "metric", "estimate", "lower", "upper", "n_labels")),
+        **png_md("chart", estimates_png(table), "estimates with 95% intervals"),
+        "coverage": dg.MetadataValue.json(est.coverage),
+        "method": table["method"][0] if table.height else "n/a",
+        "problems": bullet_md(est.problems),
+        "preview": preview(table),
+    }

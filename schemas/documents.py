@@ -81,11 +81,6 @@ ISSUE_TAGS = (
 )
 
 
-def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """An empty frame with the given schema (for stages that found nothing)."""
-    return pl.DataFrame(schema=schema)
-
-
 def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame:
     """Select and cast the schema's columns in order; extra columns are kept after them."""
     names = frame.collect_schema().names()

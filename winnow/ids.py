@@ -36,16 +36,3 @@ def hash_seed_fraction(key: pl.Expr, seed: int) -> pl.Expr:
     releases), so a rerun or an upgrade picks the same documents.
     """
     return key.map_batches(lambda s: _stable_fraction(s, seed), return_dtype=pl.Float64)
-
-
-def stable_hash_hex(key: pl.Expr) -> pl.Expr:
-    """xxh3-64 of each string as 16 hex chars: stable across polars versions and runs."""
-
-    def _hash(s: pl.Series) -> pl.Series:
-        return pl.Series(
-            s.name,
-            [None if v is None else xxhash.xxh3_64_hexdigest(v.encode("utf-8", "surrogatepass")) for v in s.to_list()],
-            dtype=pl.String,
-        )
-
-    return key.map_batches(_hash, return_dtype=pl.String)

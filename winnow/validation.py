@@ -441,11 +441,6 @@ def write_summary(outcome: ValidationOutcome, root: Path) -> Path:
     return path
 
 
-def read_summary(root: Path, asset: str, partition: str | None) -> dict | None:
-    p = summary_path(root, asset, partition)
-    return json.loads(p.read_text()) if p.exists() else None
-
-
 # --------------------------------------------------------------------------- manifest
 def manifest_frame(release_dir: Path) -> tuple[dict, pl.DataFrame]:
     """The release manifest and its shards' facts (``winnow.publish.release.manifest_frame``)."""

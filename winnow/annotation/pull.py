@@ -85,3 +85,18 @@ def pull_annotations(
     stats.total_rows = merged.height
     stats.seconds = time.perf_counter() - t0
     return merged, stats
+
+
+def pull_project(
+    client: LabelStudioClient, title: str, previous: pl.DataFrame | None, safety_margin: timedelta = SAFETY_MARGIN
+) -> tuple[pl.DataFrame, PullStats, int] | None:
+    """Pull the project titled ``title`` into the previous table; None when there is no such project yet."""
+    try:
+        client.wait_healthy()
+        project_id = client.find_project(title)
+        if project_id is None:
+            return None
+        table, stats = pull_annotations(client, project_id, previous, safety_margin)
+    finally:
+        client.close()
+    return table, stats, project_id

@@ -16,11 +16,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
 from winnow.annotation.labelstudio import LabelStudioClient
-from winnow.annotation.ledger import Ledger
+from winnow.annotation.ledger import Ledger, ledger_path
 from winnow.annotation.tasks import format_tasks, validate_tasks
 
 
@@ -116,3 +117,83 @@ def push_sample(
             if after_batch is not None:
                 after_batch(b, ids)
     return result
+
+
+PUSHED_SCHEMA = {
+    "doc_id": pl.String(),
+    "task_id": pl.Int64(),
+    "state": pl.String(),
+    "partition": pl.String(),
+    "stratum": pl.String(),
+    "sample_kind": pl.String(),
+    "overlap": pl.Boolean(),
+    "project_id": pl.Int64(),
+}
+
+
+@dataclass
+class NightPush:
+    """What a night's push did: the ledger rows of the night's sample, the counts and the time."""
+
+    pushed: pl.DataFrame
+    result: PushResult
+    project_id: int
+    url: str
+    seconds: float
+
+    def metadata(self) -> dict:
+        r, s = self.result, self.seconds
+        return {
+            "project_id": self.project_id,
+            **{k: v for k, v in r.as_dict().items() if k != "project_id"},
+            "seconds": round(s, 3),
+            "tasks_per_s": round(r.imported / s, 1) if r.imported and s else 0.0,
+        }
+
+
+def push_night(
+    client: LabelStudioClient,
+    sample: pl.DataFrame,
+    ledger_root: Path,
+    *,
+    project_title: str,
+    label_config: str,
+    instructions: str,
+    batch_size: int,
+    model_version: str,
+    overlap_annotators: int,
+    log: Callable[[str], None] = lambda _m: None,
+) -> NightPush:
+    """Find or create the project, push the sample through the ledger, and read back what was sent."""
+    t0 = time.perf_counter()
+    try:
+        client.wait_healthy()
+        project_id = client.ensure_project(project_title, label_config, instructions)
+        ledger = Ledger(ledger_path(ledger_root, client.url, project_id))
+        result = push_sample(
+            client,
+            project_id,
+            sample,
+            ledger,
+            batch_size=batch_size,
+            model_version=model_version,
+            overlap_annotators=overlap_annotators,
+            after_batch=lambda b, ids: log(f"imported batch {b}: {len(ids)} tasks"),
+        )
+    finally:
+        client.close()
+    pushed = (
+        ledger.read()
+        .filter(pl.col("doc_id").is_in(sample["doc_id"].implode()))
+        .select(
+            "doc_id",
+            "task_id",
+            "state",
+            "partition",
+            "stratum",
+            "sample_kind",
+            "overlap",
+            project_id=pl.lit(project_id, dtype=pl.Int64),
+        )
+    )
+    return NightPush(pushed, result, project_id, client.url, time.perf_counter() - t0)

@@ -256,9 +256,6 @@ class SignatureIndex:
         _swap_in(writer.dir, self.partitions_dir / partition)
         return rows
 
-    def drop_partition(self, partition: str) -> None:
-        shutil.rmtree(self.partitions_dir / _check_name(partition), ignore_errors=True)
-
 
 def _swap_in(new: Path, final: Path) -> None:
     """Replace directory ``final`` by ``new`` (readers see the old or the new one, never a mix)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.recipe import C4Config
+from winnow.signals.family import Family
 from winnow.signals.text import SENTENCE_CLASS
 
 CITATION = r"\[\d*]|\[edit]|\[citation needed]"
@@ -155,3 +156,34 @@ def signals() -> list[pl.Expr]:
         .otherwise(0.0)
         .alias("c4_removed_line_frac")
     ]
+
+
+# ----------------------------------------------------------------------------- the family
+def _rules(f) -> list:
+    c4, c = f.c4, pl.col
+    rules = []
+    if c4.filter_lorem_ipsum:
+        rules.append(("c4_lorem_ipsum", c("c4_lorem_ipsum_lines") == 0))
+    if c4.filter_curly_bracket:
+        rules.append(("c4_curly_bracket", c("c4_curly_bracket_lines") == 0))
+    if c4.min_num_sentences != -1:
+        rules.append(("c4_too_few_sentences", c("c4_sentences") >= c4.min_num_sentences))
+    if c4.max_removed_line_frac is not None:
+        rules.append(("c4_no_terminal_punct", c("c4_removed_line_frac") <= c4.max_removed_line_frac))
+    return rules
+
+
+FAMILY = Family(
+    name="c4",
+    reasons={
+        "c4_lorem_ipsum": "a line C4 keeps contains 'lorem ipsum' (datatrove: lorem_ipsum)",
+        "c4_curly_bracket": "a line C4 keeps contains '{' (datatrove: curly_bracket)",
+        "c4_too_few_sentences": "fewer than min_num_sentences sentences in the lines C4 keeps "
+        "(datatrove: too_few_sentences)",
+        "c4_no_terminal_punct": "share of lines C4 would remove above max_removed_line_frac "
+        "(Winnow extension, off by default)",
+    },
+    columns=lambda f: {**{name: pl.Int64() for name in COUNT_COLUMNS}, "c4_removed_line_frac": pl.Float64()},
+    rules=_rules,
+    rule_languages_only=True,
+)

@@ -25,45 +25,17 @@ SLICE_BYTES = 4 * 1024 * 1024
 _STRUCT = "__winnow_signals"
 
 
+#: the families whose columns ``compute_signals`` adds, in column order
+COLUMN_FAMILIES = (langid.FAMILY, gopher.QUALITY, gopher.REPETITION, c4.FAMILY, fineweb.FAMILY)
+
+
 def signal_schema(cfg: FiltersConfig) -> dict[str, pl.DataType]:
     """Every column ``compute_signals`` adds, in order, with its dtype."""
-    i, f = pl.Int64(), pl.Float64()
-    rep = cfg.gopher_repetition
-    cols: dict[str, pl.DataType] = {
-        "n_chars": i,
-        "n_words": i,
-        "n_lines": i,
-        "lang_detected": pl.String(),
-        "lang_score": f,
-        "gopher_n_words": i,
-        "gopher_mean_word_length": f,
-        "gopher_hash_per_word": f,
-        "gopher_ellipsis_per_word": f,
-        "gopher_bullet_lines_ratio": f,
-        "gopher_ellipsis_lines_ratio": f,
-        "gopher_alpha_words_ratio": f,
-        "gopher_stop_words": i,
-        "gopher_dup_para_frac": f,
-        "gopher_dup_para_char_frac": f,
-        "gopher_dup_line_frac": f,
-        "gopher_dup_line_char_frac": f,
-    }
-    cols |= {f"gopher_top_{n}_gram_frac": f for n in sorted(rep.top_n_grams)}
-    cols |= {f"gopher_dup_{n}_gram_frac": f for n in sorted(rep.dup_n_grams)}
-    cols |= {name: i for name in c4.COUNT_COLUMNS}
-    cols |= {
-        "c4_removed_line_frac": f,
-        "fineweb_lines": i,
-        "fineweb_line_punct_ratio": f,
-        "fineweb_short_line_ratio": f,
-        "fineweb_char_dup_ratio": f,
-        "fineweb_newlines_per_word": f,
-        "pii_email": i,
-        "pii_phone": i,
-        "pii_ip": i,
-        "pii_card": i,
-        "text_redacted": pl.String(),
-    }
+    i = pl.Int64()
+    cols: dict[str, pl.DataType] = {"n_chars": i, "n_words": i, "n_lines": i}
+    for family in COLUMN_FAMILIES:
+        cols |= family.columns(cfg)
+    cols |= {name: i for name in pii.COLUMNS} | {"text_redacted": pl.String()}
     return cols
 
 

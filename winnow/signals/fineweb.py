@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.recipe import FineWebConfig
+from winnow.signals.family import Family
 from winnow.signals.gopher import _ratio, duplicate_stats
 from winnow.signals.text import TERMINAL_CLASS
 
@@ -41,3 +42,39 @@ def signals(n_chars_no_newline: pl.Expr, n_newlines: pl.Expr) -> list[pl.Expr]:
         _ratio(n_newlines, pl.col("n_tokens")).alias("fineweb_newlines_per_word"),
         lines.alias("fineweb_lines"),
     ]
+
+
+# ----------------------------------------------------------------------------- the family
+def _rules(f) -> list:
+    fw, c = f.fineweb, pl.col
+    ratio = c("fineweb_line_punct_ratio")
+    punct_ok = ratio >= fw.line_punct_thr
+    if fw.line_punct_exclude_zero:
+        punct_ok = punct_ok | (ratio == 0)
+    return [
+        ("empty", c("fineweb_lines") > 0),
+        ("line_punct_ratio", punct_ok),
+        ("short_line_ratio", c("fineweb_short_line_ratio") <= fw.short_line_thr),
+        ("char_dup_ratio", c("fineweb_char_dup_ratio") <= fw.char_duplicates_ratio),
+        ("list_ratio", c("fineweb_newlines_per_word") <= fw.new_line_ratio),
+    ]
+
+
+FAMILY = Family(
+    name="fineweb",
+    reasons={
+        "line_punct_ratio": "share of lines ending in terminal punctuation below line_punct_thr",
+        "short_line_ratio": "share of short lines above short_line_thr",
+        "char_dup_ratio": "characters in duplicated lines above char_duplicates_ratio",
+        "list_ratio": "newlines per word above new_line_ratio",
+    },
+    columns=lambda f: {
+        "fineweb_lines": pl.Int64(),
+        "fineweb_line_punct_ratio": pl.Float64(),
+        "fineweb_short_line_ratio": pl.Float64(),
+        "fineweb_char_dup_ratio": pl.Float64(),
+        "fineweb_newlines_per_word": pl.Float64(),
+    },
+    rules=_rules,
+    rule_languages_only=True,
+)

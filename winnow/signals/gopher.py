@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from winnow.signals.family import Family
+
 #: passes that redo the repeats without the n-grams the greedy scan jumps over (2: exact on ~98% of
 #: (document, n) pairs of real text, the rest within part of one n-gram)
 REFINE = 2
@@ -288,3 +290,101 @@ def repetition_signals(top_ns: list[int], dup_ns: list[int], n_chars: pl.Expr) -
         _ratio(pl.col(f"dup_{n}_chars"), n_chars).clip(0.0, 1.0).alias(f"gopher_dup_{n}_gram_frac") for n in dup_ns
     ]
     return exprs
+
+
+# ----------------------------------------------------------------------------- the families
+def _quality_rules(f) -> list:
+    q, c = f.gopher_quality, pl.col
+    words, mean = c("gopher_n_words"), c("gopher_mean_word_length")
+    checks = [
+        ("gopher_short_doc", q.min_doc_words, words >= q.min_doc_words),
+        ("gopher_long_doc", q.max_doc_words, words <= q.max_doc_words),
+        ("gopher_below_avg_threshold", q.min_avg_word_length, mean >= q.min_avg_word_length),
+        ("gopher_above_avg_threshold", q.max_avg_word_length, mean <= q.max_avg_word_length),
+        ("gopher_too_many_hashes", q.max_symbol_word_ratio, c("gopher_hash_per_word") <= q.max_symbol_word_ratio),
+        ("gopher_too_many_ellipsis", q.max_symbol_word_ratio, c("gopher_ellipsis_per_word") <= q.max_symbol_word_ratio),
+        (
+            "gopher_too_many_bullets",
+            q.max_bullet_lines_ratio,
+            c("gopher_bullet_lines_ratio") <= q.max_bullet_lines_ratio,
+        ),
+        (
+            "gopher_too_many_end_ellipsis",
+            q.max_ellipsis_lines_ratio,
+            c("gopher_ellipsis_lines_ratio") <= q.max_ellipsis_lines_ratio,
+        ),
+        (
+            "gopher_below_alpha_threshold",
+            q.max_non_alpha_words_ratio,
+            c("gopher_alpha_words_ratio") >= q.max_non_alpha_words_ratio,
+        ),
+        ("gopher_enough_stop_words", q.min_stop_words, c("gopher_stop_words") >= q.min_stop_words),
+    ]
+    return [(reason, keep) for reason, thr, keep in checks if thr]  # 0/None disables, as in datatrove
+
+
+def _repetition_rules(f) -> list:
+    rep, c = f.gopher_repetition, pl.col
+    rules = [("empty", c("n_chars") > 0)]
+    for key in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
+        thr = getattr(rep, key)
+        if thr:
+            rules.append((key, c(f"gopher_{key}") <= thr))
+    rules += [(f"top_{n}_gram", c(f"gopher_top_{n}_gram_frac") <= thr) for n, thr in sorted(rep.top_n_grams.items())]
+    rules += [
+        (f"duplicated_{n}_n_grams", c(f"gopher_dup_{n}_gram_frac") <= thr) for n, thr in sorted(rep.dup_n_grams.items())
+    ]
+    return rules
+
+
+_F, _I = pl.Float64(), pl.Int64()
+
+QUALITY = Family(
+    name="gopher_quality",
+    reasons={
+        "gopher_short_doc": "fewer non-symbol words than min_doc_words",
+        "gopher_long_doc": "more non-symbol words than max_doc_words",
+        "gopher_below_avg_threshold": "mean word length below min_avg_word_length",
+        "gopher_above_avg_threshold": "mean word length above max_avg_word_length",
+        "gopher_too_many_hashes": "'#' per word above max_symbol_word_ratio",
+        "gopher_too_many_ellipsis": "ellipses per word above max_symbol_word_ratio",
+        "gopher_too_many_bullets": "share of bullet lines above max_bullet_lines_ratio",
+        "gopher_too_many_end_ellipsis": "share of lines ending in an ellipsis above max_ellipsis_lines_ratio",
+        "gopher_below_alpha_threshold": "share of words with a letter below max_non_alpha_words_ratio",
+        "gopher_enough_stop_words": "fewer distinct stop words than min_stop_words",
+    },
+    columns=lambda f: {
+        "gopher_n_words": _I,
+        "gopher_mean_word_length": _F,
+        "gopher_hash_per_word": _F,
+        "gopher_ellipsis_per_word": _F,
+        "gopher_bullet_lines_ratio": _F,
+        "gopher_ellipsis_lines_ratio": _F,
+        "gopher_alpha_words_ratio": _F,
+        "gopher_stop_words": _I,
+    },
+    rules=_quality_rules,
+    rule_languages_only=True,
+)
+
+REPETITION = Family(
+    name="gopher_repetition",
+    reasons={
+        "empty": "empty text (Gopher repetition) / no non-blank line (FineWeb)",
+        "dup_para_frac": "too many duplicated paragraphs",
+        "dup_para_char_frac": "too many characters in duplicated paragraphs",
+        "dup_line_frac": "too many duplicated lines",
+        "dup_line_char_frac": "too many characters in duplicated lines",
+        "top_{n}_gram": "the most frequent word n-gram covers too many characters",
+        "duplicated_{n}_n_grams": "repeated word n-grams cover too many characters",
+    },
+    columns=lambda f: {
+        "gopher_dup_para_frac": _F,
+        "gopher_dup_para_char_frac": _F,
+        "gopher_dup_line_frac": _F,
+        "gopher_dup_line_char_frac": _F,
+        **{f"gopher_top_{n}_gram_frac": _F for n in sorted(f.gopher_repetition.top_n_grams)},
+        **{f"gopher_dup_{n}_gram_frac": _F for n in sorted(f.gopher_repetition.dup_n_grams)},
+    },
+    rules=_repetition_rules,
+)

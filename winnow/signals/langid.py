@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from schemas.recipe import LanguageConfig
+from winnow.signals.family import Family
 
 UNDETERMINED = "und"
 _LOCK = threading.Lock()
@@ -85,3 +86,23 @@ def detect(texts: pl.Series, cfg: LanguageConfig) -> tuple[pl.Series, pl.Series]
                 langs[i] = code or top.language.iso_code_639_3.name.lower()
                 scores[i] = min(max(float(top.value), 0.0), 1.0)
     return pl.Series("lang_detected", langs, dtype=pl.String), pl.Series("lang_score", scores, dtype=pl.Float64)
+
+
+# ----------------------------------------------------------------------------- the family
+def _rules(f) -> list:
+    lang, c = f.language, pl.col
+    rules = [("lang_not_allowed", c("lang_detected").is_in(lang.allowed))]
+    if lang.min_confidence:
+        rules.append(("lang_low_confidence", c("lang_score") >= lang.min_confidence))
+    return rules
+
+
+FAMILY = Family(
+    name="language",
+    reasons={
+        "lang_not_allowed": "detected language not in filters.language.allowed",
+        "lang_low_confidence": "language-ID confidence below filters.language.min_confidence",
+    },
+    columns=lambda f: {"lang_detected": pl.String(), "lang_score": pl.Float64()},
+    rules=_rules,
+)

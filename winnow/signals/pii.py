@@ -61,6 +61,10 @@ def _luhn_ok(candidate: pl.Expr) -> pl.Expr:
     return doubled.list.sum() % 10 == 0
 
 
+#: the PII counts per document, in column order
+COLUMNS = ("pii_email", "pii_phone", "pii_ip", "pii_card")
+
+
 def pii_frame(text: pl.Series, extra_email: str | None = None, extra_phone: str | None = None) -> pl.DataFrame:
     """``pii_email``, ``pii_phone``, ``pii_ip``, ``pii_card`` (Int64) and ``text_redacted`` for ``text``."""
     email = EMAIL + (f"|{re2_to_rust(extra_email)}" if extra_email else "")

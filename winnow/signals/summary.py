@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-PII_COLUMNS = ("pii_email", "pii_phone", "pii_ip", "pii_card")
+from winnow.signals.pii import COLUMNS as PII_COLUMNS
 
 
 def language_summary(decided: pl.LazyFrame, top: int = 15) -> pl.DataFrame:
