@@ -24,7 +24,6 @@ import fcntl
 import json
 import logging
 import re
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ import polars as pl
 
 from schemas.expectations import SuiteSpec, build_suite
 from winnow.settings import quiet_great_expectations
+from winnow.stopwatch import Stopwatch
 from winnow.storage import write_text_atomic
 
 #: Data Docs site and result store names inside the (ephemeral) GE context.
@@ -248,14 +248,8 @@ def validate(
     ``root`` is the validation folder (``winnow_home()/validation``); without it nothing
     is written (unit tests, the benchmark's engine-only phase).
     """
-    timings: dict[str, float] = {}
-    t0 = t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        timings[name] = round(now - t, 3)
-        t = now
+    watch = Stopwatch()
+    lap = watch.lap
 
     table = f"{asset}" + (f" partition {partition}" if partition else "")
     df = prepare(frame, spec, table=table)
@@ -327,10 +321,10 @@ def validate(
         outcome.data_docs_index = str(site_dir / "index.html")
         lap("data_docs")
     if root is not None:
-        outcome.timings = {**timings, "total": round(time.perf_counter() - t0, 3)}
+        outcome.timings = watch.total()
         outcome.summary_path = str(write_summary(outcome, root))
         lap("summary")
-    outcome.timings = {**timings, "total": round(time.perf_counter() - t0, 3)}
+    outcome.timings = watch.total()
     return outcome
 
 

@@ -398,30 +398,58 @@ def run_dedup(
 ) -> DedupOutcome:
     """Deduplicate ``docs`` (doc_id, text, optional quality_score/created_at/ingested_at).
 
-    ``workdir`` is emptied first and holds the intermediate and result files; keep
-    it until the returned lazy frames have been consumed.
+    Phases: map (signatures and bucket files per shard), pairs (exact, near, history),
+    cluster (union-find and the kept document per cluster), write (the result files).
+    ``workdir`` is emptied first and holds the intermediate and result files; keep it
+    until the returned lazy frames have been consumed.
     """
     t0 = time.perf_counter()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    k = settings.params.num_perm
     stats = signature_shards(docs, workdir, settings)
     stats["seconds_map"] = round(time.perf_counter() - t0, 3)
     n = stats["documents"]
-    doc_lf = _docs(workdir) if n else None
-
-    if n:
-        dup_ids = doc_lf.group_by("doc_id").agg(pl.len()).filter(pl.col("len") > 1).sort("doc_id").head(5).collect()
-        if dup_ids.height:
-            raise DuplicateDocIdError(
-                f"deduplication input has repeated doc_id values (each document must appear once), e.g. "
-                f"{dup_ids.get_column('doc_id').to_list()}"
-            )
+    if not n:
+        out, sig_out = _empty_outcome(settings.params.num_perm)
+        stats["seconds_total"] = round(time.perf_counter() - t0, 3)
+        return DedupOutcome(out, sig_out, stats)
+    doc_lf = _docs(workdir)
+    _check_unique_ids(doc_lf)
 
     t1 = time.perf_counter()
-    edges = []  # (a, b, kind) with a, b node ids; history nodes get ids >= n
+    edges = _tonight_edges(docs, doc_lf, settings, workdir, stats)
+    hist_nodes = pl.DataFrame(schema={"node": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
+    if index is not None and settings.against_history:
+        hist_edges, hist_nodes = _history_edges(index, doc_lf, settings, workdir, partition, n, stats)
+        edges += hist_edges
+    stats["seconds_pairs"] = round(time.perf_counter() - t1, 3)
+
+    t2 = time.perf_counter()
+    decided = _decide(edges, doc_lf, hist_nodes, n)
+    stats["seconds_cluster"] = round(time.perf_counter() - t2, 3)
+
+    out, sig_out = _write_outcome(doc_lf, decided, workdir, settings.params.num_perm)
+    stats["seconds_total"] = round(time.perf_counter() - t0, 3)
+    return DedupOutcome(out, sig_out, stats)
+
+
+def _check_unique_ids(doc_lf: pl.LazyFrame) -> None:
+    dup_ids = doc_lf.group_by("doc_id").agg(pl.len()).filter(pl.col("len") > 1).sort("doc_id").head(5).collect()
+    if dup_ids.height:
+        raise DuplicateDocIdError(
+            f"deduplication input has repeated doc_id values (each document must appear once), e.g. "
+            f"{dup_ids.get_column('doc_id').to_list()}"
+        )
+
+
+def _tonight_edges(
+    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, settings: DedupSettings, workdir: Path, stats: dict
+) -> list[pl.DataFrame]:
+    """Exact and near pairs within the night: (a, b, kind), a and b node ids."""
+    k = settings.params.num_perm
+    edges = []
     # exact pairs: every member of a content-hash group to the group's first document
-    if settings.exact and n:
+    if settings.exact:
         exact = (
             doc_lf.select("idx", "content_hash")
             .with_columns(root=pl.col("idx").min().over("content_hash"))
@@ -431,7 +459,7 @@ def run_dedup(
         edges.append(exact.select(a="root", b="idx", kind=pl.lit("exact")))
         stats["exact_pairs"] = exact.height
     # near pairs: per band, from the bucket files; verified against the signatures
-    if settings.minhash and n:
+    if settings.minhash:
         pairs = all_candidate_pairs(workdir / "buckets", settings.params.bands, settings.bucket_head)
         stats["candidate_pairs"] = pairs.height
         if settings.exact and pairs.height:  # exact duplicates are linked already: nothing to verify
@@ -453,47 +481,62 @@ def run_dedup(
             pairs = pairs.filter(pl.Series(j >= settings.threshold))
         stats["near_pairs"] = pairs.height
         edges.append(pairs.with_columns(kind=pl.lit("near")))
+    return edges
 
-    # history: tonight against the published index of earlier nights (not its own, not later ones)
+
+def _history_edges(
+    index: SignatureIndex,
+    doc_lf: pl.LazyFrame,
+    settings: DedupSettings,
+    workdir: Path,
+    partition: str | None,
+    n: int,
+    stats: dict,
+) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """Tonight against the published index of earlier nights (not its own, not later ones).
+
+    History documents become nodes numbered from ``n``; returns their edges and the nodes.
+    """
+    k = settings.params.num_perm
     hist_nodes = pl.DataFrame(schema={"node": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
-    if index is not None and settings.against_history and n:
-        found = []
-        tonight = doc_lf.select(doc="idx", content_hash="content_hash").collect()
-        if settings.exact:
-            found.append(index.lookup_exact(tonight, before=partition).with_columns(kind=pl.lit("exact")))
-        if settings.minhash:
-            near = []
-            for b in range(settings.params.bands):  # type: ignore[assignment]
-                files = sorted(band_dir(workdir / "buckets", b).glob("*.parquet"))  # type: ignore[arg-type]
-                if files:
-                    near.append(index.lookup_band(b, pl.read_parquet(files), before=partition))  # type: ignore[arg-type]
-            near_df = pl.concat(near).unique() if near else None
-            if near_df is not None and near_df.height and settings.verify != "none":
-                keys, hsig = index.signatures(near_df.select("hist_doc_id", "hist_partition").unique())
-                keyed = keys.with_row_index("_h")
-                near_df = near_df.join(keyed, on=["hist_doc_id", "hist_partition"], how="inner")
-                d = near_df.get_column("doc").to_numpy()
-                sidx, sig = _load_signatures(workdir, d, k)
-                est = estimated_jaccard(sig[_rows(sidx, d)], hsig[near_df.get_column("_h").to_numpy()])
-                near_df = near_df.filter(pl.Series(est >= settings.signature_threshold)).drop("_h")
-            if near_df is not None:
-                found.append(near_df.with_columns(kind=pl.lit("near")))
-        if found:
-            hist = pl.concat(found).unique(["doc", "hist_doc_id", "hist_partition"], keep="first")
-            hist_nodes = (
-                hist.select("hist_doc_id", "hist_partition")
-                .unique()
-                .sort(["hist_partition", "hist_doc_id"])
-                .with_row_index("node", offset=n)
-                .with_columns(pl.col("node").cast(pl.Int64))
-            )
-            hist = hist.join(hist_nodes, on=["hist_doc_id", "hist_partition"])
-            edges.append(hist.select(a="doc", b="node", kind=pl.lit("history")))
-            stats["history_pairs"] = hist.height
-    stats["seconds_pairs"] = round(time.perf_counter() - t1, 3)
+    found = []
+    tonight = doc_lf.select(doc="idx", content_hash="content_hash").collect()
+    if settings.exact:
+        found.append(index.lookup_exact(tonight, before=partition).with_columns(kind=pl.lit("exact")))
+    if settings.minhash:
+        near = []
+        for band in range(settings.params.bands):
+            files = sorted(band_dir(workdir / "buckets", band).glob("*.parquet"))
+            if files:
+                near.append(index.lookup_band(band, pl.read_parquet(files), before=partition))
+        near_df = pl.concat(near).unique() if near else None
+        if near_df is not None and near_df.height and settings.verify != "none":
+            keys, hsig = index.signatures(near_df.select("hist_doc_id", "hist_partition").unique())
+            keyed = keys.with_row_index("_h")
+            near_df = near_df.join(keyed, on=["hist_doc_id", "hist_partition"], how="inner")
+            d = near_df.get_column("doc").to_numpy()
+            sidx, sig = _load_signatures(workdir, d, k)
+            est = estimated_jaccard(sig[_rows(sidx, d)], hsig[near_df.get_column("_h").to_numpy()])
+            near_df = near_df.filter(pl.Series(est >= settings.signature_threshold)).drop("_h")
+        if near_df is not None:
+            found.append(near_df.with_columns(kind=pl.lit("near")))
+    if not found:
+        return [], hist_nodes
+    hist = pl.concat(found).unique(["doc", "hist_doc_id", "hist_partition"], keep="first")
+    hist_nodes = (
+        hist.select("hist_doc_id", "hist_partition")
+        .unique()
+        .sort(["hist_partition", "hist_doc_id"])
+        .with_row_index("node", offset=n)
+        .with_columns(pl.col("node").cast(pl.Int64))
+    )
+    hist = hist.join(hist_nodes, on=["hist_doc_id", "hist_partition"])
+    stats["history_pairs"] = hist.height
+    return [hist.select(a="doc", b="node", kind=pl.lit("history"))], hist_nodes
 
-    # union-find and the kept document per cluster
-    t2 = time.perf_counter()
+
+def _decide(edges: list[pl.DataFrame], doc_lf: pl.LazyFrame, hist_nodes: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Union-find over the pairs and the kept document per cluster: idx, dup_cluster_id/size, dup_of, dup_kind."""
     edge_cols = [pl.col("a").cast(pl.Int64), pl.col("b").cast(pl.Int64), pl.col("kind").cast(pl.String)]
     all_edges = (
         pl.concat([e.select(edge_cols) for e in edges])
@@ -505,7 +548,7 @@ def run_dedup(
     members = comp.filter(pl.col("idx") < n)
     clustered = (
         doc_lf.join(members.lazy(), on="idx").collect()
-        if n and members.height
+        if members.height
         else pl.DataFrame(
             schema={"idx": pl.Int64, "doc_id": pl.String, "content_hash": pl.UInt64, "comp": pl.Int64, **RANK_COLUMNS}  # type: ignore[dict-item]
         )
@@ -548,53 +591,58 @@ def run_dedup(
             .otherwise(pl.lit("near")),
         )
     )
-    stats["seconds_cluster"] = round(time.perf_counter() - t2, 3)
+    return decided
 
+
+def _write_outcome(
+    doc_lf: pl.LazyFrame, decided: pl.DataFrame, workdir: Path, k: int
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Write the per-document results and the kept documents' signatures; lazy scans of both."""
     results_path = workdir / "results.parquet"
     sigs_path = workdir / "kept_signatures.parquet"
-    if n:
-        results = doc_lf.join(decided.lazy(), on="idx", how="left", maintain_order="left").select(
-            "idx",
-            "doc_id",
-            content_hash=pl.col("content_hash").map_batches(
-                lambda s: pl.Series(to_hex(s.to_numpy()), dtype=pl.String), return_dtype=pl.String
-            ),
-            content_hash_u64="content_hash",
-            dup_cluster_id=pl.coalesce("dup_cluster_id", "doc_id"),
-            dup_cluster_size=pl.col("dup_cluster_size").fill_null(1),
-            dup_of="dup_of",
-            dup_kind="dup_kind",
-        )
-        results.sink_parquet(results_path, compression="lz4")
-        sig_files = sorted((workdir / "sigs").glob("*.parquet"))
-        kept_lf = (
-            pl.scan_parquet(results_path)
-            .filter(pl.col("dup_of").is_null())
-            .select("idx", "doc_id", content_hash="content_hash_u64")
-        )
-        if sig_files:
-            kept_lf = kept_lf.join(pl.scan_parquet(sig_files), on="idx", how="left", maintain_order="left")
-        else:
-            kept_lf = kept_lf.with_columns(signature=pl.lit(None, dtype=pl.Array(pl.UInt64, k)))
-        kept_lf.drop("idx").sink_parquet(sigs_path, compression="zstd")
-        out = pl.scan_parquet(results_path).drop("idx", "content_hash_u64")
-        sig_out = pl.scan_parquet(sigs_path)
+    results = doc_lf.join(decided.lazy(), on="idx", how="left", maintain_order="left").select(
+        "idx",
+        "doc_id",
+        content_hash=pl.col("content_hash").map_batches(
+            lambda s: pl.Series(to_hex(s.to_numpy()), dtype=pl.String), return_dtype=pl.String
+        ),
+        content_hash_u64="content_hash",
+        dup_cluster_id=pl.coalesce("dup_cluster_id", "doc_id"),
+        dup_cluster_size=pl.col("dup_cluster_size").fill_null(1),
+        dup_of="dup_of",
+        dup_kind="dup_kind",
+    )
+    results.sink_parquet(results_path, compression="lz4")
+    sig_files = sorted((workdir / "sigs").glob("*.parquet"))
+    kept_lf = (
+        pl.scan_parquet(results_path)
+        .filter(pl.col("dup_of").is_null())
+        .select("idx", "doc_id", content_hash="content_hash_u64")
+    )
+    if sig_files:
+        kept_lf = kept_lf.join(pl.scan_parquet(sig_files), on="idx", how="left", maintain_order="left")
     else:
-        out = pl.LazyFrame(
-            schema={
-                "doc_id": pl.String,
-                "content_hash": pl.String,
-                "dup_cluster_id": pl.String,
-                "dup_cluster_size": pl.Int64,
-                "dup_of": pl.String,
-                "dup_kind": pl.String,
-            }
-        )
-        sig_out = pl.LazyFrame(
-            schema={"doc_id": pl.String, "content_hash": pl.UInt64, "signature": pl.Array(pl.UInt64, k)}
-        )
-    stats["seconds_total"] = round(time.perf_counter() - t0, 3)
-    return DedupOutcome(out, sig_out, stats)
+        kept_lf = kept_lf.with_columns(signature=pl.lit(None, dtype=pl.Array(pl.UInt64, k)))
+    kept_lf.drop("idx").sink_parquet(sigs_path, compression="zstd")
+    out = pl.scan_parquet(results_path).drop("idx", "content_hash_u64")
+    sig_out = pl.scan_parquet(sigs_path)
+    return out, sig_out
+
+
+def _empty_outcome(k: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    out = pl.LazyFrame(
+        schema={
+            "doc_id": pl.String,
+            "content_hash": pl.String,
+            "dup_cluster_id": pl.String,
+            "dup_cluster_size": pl.Int64,
+            "dup_of": pl.String,
+            "dup_kind": pl.String,
+        }
+    )
+    return out, pl.LazyFrame(
+        schema={"doc_id": pl.String, "content_hash": pl.UInt64, "signature": pl.Array(pl.UInt64, k)}
+    )
 
 
 def dedup_frames(docs: pl.LazyFrame, outcome: DedupOutcome) -> tuple[pl.LazyFrame, pl.LazyFrame]:

@@ -70,20 +70,28 @@ class _PartWriter:
             self.writer.close()
 
 
+@dataclass
+class _Parts:
+    """What reading the night's files produced: Parquet parts, per-file stats and failures."""
+
+    docs: list[Path] = field(default_factory=list)
+    quarantine: list[Path] = field(default_factory=list)
+    files: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+
+
 def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path) -> IngestResult:
     """Read every source of ``recipe`` for ``partition`` into parts under ``work_dir``.
 
-    Returns lazy scans of the documents and the quarantine (both in canonical
-    schemas); the caller persists them before ``work_dir`` is removed.
+    Phases: read each file into its own part (a corrupt file contributes one row naming
+    it), then move repeated ids to quarantine. Returns lazy scans of the documents and
+    the quarantine (both in canonical schemas); the caller persists them before
+    ``work_dir`` is removed.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     ingested_at = datetime.now(UTC).replace(microsecond=0)
-    files: list[dict] = []
-    errors: list[str] = []
-    file_failures: list[dict] = []
-    doc_parts: list[Path] = []
-    q_parts: list[Path] = []
-    n = 0
+    parts = _Parts()
     for source in recipe.sources:
         paths = resolve_source_files(source, partition, recipe_dir)
         if not paths:
@@ -91,55 +99,68 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         root = Path(source.path.replace("{partition}", partition))
         root = root if root.is_absolute() else recipe_dir / root
         for path in paths:
-            n += 1
-            docs_w = _PartWriter(work_dir / f"docs-{n:05d}.parquet")
-            q_w = _PartWriter(work_dir / f"quarantine-{n:05d}.parquet")
-            status = "ok"
-            try:
-                for batch in _read(source, path, root):
-                    d, q = batch_frames(batch, partition, ingested_at)
-                    docs_w.write(d)
-                    q_w.write(q)
-            except (CorruptFileError, OSError) as exc:
-                status = "failed"
-                msg = str(exc) if isinstance(exc, CorruptFileError) else f"{path}: {exc}"
-                errors.append(msg)
-                log.error("ingest of %s failed: %s", path, msg)
-                file_failures.append(
-                    {
-                        "source": source.name,
-                        "source_file": str(path),
-                        "source_line": None,
-                        "raw_excerpt": "",
-                        "reason": "corrupt_file",
-                        "message": msg + " (no rows of this file were ingested; fix or replace it and rerun)",
-                        "partition": partition,
-                    }
-                )
-            finally:
-                docs_w.close()
-                q_w.close()
-            if status == "ok":
-                doc_parts += [docs_w.path] if docs_w.rows else []
-                q_parts += [q_w.path] if q_w.rows else []
-            else:
-                docs_w.path.unlink(missing_ok=True)
-                q_w.path.unlink(missing_ok=True)
-            files.append(
-                {
-                    "source": source.name,
-                    "path": str(path),
-                    "bytes": path.stat().st_size if path.exists() else 0,
-                    "rows": docs_w.rows if status == "ok" else 0,
-                    "quarantined": q_w.rows if status == "ok" else 0,
-                    "status": status,
-                }
-            )
-    if file_failures:
+            _read_file(source, path, root, partition, ingested_at, work_dir / f"{len(parts.files) + 1:05d}", parts)
+    if parts.failures:
         failed = work_dir / "quarantine-files.parquet"
-        pl.DataFrame(file_failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
-        q_parts.append(failed)
+        pl.DataFrame(parts.failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
+        parts.quarantine.append(failed)
+    documents, duplicates = _first_of_each_id(parts.docs)
+    base_q = pl.scan_parquet(parts.quarantine) if parts.quarantine else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
+    quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), duplicates.cast(QUARANTINE_SCHEMA)])  # type: ignore[arg-type]
+    return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, parts.files, parts.errors)  # type: ignore[arg-type]
 
+
+def _read_file(
+    source: SourceSpec, path: Path, root: Path, partition: str, ingested_at: datetime, stem: Path, parts: _Parts
+) -> None:
+    """One file into its own document and quarantine parts, kept only if it was read to the end."""
+    docs_w = _PartWriter(stem.with_name(f"docs-{stem.name}.parquet"))
+    q_w = _PartWriter(stem.with_name(f"quarantine-{stem.name}.parquet"))
+    status = "ok"
+    try:
+        for batch in _read(source, path, root):
+            d, q = batch_frames(batch, partition, ingested_at)
+            docs_w.write(d)
+            q_w.write(q)
+    except (CorruptFileError, OSError) as exc:
+        status = "failed"
+        msg = str(exc) if isinstance(exc, CorruptFileError) else f"{path}: {exc}"
+        parts.errors.append(msg)
+        log.error("ingest of %s failed: %s", path, msg)
+        parts.failures.append(
+            {
+                "source": source.name,
+                "source_file": str(path),
+                "source_line": None,
+                "raw_excerpt": "",
+                "reason": "corrupt_file",
+                "message": msg + " (no rows of this file were ingested; fix or replace it and rerun)",
+                "partition": partition,
+            }
+        )
+    finally:
+        docs_w.close()
+        q_w.close()
+    if status == "ok":
+        parts.docs += [docs_w.path] if docs_w.rows else []
+        parts.quarantine += [q_w.path] if q_w.rows else []
+    else:
+        docs_w.path.unlink(missing_ok=True)
+        q_w.path.unlink(missing_ok=True)
+    parts.files.append(
+        {
+            "source": source.name,
+            "path": str(path),
+            "bytes": path.stat().st_size if path.exists() else 0,
+            "rows": docs_w.rows if status == "ok" else 0,
+            "quarantined": q_w.rows if status == "ok" else 0,
+            "status": status,
+        }
+    )
+
+
+def _first_of_each_id(doc_parts: list[Path]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The documents with the first occurrence of each id (file and line order), and the repeats as quarantine."""
     all_docs = (
         pl.scan_parquet(doc_parts).with_row_index("_order")
         if doc_parts
@@ -156,8 +177,7 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
     # a filter against those few ids streams in file and line order; a join would have to
     # buffer to keep that order
     first = ~pl.col("doc_id").is_in(repeated["doc_id"].implode()) | pl.col("_order").is_in(repeated["_first"].implode())
-    documents = all_docs.filter(first).drop("_order")
-    dup_quarantine = all_docs.filter(~first).select(
+    duplicates = all_docs.filter(~first).select(
         "source",
         "source_file",
         "source_line",
@@ -168,6 +188,4 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         ).alias("message"),
         "partition",
     )
-    base_q = pl.scan_parquet(q_parts) if q_parts else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
-    quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), dup_quarantine.cast(QUARANTINE_SCHEMA)])  # type: ignore[arg-type]
-    return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, files, errors)  # type: ignore[arg-type]
+    return all_docs.filter(first).drop("_order"), duplicates

@@ -333,11 +333,19 @@ def _scoring_cell(scoring: dict | None) -> str:
 
 def build_card(ctx: CardContext) -> str:
     """The card as Markdown, with Hugging Face front matter (so the folder loads as a dataset)."""
+    sections = (
+        _header_section, _sources_section, _recipe_section, _funnel_section, _dedup_section, _lang_section,
+        _annotation_section, _quality_section, _compute_section, _checks_section, _reference_section, _limitations,
+    )  # fmt: skip
+    return "\n".join(line for section in sections for line in section(ctx))
+
+
+def _header_section(ctx: CardContext) -> list[str]:
     r, t = ctx.recipe, ctx.totals
     code = ctx.code.get("git_sha") or f"unknown ({ctx.code.get('reason', 'not a git checkout')})"
     if ctx.code.get("dirty"):
         code += " (with uncommitted changes)"
-    lines = [
+    return [
         _front_matter(ctx),
         "",
         f"# {ctx.dataset} — release {ctx.version}",
@@ -364,6 +372,10 @@ def build_card(ctx: CardContext) -> str:
         md_table(pl.DataFrame([{"source": s.name, "format": s.format, "path": s.path} for s in r.sources])),
         "",
     ]
+
+
+def _sources_section(ctx: CardContext) -> list[str]:
+    lines: list[str] = []
     files = ctx.lineage.get("source_files", [])
     if files:
         nbytes = sum(f.get("bytes", 0) for f in files)
@@ -374,7 +386,12 @@ def build_card(ctx: CardContext) -> str:
         ]
     if ctx.by_source.height:
         lines += ["Documents in this release per source:", "", md_table(ctx.by_source), ""]
-    lines += [
+    return lines
+
+
+def _recipe_section(ctx: CardContext) -> list[str]:
+    r = ctx.recipe
+    return [
         "## Recipe",
         "",
         "Enabled filter families: "
@@ -395,19 +412,22 @@ def build_card(ctx: CardContext) -> str:
         "</details>",
         "",
     ]
-    lines += _funnel_section(ctx)
-    lines += _dedup_section(ctx)
-    lines += _lang_section(ctx)
-    lines += _annotation_section(ctx)
-    lines += _quality_section(ctx)
+
+
+def _compute_section(ctx: CardContext) -> list[str]:
+    lines: list[str] = []
     lines.append(report_markdown(ctx.compute, heading="##").rstrip())
     lines.append("")
     if "compute" in ctx.images:
         lines += [f"![Compute report]({ctx.images['compute']})", ""]
     lines.append("The report is also in `compute_report.json` and `compute_report.md`.")
     lines.append("")
-    lines += _checks_section(ctx)
-    lines += [
+    return lines
+
+
+def _reference_section(ctx: CardContext) -> list[str]:
+    r = ctx.recipe
+    return [
         "## Columns",
         "",
         "| column | type | meaning |",
@@ -436,8 +456,6 @@ def build_card(ctx: CardContext) -> str:
         "Check the files first: each shard's sha256, rows, bytes and tokens are in `manifest.json`.",
         "",
     ]
-    lines += _limitations(ctx)
-    return "\n".join(lines)
 
 
 def strip_front_matter(card: str) -> str:

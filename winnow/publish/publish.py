@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ from winnow.publish.stats import (
     language_mix,
     removed_documents,
 )
+from winnow.stopwatch import Stopwatch
 from winnow.tokens import tokenizer_info
 
 CARD = "README.md"
@@ -164,6 +164,94 @@ def read_check_summaries(validation_dir: Path, partition: str) -> dict:
     return out
 
 
+@dataclass
+class NightStatistics:
+    totals: dict
+    funnel: pl.DataFrame
+    mix: pl.DataFrame
+    by_source: pl.DataFrame
+    dedup: pl.DataFrame | None
+    report: dict
+
+
+def _night_statistics(
+    stage: ReleaseStage, shards: list[dict], tables: NightTables, recipe: Recipe, version: str, watch: Stopwatch
+) -> NightStatistics:
+    """The funnel, language mix, dedup figures and compute report; writes the charts and the report files."""
+    cfg = recipe.publish
+    totals = {
+        "shards": len(shards),
+        "rows": sum(s["rows"] for s in shards),
+        "bytes": sum(s["bytes"] for s in shards),
+        "tokens": sum(s["tokens"] for s in shards),
+    }
+    release = pl.scan_parquet([stage.tmp / s["file"] for s in shards])
+    removed = removed_documents(release.select("doc_id"), tables.scored, tables.rejected, tables.duplicates)
+    removed_counts = count_removed(removed, cfg.tokenizer)
+    watch.lap("removed_tokens")
+    by_source = (
+        release.group_by("source").agg(documents=pl.len(), tokens=pl.col("n_tokens").sum()).sort("source").collect()
+    )
+    funnel = funnel_table(removed_counts, totals["rows"], totals["tokens"])
+    mix = language_mix(removed_counts, curated_by_lang(release))
+    dedup = dedup_stats(tables.duplicates, removed_counts)
+    raw_tokens = int(funnel.filter(pl.col("kind") == "total")["tokens"][0])
+    shares = quality_shares(tables.estimates, recipe.compute.quality_metric)
+    report = compute_report(raw_tokens, totals["tokens"], recipe.compute, shares)
+    watch.lap("statistics")
+    stage.write_file(FUNNEL_PNG, funnel_png(funnel, f"{cfg.dataset} {version}: curation funnel"))
+    stage.write_file(COMPUTE_PNG, compute_png(report))
+    stage.write_file(COMPUTE_JSON, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    stage.write_file(COMPUTE_MD, report_markdown(report, heading="#"))
+    watch.lap("charts_and_report")
+    return NightStatistics(totals, funnel, mix, by_source, dedup, report)
+
+
+def _lineage(
+    tables: NightTables, partition: str, fingerprint_cache: Path | None, prefix: str | None, upstream: dict | None
+) -> dict:
+    """The night's input files with their fingerprints (recipe-relative) and the upstream tables read."""
+    files = _source_files(tables)
+    fps = fingerprint_files(files, fingerprint_cache)
+    for fp in fps:
+        fp["source"] = files.get(fp["path"])
+        if prefix:
+            fp["path"] = fp["path"].removeprefix(prefix)
+    return {"partitions": [partition], "source_files": fps, "upstream_tables": upstream or {}}
+
+
+def _manifest(ctx: CardContext, shards: list[dict]) -> dict:
+    return {
+        "manifest_version": RELEASE_MANIFEST_VERSION,
+        "dataset": ctx.dataset,
+        "version": ctx.version,
+        "partition": ctx.partition,
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "schema_version": SCHEMA_VERSION,
+        "columns": {c: str(t_) for c, t_ in RELEASE_SCHEMA.items()},
+        "shards": shards,
+        "totals": ctx.totals,
+        "tokenizer": ctx.tokenizer,
+        "recipe": {
+            "name": ctx.recipe.name,
+            "version": ctx.recipe.version,
+            "sha256": ctx.recipe_hash,
+            "content": ctx.recipe.model_dump(mode="json"),
+        },
+        "code_version": ctx.code,
+        "scoring": ctx.scoring,
+        "lineage": ctx.lineage,
+        "checks": {
+            "gate": "curated_release runs only after the blocking checks on curated_documents passed",
+            "validation": ctx.checks,
+        },
+        "funnel": ctx.funnel.to_dicts(),
+        "language_mix": ctx.language_mix.to_dicts(),
+        "dedup": None if ctx.dedup is None else ctx.dedup.to_dicts(),
+        "compute": {"file": COMPUTE_JSON, "tokens": ctx.compute["tokens"]},
+    }
+
+
 def publish_night(
     tables: NightTables,
     recipe: Recipe,
@@ -191,15 +279,7 @@ def publish_night(
     cfg = recipe.publish
     releases_root, work_dir = Path(releases_root), Path(work_dir)
     version = release_version(recipe, partition)
-    timings: dict[str, float] = {}
-    t0 = t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        timings[name] = round(now - t, 3)
-        t = now
-
+    watch = Stopwatch()
     prefix = f"{source_root}{os.sep}" if source_root is not None else None
     curated = tables.curated
     if prefix:
@@ -216,113 +296,42 @@ def publish_night(
             zstd_level=cfg.zstd_level,
             tokenizer=cfg.tokenizer,
         )
-        lap("shards_and_curated_tokens")
-        totals = {
-            "shards": len(shards),
-            "rows": sum(s["rows"] for s in shards),
-            "bytes": sum(s["bytes"] for s in shards),
-            "tokens": sum(s["tokens"] for s in shards),
-        }
-        release = pl.scan_parquet([stage.tmp / s["file"] for s in shards])
-        removed = removed_documents(release.select("doc_id"), tables.scored, tables.rejected, tables.duplicates)
-        removed_counts = count_removed(removed, cfg.tokenizer)
-        lap("removed_tokens")
-        cur_lang = curated_by_lang(release)
-        by_source = (
-            release.group_by("source").agg(documents=pl.len(), tokens=pl.col("n_tokens").sum()).sort("source").collect()
-        )
-        funnel = funnel_table(removed_counts, totals["rows"], totals["tokens"])
-        mix = language_mix(removed_counts, cur_lang)
-        dedup = dedup_stats(tables.duplicates, removed_counts)
-        raw_tokens = int(funnel.filter(pl.col("kind") == "total")["tokens"][0])
-        shares = quality_shares(tables.estimates, recipe.compute.quality_metric)
-        report = compute_report(raw_tokens, totals["tokens"], recipe.compute, shares)
-        lap("statistics")
-
-        stage.write_file(FUNNEL_PNG, funnel_png(funnel, f"{cfg.dataset} {version}: curation funnel"))
-        stage.write_file(COMPUTE_PNG, compute_png(report))
-        stage.write_file(COMPUTE_JSON, json.dumps(report, indent=2, sort_keys=True) + "\n")
-        stage.write_file(COMPUTE_MD, report_markdown(report, heading="#"))
-        lap("charts_and_report")
-
-        files = _source_files(tables)
-        fps = fingerprint_files(files, fingerprint_cache)
-        for fp in fps:
-            fp["source"] = files.get(fp["path"])
-            if prefix:
-                fp["path"] = fp["path"].removeprefix(prefix)
-        lineage = {
-            "partitions": [partition],
-            "source_files": fps,
-            "upstream_tables": upstream or {},
-        }
-        lap("fingerprints")
-
+        watch.lap("shards_and_curated_tokens")
+        stats = _night_statistics(stage, shards, tables, recipe, version, watch)
+        lineage = _lineage(tables, partition, fingerprint_cache, prefix, upstream)
+        watch.lap("fingerprints")
         code = code if code is not None else code_version()
-        scoring = scoring_summary(tables.scored if tables.scored is not None else tables.curated)
-        tok = tokenizer_info(cfg.tokenizer)
-        recipe_hash = recipe.content_hash()
-        validation = checks or {}
         ctx = CardContext(
             dataset=cfg.dataset,
             version=version,
             partition=partition,
             recipe=recipe,
-            recipe_hash=recipe_hash,
+            recipe_hash=recipe.content_hash(),
             code=code,
-            tokenizer=tok,
-            totals=totals,
-            funnel=funnel,
-            language_mix=mix,
-            by_source=by_source,
-            compute=report,
+            tokenizer=tokenizer_info(cfg.tokenizer),
+            totals=stats.totals,
+            funnel=stats.funnel,
+            language_mix=stats.mix,
+            by_source=stats.by_source,
+            compute=stats.report,
             lineage=lineage,
-            dedup=dedup,
+            dedup=stats.dedup,
             estimates=tables.estimates,
             agreement=tables.agreement,
             annotations=_annotation_summary(tables.annotations),
             sample=_sample_summary(tables.sample),
-            checks=validation,
+            checks=checks or {},
             images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG},
-            scoring=scoring,
+            scoring=scoring_summary(tables.scored if tables.scored is not None else tables.curated),
         )
         card = build_card(ctx)
         stage.write_file(CARD, card)
-        lap("card")
-
-        manifest = {
-            "manifest_version": RELEASE_MANIFEST_VERSION,
-            "dataset": cfg.dataset,
-            "version": version,
-            "partition": partition,
-            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "schema_version": SCHEMA_VERSION,
-            "columns": {c: str(t_) for c, t_ in RELEASE_SCHEMA.items()},
-            "shards": shards,
-            "totals": totals,
-            "tokenizer": tok,
-            "recipe": {
-                "name": recipe.name,
-                "version": recipe.version,
-                "sha256": recipe_hash,
-                "content": recipe.model_dump(mode="json"),
-            },
-            "code_version": code,
-            "scoring": scoring,
-            "lineage": lineage,
-            "checks": {
-                "gate": "curated_release runs only after the blocking checks on curated_documents passed",
-                "validation": validation,
-            },
-            "funnel": funnel.to_dicts(),
-            "language_mix": mix.to_dicts(),
-            "dedup": None if dedup is None else dedup.to_dicts(),
-            "compute": {"file": COMPUTE_JSON, "tokens": report["tokens"]},
-        }
-        path = stage.commit(manifest)
-        lap("manifest_verify_commit")
+        watch.lap("card")
+        path = stage.commit(_manifest(ctx, shards))
+        watch.lap("manifest_verify_commit")
     moved = move_latest(releases_root / cfg.dataset, version) if move_pointer else False
-    timings["total"] = round(time.perf_counter() - t0, 3)
+    timings = watch.total()
+    report, funnel, mix, dedup = stats.report, stats.funnel, stats.mix, stats.dedup
     return PublishResult(
         path=path,
         version=version,
