@@ -30,28 +30,11 @@ def _csrf(client: httpx.Client, path: str) -> str:
     return token
 
 
-def login(url: str, email: str, password: str) -> httpx.Client:
-    """A browser-like session logged in through /user/login/ (raises if refused)."""
+def _form_session(url: str, path: str, email: str, password: str, failure: str) -> httpx.Client:
+    """Post Label Studio's e-mail/password form at ``path`` as a browser would; the logged-in session."""
     client = httpx.Client(base_url=url, follow_redirects=True, timeout=60)
-    csrf = _csrf(client, "/user/login/")
-    r = client.post(
-        "/user/login/",
-        data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
-        headers={"Referer": f"{url}/user/login/", "X-CSRFToken": csrf},
-    )
-    me = client.get("/api/current-user/whoami")
-    if me.status_code != 200 or me.json().get("email") != email:
-        client.close()
-        raise LabelStudioError(f"Label Studio at {url}: login as {email} failed (HTTP {r.status_code})")
-    return client
-
-
-def signup(url: str, email: str, password: str, invite_token: str | None = None) -> httpx.Client:
-    """Sign up through the web form (as a person would); returns the logged-in session."""
-    client = httpx.Client(base_url=url, follow_redirects=True, timeout=60)
-    path = "/user/signup/" + (f"?token={invite_token}" if invite_token else "")
     csrf = _csrf(client, path)
-    client.post(
+    r = client.post(
         path,
         data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
         headers={"Referer": f"{url}{path}", "X-CSRFToken": csrf},
@@ -59,8 +42,19 @@ def signup(url: str, email: str, password: str, invite_token: str | None = None)
     me = client.get("/api/current-user/whoami")
     if me.status_code != 200 or me.json().get("email") != email:
         client.close()
-        raise LabelStudioError(f"Label Studio at {url}: signing up {email} failed (is the e-mail taken?)")
+        raise LabelStudioError(f"Label Studio at {url}: {failure} (HTTP {r.status_code})")
     return client
+
+
+def login(url: str, email: str, password: str) -> httpx.Client:
+    """A browser-like session logged in through /user/login/ (raises if refused)."""
+    return _form_session(url, "/user/login/", email, password, f"login as {email} failed")
+
+
+def signup(url: str, email: str, password: str, invite_token: str | None = None) -> httpx.Client:
+    """Sign up through the web form (as a person would); returns the logged-in session."""
+    path = "/user/signup/" + (f"?token={invite_token}" if invite_token else "")
+    return _form_session(url, path, email, password, f"signing up {email} failed (is the e-mail taken?)")
 
 
 def invite_token(url: str, admin_token: str) -> str | None:

@@ -105,9 +105,9 @@ class Featurizer:
     mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     std: np.ndarray = field(default_factory=lambda: np.ones(0))
 
-    def _text(self) -> HashingVectorizer:
+    def _vectorizer(self, n_features: int) -> HashingVectorizer:
         return HashingVectorizer(
-            n_features=self.spec.n_features,
+            n_features=n_features,
             ngram_range=(1, self.spec.ngram_max),
             alternate_sign=False,
             norm="l2",
@@ -116,16 +116,11 @@ class Featurizer:
             dtype=np.float32,
         )
 
+    def _text(self) -> HashingVectorizer:
+        return self._vectorizer(self.spec.n_features)
+
     def _edges(self) -> HashingVectorizer:
-        return HashingVectorizer(
-            n_features=EDGE_BUCKETS,
-            ngram_range=(1, self.spec.ngram_max),
-            alternate_sign=False,
-            norm="l2",
-            lowercase=True,
-            token_pattern=TOKEN_PATTERN,
-            dtype=np.float32,
-        )
+        return self._vectorizer(EDGE_BUCKETS)
 
     def _edge_text(self, df: pl.DataFrame) -> list[str]:
         """The first and last ``edge_lines`` non-blank lines of each text, joined."""
