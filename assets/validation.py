@@ -195,6 +195,7 @@ def gx_check(
                 max_ids=r.validation.max_failing_ids,
                 data_docs=ops.data_docs,
                 keep_runs=ops.data_docs_keep_runs,
+                static_dir=ops.static_dir,
             )
         except ValidationInputError as exc:
             return _input_error(suite, r, exc)

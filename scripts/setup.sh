@@ -24,6 +24,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The Data Docs' CSS and JavaScript (winnow/data_docs_static.py), from the npm registry.
+gx=.venv/share/winnow-gx-static
+gx_want="$(sha256sum scripts/gx-static/package.json | cut -d' ' -f1)"
+if [ "$(cat "$gx/.installed" 2>/dev/null)" != "$gx_want" ]; then
+  if command -v npm >/dev/null; then
+    echo "setup: installing the Data Docs' CSS and JavaScript with npm (offline rendering)"
+    rm -rf "$gx" && mkdir -p "$gx" && cp scripts/gx-static/package.json "$gx/"
+    (cd "$gx" && npm install --no-package-lock --no-audit --no-fund --ignore-scripts --legacy-peer-deps --loglevel=error >/dev/null)
+    echo "$gx_want" > "$gx/.installed"
+  else
+    echo "setup: npm not found: Great Expectations Data Docs will load their styles from CDNs" >&2
+  fi
+fi
+
 if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null; then
   echo "setup: installing Debian's chromium and chromium-driver for the browser tests"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

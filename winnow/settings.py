@@ -79,6 +79,8 @@ class ValidationSettings(_Strict):
     data_docs: bool = True
     #: validation results (and their Data Docs pages) kept per asset; older ones are pruned
     data_docs_keep_runs: int = Field(200, ge=1)
+    #: the Data Docs' CSS and JavaScript, installed from npm by scripts/setup.sh (pages render offline)
+    static_dir: Path | None = REPO_ROOT / ".venv" / "share" / "winnow-gx-static" / "node_modules"
 
 
 class Settings(_Strict):

@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from schemas.expectations import SuiteSpec, build_suite
+from winnow.data_docs_static import localize
 from winnow.settings import quiet_great_expectations
 from winnow.stopwatch import Stopwatch
 from winnow.storage import write_text_atomic
@@ -242,11 +243,13 @@ def validate(
     max_ids: int = 20,
     data_docs: bool = True,
     keep_runs: int = KEEP_RESULTS,
+    static_dir: Path | None = None,
 ) -> ValidationOutcome:
     """Validate ``frame`` against ``spec``; with ``root``, render Data Docs and write the summary.
 
-    ``root`` is the validation folder (``winnow_home()/validation``); without it nothing
-    is written (unit tests, the benchmark's engine-only phase).
+    ``root`` is the validation folder (the store's ``validation``); without it nothing
+    is written (unit tests, the benchmark's engine-only phase). ``static_dir`` holds the
+    Data Docs' CSS and JavaScript (``winnow.data_docs_static``), so the pages render offline.
     """
     watch = Stopwatch()
     lap = watch.lap
@@ -316,6 +319,7 @@ def validate(
             mine = [k for k in keys if k.run_id.run_time == run_id.run_time and k.run_id.run_name == run_id.run_name]
             ctx.build_data_docs(site_names=[SITE], resource_identifiers=mine or None)
             urls = ctx.get_docs_sites_urls(resource_identifier=mine[0] if mine else None, site_name=SITE)
+            localize(site_dir, static_dir)
         page = urls[0]["site_url"] if urls else None
         outcome.data_docs = _file_path(page)
         outcome.data_docs_index = str(site_dir / "index.html")

@@ -28,12 +28,10 @@ import itertools
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
+from bench.harness import run_measured, write_results
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / ".winnow" / "bench"
@@ -66,45 +64,9 @@ def prepare(corpus: Path, out: Path, shards: int) -> dict:
 
 
 def measure(cmd: list[str], env: dict) -> dict:
-    """Run ``cmd``; wall time and peak RSS of its whole process tree."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.Popen(["nice", "-n", "5", *cmd], env=env, cwd=REPO)
-    root = psutil.Process(proc.pid)
-    peak_tree = peak_single = 0
-    cpu_by_pid: dict[int, float] = {}
-    while proc.poll() is None:
-        try:
-            procs = [root, *root.children(recursive=True)]
-            rss = []
-            for p in procs:
-                try:
-                    rss.append(p.memory_info().rss)
-                    ct = p.cpu_times()
-                    cpu_by_pid[p.pid] = ct.user + ct.system
-                except psutil.Error:
-                    pass
-            peak_tree = max(peak_tree, sum(rss))
-            peak_single = max(peak_single, max(rss, default=0))
-        except psutil.Error:
-            pass
-        time.sleep(0.02)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU of the tree: the root's own (exact, it was waited for) + the last sample of every descendant
-    # (datatrove's workers are children of its forkserver, which nobody waits for)
-    root_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    cpu = max(root_cpu, sum(cpu_by_pid.values()))
-    return {
-        "wall_s": round(wall, 2),
-        "cpu_s": round(cpu, 2),
-        "peak_rss_mb": round(peak_tree / 2**20),
-        "peak_rss_single_mb": round(peak_single / 2**20),
-    }
+    """Run ``cmd``; wall time, CPU and peak RSS of its whole process tree (``bench.harness``)."""
+    m = run_measured(cmd, env=env, nice=5, interval=0.02)
+    return {k: round(v, 2) if k != "peak_rss_mb" else round(v) for k, v in m.items()}
 
 
 def jaccard(a: set, b: set) -> float:
@@ -125,6 +87,23 @@ def pair_similarities(input_dir: Path, pairs: list) -> dict:
     df = pl.scan_parquet(sorted(input_dir.glob("*.parquet"))).filter(pl.col("id").is_in(ids)).collect()
     sets = dict(zip(df["id"], shingle_sets(df["text"].to_list())))
     return {(d, k): set_jaccard(sets[d], sets[k]) for d, k in pairs}
+
+
+def _markdown(info: dict, runs: list, results: dict) -> str:
+    lines = [
+        f"Corpus: {info['documents']:,} documents, {info['text_mb']} MB of text.",
+        "",
+        "| tool | wall s | CPU s | peak RSS MB | removed | speed-up | CPU ratio | removed-id Jaccard |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in [r[0] for r in runs]:
+        r = results[name]
+        v = next((x for k, x in r.items() if k.startswith("vs_")), {})
+        lines.append(
+            f"| {name} | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mb']} | {r['removed']} | "
+            f"{v.get('speedup', '')} | {v.get('cpu_ratio', '')} | {v.get('removed_jaccard', '')} |"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             "dup_docs_jaccard": jaccard(true_docs["datatrove"], true_docs["datatrove-s2"]),
         }
     (root / "results.json").write_text(json.dumps(results, indent=2))
+    write_results("dedup", {"corpus": info, "results": results}, _markdown(info, runs, results))
     print()
     print(
         f"{'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} {'clusters':>8} {'removed':>8} {'speed-up':>8} {'CPU x':>6} "

@@ -42,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.harness import run_measured, write_results
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = REPO / ".winnow" / "bench" / "corpus.jsonl"
 DEFAULT_WORK = REPO / ".winnow" / "bench" / "filters"
@@ -193,9 +195,7 @@ def worker_main(tool: str, shards: Path, out: Path, workers: int, part: int = 0)
 
 
 def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
-    """Run one tool in a niced subprocess; wall time, sampled tree RSS, largest-process RSS."""
-    import psutil
-
+    """Run one tool in a niced subprocess; wall time, CPU and peak RSS of its process tree (``bench.harness``)."""
     env = dict(os.environ, POLARS_MAX_THREADS=str(workers), PYTHONPATH=str(REPO))
     cmd = [
         sys.executable,
@@ -210,31 +210,14 @@ def measure(tool: str, shards: Path, out: Path, workers: int) -> dict:
         "--workers",
         str(workers),
     ]
-    import resource
-
-    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(["nice", "-n", "10", *cmd], cwd=REPO, env=env)
-    peak_tree = peak_one = 0
-    ps = psutil.Process(proc.pid)
-    while True:
-        try:
-            rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)] if p.is_running()]
-            peak_tree, peak_one = max(peak_tree, sum(rss)), max(peak_one, max(rss, default=0))
-        except psutil.Error:
-            pass
-        pid, status = os.waitpid(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(0.1)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{tool} failed with exit code {code}")
+    m = run_measured(cmd, env=env, nice=10, interval=0.1)
     res = json.loads((out / f"{tool}.json").read_text())
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)  # every reaped descendant
-    res.update(wall_s=wall, cpu_s=cpu, peak_rss_tree_mb=peak_tree / 2**20, peak_rss_largest_mb=peak_one / 2**20)
+    res.update(
+        wall_s=m["wall_s"],
+        cpu_s=m["cpu_s"],
+        peak_rss_tree_mb=m["peak_rss_mb"],
+        peak_rss_largest_mb=m["peak_rss_single_mb"],
+    )
     return res
 
 
@@ -263,6 +246,30 @@ def agreement(out: Path) -> dict:
         "disagreements_by_winnow_reason": dict(zip(disagree["drop_reason"], disagree["len"])),
         "disagreements_by_language": dict(zip(by_lang["lang_detected"], by_lang["len"])),
     }
+
+
+def _markdown(info: dict, results: dict, summary: dict) -> str:
+    mb = info["text_bytes"] / 1e6
+    lines = [
+        f"Corpus: {info['docs']:,} documents, {mb:,.1f} MB of text (about {info['text_bytes'] / max(info['docs'], 1):,.0f}"
+        " bytes per document).",
+        "",
+        "| tool | wall s | CPU s | docs/s | MB per CPU-s | peak RSS MB (tree) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tool, r in results.items():
+        lines.append(
+            f"| {tool} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['docs_per_s']:,.0f} | {r['mb_per_cpu_s']:.3f} | "
+            f"{r['peak_rss_tree_mb']:,.0f} |"
+        )
+    a = summary["agreement"]
+    lines += [
+        "",
+        f"Winnow / datatrove: **{summary['throughput_ratio']:.1f}x** by wall time, "
+        f"**{summary['cpu_efficiency_ratio']:.1f}x** by CPU time; keep/drop agreement {a['keep_agreement']:.4f} "
+        f"on {a['docs']:,} documents.",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -327,6 +334,8 @@ def main() -> None:
             f"by detected language: {a['disagreements_by_language']}"
         )
     (args.work / "results.json").write_text(json.dumps(summary, indent=1, default=str))
+    if len(results) == 2:
+        write_results("filters", summary, _markdown(info, results, summary))
     print(f"results: {args.work / 'results.json'}")
     kept = sorted((out / "datatrove_kept").glob("*.parquet"))
     if kept:  # keep only the ids (for later analysis), not the text

@@ -15,10 +15,11 @@ import json
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.harness import run_measured, write_results
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -113,18 +114,10 @@ def run_tool(tool: str, file: Path, out: Path) -> dict:
     # a clean output folder per run: datatrove skips tasks its logging dir marks as done
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.ingest.run", "--child", tool, "--file", str(file), "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{tool} failed:\n{proc.stderr[-3000:]}")
-    child = json.loads(proc.stdout.strip().splitlines()[-1])  # the child's own peak RSS
-    return {"tool": tool, "wall_s": wall, "peak_rss_mib": child["peak_rss_mib"]}
+    cmd = [sys.executable, "-m", "bench.ingest.run", "--child", tool, "--file", str(file), "--out", str(out)]
+    m = run_measured(cmd, capture=True)
+    child = json.loads(m["stdout"].strip().splitlines()[-1])  # the child's own peak RSS
+    return {"tool": tool, "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "peak_rss_mib": child["peak_rss_mib"]}
 
 
 def main() -> None:
@@ -153,6 +146,16 @@ def main() -> None:
     base = results[0]
     for r in results[1:]:
         print(f"ratio winnow/{r['tool']} wall time: {base['wall_s'] / r['wall_s']:.2f}x")
+    table = ["| tool | wall s | CPU s | MB/s | peak RSS MiB |", "|---|---|---|---|---|"]
+    table += [
+        f"| {r['tool']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['mb_per_s']:.1f} | {r['peak_rss_mib']:.0f} |"
+        for r in results
+    ]
+    write_results(
+        "ingest",
+        {"input_mb": size_mb, "results": results},
+        f"Input: {size_mb:,.0f} MB of JSONL.\n\n" + "\n".join(table),
+    )
 
 
 if __name__ == "__main__":

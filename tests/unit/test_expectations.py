@@ -554,3 +554,24 @@ def test_recipe_rejects_bad_patterns_and_unknown_suites():
         _recipe(phone_pattern=r"(?<!\d)\d{10}")
     with pytest.raises(Exception, match="warn_only"):
         _recipe(warn_only=["curated"])
+
+
+def test_data_docs_render_styled_offline_from_the_installed_static_files(tmp_path):
+    """Every stylesheet and script a Data Docs page loads is a local file (scripts/setup.sh installs them)."""
+    import re
+
+    from winnow.data_docs_static import CDN_FILES, installed
+    from winnow.settings import Settings
+
+    static = Settings().validation.static_dir
+    assert installed(static), f"{static}: run scripts/setup.sh (it installs the Data Docs' CSS and JS with npm)"
+    root = tmp_path / "validation"
+    out = validate(_docs(), raw_documents_spec(_recipe()), asset="raw_documents", partition="2026-11-24",
+                   root=root, run_name="2026-11-24__styled", static_dir=static)  # fmt: skip
+    for page in (Path(out.data_docs), root / "data_docs" / "raw_documents" / "index.html"):
+        html = page.read_text()
+        links = re.findall(r'(?:href|src)="([^"]+\.(?:css|js))"|src="(https://cdn[^"]+)"', html)
+        assert links and not [a or b for a, b in links if (a or b).startswith("http")], links
+        for a, _ in links:
+            assert (page.parent / a).resolve().is_file(), a
+    assert not any(url in html for url in CDN_FILES)

@@ -1,0 +1,104 @@
+"""The one benchmark harness: run a tool as a process tree, measure it, write the results.
+
+``run_measured`` starts a command and reports its wall time, the CPU time of its whole
+process tree and the tree's peak resident memory. CPU is counted two ways and the larger
+is kept:
+
+- ``getrusage(RUSAGE_CHILDREN)`` before and after: exact for every descendant that was
+  waited for (the command itself, pool workers that were joined);
+- the last ``cpu_times()`` sampled from every process of the tree, keyed by pid and
+  start time: covers descendants nobody waits for (datatrove's workers are children of
+  a forkserver), up to the sampling interval.
+
+``tests/unit/test_bench_harness.py`` checks the method on a workload whose CPU time is
+known. ``write_results`` puts a benchmark's figures in ``bench/results/<name>.json`` and
+``.md``, the files the docs include: figures are never pasted by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_measured(
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    cwd: Path = REPO,
+    nice: int = 0,
+    interval: float = 0.05,
+    capture: bool = False,
+) -> dict:
+    """Run ``cmd`` to completion; ``wall_s``, ``cpu_s``, ``peak_rss_mb`` (tree), ``peak_rss_single_mb``."""
+    before = _children_cpu()
+    t0 = time.perf_counter()
+    full = ["nice", "-n", str(nice), *cmd] if nice else cmd
+    proc = subprocess.Popen(
+        full,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.PIPE if capture else None,
+        text=True,
+    )
+    root = psutil.Process(proc.pid)
+    sampled: dict[tuple[int, float], float] = {}
+    peak_tree = peak_single = 0
+    while proc.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = []
+        rss = []
+        for p in procs:
+            try:
+                with p.oneshot():
+                    ct = p.cpu_times()
+                    sampled[(p.pid, p.create_time())] = ct.user + ct.system
+                    rss.append(p.memory_info().rss)
+            except psutil.Error:
+                pass
+        peak_tree, peak_single = max(peak_tree, sum(rss)), max(peak_single, max(rss, default=0))
+        time.sleep(interval)
+    out, err = proc.communicate() if capture else (None, None)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        detail = f"\n{(err or '')[-3000:]}" if capture else ""
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}{detail}")
+    cpu = max(_children_cpu() - before, sum(sampled.values()))
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "peak_rss_mb": round(peak_tree / 2**20, 1),
+        "peak_rss_single_mb": round(peak_single / 2**20, 1),
+        **({"stdout": out} if capture else {}),
+    }
+
+
+def ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def write_results(name: str, summary: dict, markdown: str) -> Path:
+    """``bench/results/<name>.json`` (everything) and ``.md`` (the table the docs include)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    (RESULTS / f"{name}.json").write_text(json.dumps({"measured_at": stamp, **summary}, indent=2, default=str) + "\n")
+    md = RESULTS / f"{name}.md"
+    md.write_text(f"{markdown.rstrip()}\n\n_Measured {stamp} by `python -m bench.{name}.run`._\n", encoding="utf-8")
+    return md
