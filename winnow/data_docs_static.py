@@ -42,6 +42,19 @@ CDN_FILES: dict[str, str] = {
 #: folders copied whole, because a stylesheet in them loads its neighbours (Font Awesome's fonts)
 WHOLE = ("@fortawesome/fontawesome-free/webfonts",)
 _LINK = re.compile(r'(href|src)="(https://[^"]+)"')
+#: GE links its logo from S3 (with a timestamp); the same image ships inside the package
+_LOGO = re.compile(r'src="https://great-expectations-web-assets\.[^"]*/logo-long\.png[^"]*"')
+LOGO = "great_expectations/logo-long.png"
+
+
+def _ge_logo() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("great_expectations")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    logo = Path(spec.submodule_search_locations[0]) / "render" / "view" / "static" / "images" / "logo-long.png"
+    return logo if logo.is_file() else None
 
 
 def installed(node_modules: Path | None) -> bool:
@@ -58,6 +71,10 @@ def _vendor(site: Path, node_modules: Path) -> Path:
             shutil.copy2(node_modules / rel, vendor / rel)
         for rel in WHOLE:
             shutil.copytree(node_modules / rel, vendor / rel, dirs_exist_ok=True)
+        logo = _ge_logo()
+        if logo is not None:
+            (vendor / LOGO).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(logo, vendor / LOGO)
         stamp.write_text("ok\n")
     return vendor
 
@@ -82,6 +99,9 @@ def localize(site: Path, node_modules: Path | None) -> int:
 
         n = sum(1 for m in _LINK.finditer(html) if m.group(2) in CDN_FILES)
         new = _LINK.sub(local, html)
+        if (vendor / LOGO).is_file():
+            new, logos = _LOGO.subn(f'src="{(rel / LOGO).as_posix()}"', new)
+            n += logos
         if n:
             page.write_text(new, encoding="utf-8")
             changed += n
