@@ -42,8 +42,8 @@ CDN_FILES: dict[str, str] = {
 #: folders copied whole, because a stylesheet in them loads its neighbours (Font Awesome's fonts)
 WHOLE = ("@fortawesome/fontawesome-free/webfonts",)
 _LINK = re.compile(r'(href|src)="(https://[^"]+)"')
-#: GE links its logo from S3 (with a timestamp); the same image ships inside the package
-_LOGO = re.compile(r'src="https://great-expectations-web-assets\.[^"]*/logo-long\.png[^"]*"')
+#: GE links its logos from S3 (with a timestamp); its long logo ships inside the package
+_LOGO = re.compile(r"https://great-expectations-web-assets\.[^\"')\s]*\.png[^\"')\s]*")
 LOGO = "great_expectations/logo-long.png"
 
 
@@ -100,7 +100,7 @@ def localize(site: Path, node_modules: Path | None) -> int:
         n = sum(1 for m in _LINK.finditer(html) if m.group(2) in CDN_FILES)
         new = _LINK.sub(local, html)
         if (vendor / LOGO).is_file():
-            new, logos = _LOGO.subn(f'src="{(rel / LOGO).as_posix()}"', new)
+            new, logos = _LOGO.subn((rel / LOGO).as_posix(), new)
             n += logos
         if n:
             page.write_text(new, encoding="utf-8")
