@@ -43,11 +43,11 @@ def test_not_configured_skips_push_and_pull_with_a_warning(tmp_path, winnow_home
     )
     pulled = dg.materialize(all_assets, selection=["annotations", "annotator_agreement"], resources=_resources(recipe))
     assert pulled.success and _meta(pulled, "annotations")["status"] == "skipped: not configured"
-    ctx = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(),
         resources={k: v for k, v in _resources(recipe).items() if k in ("recipe", "label_studio")},
-    )
-    skip = label_studio_annotations(ctx)
+    ) as ctx:
+        skip = label_studio_annotations(ctx)
     assert isinstance(skip, dg.SkipReason) and "not configured" in skip.skip_message
 
 

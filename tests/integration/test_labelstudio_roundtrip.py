@@ -113,11 +113,11 @@ def _sensor_tick(recipe: Path, server, cursor: str | None):
 
     instance = dg.DagsterInstance.ephemeral()
     res = _resources(recipe, server)
-    ctx = dg.build_sensor_context(
+    with dg.build_sensor_context(
         cursor=cursor, instance=instance, resources={"recipe": res["recipe"], "label_studio": res["label_studio"]}
-    )
-    out = label_studio_annotations(ctx)
-    return out, ctx.cursor
+    ) as ctx:
+        out = label_studio_annotations(ctx)
+        return out, ctx.cursor
 
 
 def test_round_trip_push_label_sense_pull_agree(tmp_path, winnow_home, ls_server):
