@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.integration.ls_server import write_recipe
+from tests.integration.ls_server import LS_OPS, write_recipe
 from tests.integration.test_labelstudio_roundtrip import P, _meta, _scored, _sensor_tick
 from tests.resources import resources_for
 
@@ -20,7 +20,8 @@ ENV = (
 
 
 def _resources(recipe):
-    return resources_for(recipe, recipe.parent / "releases")
+    # the server comes from the environment (WINNOW_LABEL_STUDIO_URL / _TOKEN), as in production
+    return resources_for(recipe, recipe.parent / "releases", label_studio=dict(LS_OPS))
 
 
 def test_not_configured_skips_push_and_pull_with_a_warning(tmp_path, winnow_home, monkeypatch):
