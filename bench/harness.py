@@ -102,3 +102,24 @@ def write_results(name: str, summary: dict, markdown: str) -> Path:
     md = RESULTS / f"{name}.md"
     md.write_text(f"{markdown.rstrip()}\n\n_Measured {stamp} by `python -m bench.{name}.run`._\n", encoding="utf-8")
     return md
+
+
+def summary_markdown(summary: dict) -> str:
+    """A readable table of a benchmark's figures: one row per tool (nested dicts), then the scalar figures."""
+
+    def fmt(v) -> str:
+        return f"{v:,.3g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+
+    rows = {
+        k: v for k, v in summary.items() if isinstance(v, dict) and all(not isinstance(x, dict) for x in v.values())
+    }
+    lines: list[str] = []
+    if rows:
+        cols = sorted({c for r in rows.values() for c, x in r.items() if isinstance(x, (int, float, str))})
+        lines += ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        lines += [f"| {name} | " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for name, r in rows.items()]
+        lines.append("")
+    scalars = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
+    if scalars:
+        lines += ["| figure | value |", "|---|---|", *[f"| {k} | {fmt(v)} |" for k, v in scalars.items()]]
+    return "\n".join(lines)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import polars as pl
 
+from bench.harness import summary_markdown, write_results
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
@@ -218,6 +220,8 @@ def main() -> None:
     )
     out = home.parent / "labelstudio-results.json"
     out.write_text(json.dumps({"tasks": n, "annotations": m, **f}, indent=1))
+    figures = {"tasks": n, "annotations": m, **f}
+    write_results("labelstudio", figures, summary_markdown(figures))
     print(f"figures written to {out}")
 
 

@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.harness import summary_markdown, write_results
+
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / ".winnow" / "bench" / "model"
 
@@ -172,6 +174,9 @@ def main() -> None:
     results["ratio_peak_rss"] = w["peak_rss_mb"] / s["peak_rss_mb"]
     print(f"winnow / sklearn: throughput x{results['ratio_throughput']:.2f}, peak RSS x{results['ratio_peak_rss']:.2f}")
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(
+        "model", results, summary_markdown({**results["tools"], **{k: v for k, v in results.items() if k != "tools"}})
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.harness import summary_markdown, write_results
+
 REPO = Path(__file__).resolve().parents[2]
 NIGHT = "2026-11-24"
 DEFAULT_CORPUS = REPO / ".winnow" / "bench" / "corpus.jsonl"
@@ -262,6 +264,11 @@ def main() -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores; other jobs share the machine)")
     out = args.work / "results.json"
     out.write_text(json.dumps({"corpus_mb": size_mb, "counts": counts, "results": results}, indent=2))
+    write_results(
+        "publish",
+        {"corpus_mb": size_mb, "counts": counts, "results": results},
+        summary_markdown({"corpus_mb": size_mb, **results}),
+    )
     print(f"results written to {out}")
     return 0
 

@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.harness import summary_markdown, write_results
+
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / ".winnow" / "bench" / "validation"
 NIGHT = "2026-11-24"
@@ -315,6 +317,7 @@ def main() -> None:
     )
     out = {"docs": args.docs, "data": stats, "cpu_count": os.cpu_count(), "results": results}
     (WORK / "results.json").write_text(json.dumps(out, indent=1))
+    write_results("validation", out, summary_markdown({"documents": args.docs, **results}))
     print(f"written {WORK / 'results.json'}")
 
 
