@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--verify", choices=["exact", "signature", "none"], default="none")
     ap.add_argument("--seed", type=int, default=1, help="MinHash seed (another seed = an independent LSH draw)")
-    ap.add_argument("--workers", type=int, default=1, help="map processes (recipe dedup.workers)")
+    ap.add_argument("--workers", type=int, default=1, help="map processes (settings work.dedup_workers)")
     args = ap.parse_args(argv)
     t = time.perf_counter()
     docs = pl.scan_parquet(sorted(args.input_dir.glob("*.parquet")))

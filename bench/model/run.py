@@ -6,7 +6,7 @@ is what one would write by hand with scikit-learn: read every text, then one
 the same hashed word 1-2-gram text features on the first ``max_chars`` characters; Winnow
 also builds its edge-line, category and numeric blocks (the numeric signals are absent from
 the bench corpus and take their training means), and streams the corpus in batches of
-``model.score_batch_rows`` documents instead of holding it.
+``work.score_batch_rows`` documents (settings) instead of holding it.
 
 The model is trained first (untimed) on the sample corpus' night 2026-11-24 with the
 scripted annotator's labels (tests/unit/test_model_fixture.py), and the corpus
@@ -54,6 +54,7 @@ def _train(model_path: Path) -> dict:
     from tests.unit.test_model_fixture import annotate, labelled_documents
     from winnow.model.features import TOKEN_PATTERN
     from winnow.model.train import aggregate_labels, train_quality_model
+    from winnow.settings import Settings
 
     docs = labelled_documents("2026-11-24")
     pick = docs[np.random.default_rng(0).choice(docs.height, 400, replace=False)]
@@ -75,7 +76,12 @@ def _train(model_path: Path) -> dict:
     ref.fit(train["text"].str.slice(0, cfg.max_chars).to_list(), train["y_keep"].to_numpy())
     model_path.write_bytes(
         pickle.dumps(
-            {"winnow": res.model, "sklearn": ref, "max_chars": cfg.max_chars, "batch_rows": cfg.score_batch_rows}
+            {
+                "winnow": res.model,
+                "sklearn": ref,
+                "max_chars": cfg.max_chars,
+                "batch_rows": Settings().work.score_batch_rows,
+            }
         )
     )
     return {"labels": train.height, "cv_roc_auc": res.metrics["cv_roc_auc"]}
