@@ -19,12 +19,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def cli_env(tmp_path) -> dict:
-    """Environment for a CLI run with its own WINNOW_HOME / DAGSTER_HOME, Label Studio not configured."""
-    home = tmp_path / "home"
+def _cli_env(home: Path) -> dict:
     (home / "dagster_home").mkdir(parents=True)
     (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WINNOW_", "LABEL_STUDIO"))}
     env.update(WINNOW_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"), POLARS_MAX_THREADS="2")
     return env
+
+
+@pytest.fixture()
+def cli_env(tmp_path) -> dict:
+    """Environment for a CLI run with its own WINNOW_HOME / DAGSTER_HOME, Label Studio not configured."""
+    return _cli_env(tmp_path / "home")
+
+
+@pytest.fixture()
+def ui_env() -> dict:
+    """Like ``cli_env``, with the data directory where a user's would be (``<repo>/.winnow/...``), since
+    the README's screenshots show its paths."""
+    import shutil
+
+    home = REPO / ".winnow" / "ui-screenshots"
+    shutil.rmtree(home, ignore_errors=True)
+    return _cli_env(home)

@@ -96,7 +96,8 @@ def _keep(png: bytes, name: str) -> None:
     (REPO / "docs" / "images" / name).write_bytes(png)
 
 
-def test_dagster_dev_launches_the_nightly_run_and_shows_it(cli_env, browser):
+def test_dagster_dev_launches_the_nightly_run_and_shows_it(ui_env, browser):
+    cli_env = ui_env
     from winnow.publish.release import verify_release
 
     dev = DagsterDev(cli_env)
