@@ -8,6 +8,7 @@ launcher of `dagster dev` all take part. Screenshots: test-artifacts/dagster_*.p
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -134,7 +135,8 @@ def test_dagster_dev_launches_the_nightly_run_and_shows_it(ui_env, browser):
         browser.wait_text("nightly_curation", "Success", timeout=120)
         # the run page has loaded when its logs and step list are shown, not the loading spinner
         text = browser.wait_gone("Loading run logs", timeout=120)
-        assert all(step in text for step in ("ingest", "curated_release", "RUN_SUCCESS")), text[:3000]
+        done = re.search(r"Succeeded \((\d+)\)", text)
+        assert done and int(done.group(1)) >= 10 and "STEP_" in text, text[:3000]  # steps listed, events shown
         time.sleep(2)  # let the Gantt chart settle
         _keep(browser.screenshot(ARTIFACTS / "dagster_run.png"), "dagster_run.png")
         browser.get(f"{dev.url}/assets/curated_release")
