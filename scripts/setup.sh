@@ -19,8 +19,9 @@ stamp=.venv/.winnow-installed
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python dependencies into .venv (about 2 minutes the first time)"
-  .venv/bin/python -m pip install -q --upgrade "pip==26.3"
-  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+  # (pip's notes about unused local index locations on some machines are filtered out)
+  .venv/bin/python -m pip install -q --upgrade "pip==26.3" 2>&1 | { grep -v "is ignored: it is neither" || true; } >&2
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither" || true; } >&2
   echo "$want" > "$stamp"
 fi
 
