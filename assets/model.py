@@ -95,7 +95,7 @@ def quality_model(context: dg.AssetExecutionContext, recipe: RecipeResource, sto
 
 
 def _feature_tables(root: Store) -> dict:
-    return {name: sorted(root.table_path(name).parent.glob("*.parquet")) for name in FEATURE_TABLES}
+    return {name: root.table_files(name) for name in FEATURE_TABLES}
 
 
 def _num(v):

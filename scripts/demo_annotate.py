@@ -32,14 +32,10 @@ ANNOTATORS = (("ana@winnow.local", 0.0), ("ben@winnow.local", 0.08))
 
 def _truth(store: Store) -> pl.DataFrame:
     """doc_id, provenance kind and a uniform number from its hash, for every night ingested so far."""
-    folder = store.table_path("raw_documents").parent
-    nights = sorted(p.stem for p in folder.glob("*.parquet"))
-    if not nights:
+    files = store.table_files("raw_documents")
+    if not files:
         raise SystemExit("no raw_documents yet: run `make demo` first")
-    frames = [
-        truth_for(pl.read_parquet(folder / f"{n}.parquet", columns=["doc_id", "source", "source_file"]), n)
-        for n in nights
-    ]
+    frames = [truth_for(pl.read_parquet(f, columns=["doc_id", "source", "source_file"]), f.stem) for f in files]
     return pl.concat(frames).drop_nulls("content_kind").with_columns(u=hash_seed_fraction(pl.col("doc_id"), 7))
 
 

@@ -70,6 +70,11 @@ class Store:
         """Where ``asset`` is kept: one Parquet file per partition."""
         return self.tables / asset / f"{partition or UNPARTITIONED}.parquet"
 
+    def table_files(self, asset: str) -> list[Path]:
+        """Every stored partition file of ``asset``, in night order."""
+        folder = self.tables / asset
+        return sorted(folder.glob("*.parquet")) if folder.exists() else []
+
     def table(self, asset: str, partitions: list[str] | None = None) -> pl.LazyFrame | None:
         """A lazy scan of a stored table (the given partitions, else all), or None if never written.
 
@@ -77,8 +82,7 @@ class Store:
         the asset declares them with ``deps=[...]`` for lineage and reads them here.
         """
         if partitions is None:
-            folder = self.tables / asset
-            found = sorted(folder.glob("*.parquet")) if folder.exists() else []
+            found = self.table_files(asset)
         else:
             found = [p for p in (self.table_path(asset, n) for n in partitions) if p.exists()]
         return pl.scan_parquet(found) if found else None
