@@ -11,7 +11,7 @@ from assets.resources import LabelStudioResource, RecipeResource, SettingsResour
 from schemas.documents import ANNOTATION_SCHEMA
 from winnow.annotation.agreement import agreement_report, agreement_summary
 from winnow.annotation.parse import EXTRA
-from winnow.annotation.pull import pull_project
+from winnow.annotation.pull import attach_design, pull_project
 from winnow.annotation.push import PUSHED_SCHEMA, push_night
 from winnow.annotation.sampling import design_status, sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
@@ -156,6 +156,7 @@ def annotations(
     if stats.report.problems:
         problems = stats.report.problems
         context.log.warning(f"{len(problems)} annotations look incomplete: " + "; ".join(problems[:5]))
+    table = attach_design(table, store.store.table_files("annotation_sample"))
     table = table.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
     return dg.Output(table, metadata=_pull_metadata(table, stats, project_id))
 

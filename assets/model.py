@@ -81,7 +81,7 @@ def quality_model(context: dg.AssetExecutionContext, recipe: RecipeResource, sto
     r, root = recipe.load(), store.store
     registry = ModelRegistry(root.models)
     annotations = root.table("annotations")
-    data = training_set(annotations, _feature_tables(root), r.model.rating_weight)
+    data = training_set(annotations, _feature_tables(root), r)
     outcome = train_or_reuse(data, r, registry)
     context.log.info(f"quality model {outcome.version or 'none'}: {outcome.status}")
     n_ann = 0 if annotations is None else row_count(annotations)
@@ -109,6 +109,7 @@ def _model_metadata(
         "label_counts": table_md(pl.DataFrame([data.counts])),
         "annotation_rows": n_annotations,
         "problems": bullet_md(data.problems),
+        "held_out_labels": data.held_out,
         "status": outcome.status,
         "version": outcome.version or "none",
     }

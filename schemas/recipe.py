@@ -259,9 +259,15 @@ class EstimatesConfig(_Strict):
     min_curated_quality: float = Field(0.5, ge=0, le=1)
     #: two-sided confidence of the intervals
     confidence: float = Field(0.95, gt=0, lt=1)
-    #: the check judges only once the curated population has this many labelled documents (else passes,
-    #: saying "not enough labels")
+    #: fewer held-out labels of curated documents than this: "insufficient evidence", whatever the interval
     min_labels: int = Field(20, ge=1)
+    #: share of the random/rejected sample whose labels never train or calibrate the quality model; they
+    #: alone measure the model-dependent populations (curated, the model's false drops)
+    holdout_share: float = Field(0.5, gt=0, lt=1)
+    #: what the curated_quality_lower_bound check does when the interval straddles the threshold (or labels
+    #: are too few): "block" fails the check, so the release waits for more labels; "warn" lets it through
+    #: and the card says so
+    on_insufficient_evidence: Literal["block", "warn"] = "block"
 
 
 class ValidationConfig(_Strict):

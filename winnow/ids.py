@@ -36,3 +36,17 @@ def hash_seed_fraction(key: pl.Expr, seed: int) -> pl.Expr:
     releases), so a rerun or an upgrade picks the same documents.
     """
     return key.map_batches(lambda s: _stable_fraction(s, seed), return_dtype=pl.Float64)
+
+
+#: seed offsets of the sample's independent hash streams (the draw itself uses the recipe seed)
+OVERLAP_STREAM, PUSH_STREAM, HOLDOUT_STREAM = 1, 2, 3
+
+
+def push_rank(doc_id: pl.Expr, seed: int) -> pl.Expr:
+    """The order tasks are sent in: a hash of ``doc_id``, so any labelled prefix is a random subsample."""
+    return hash_seed_fraction(doc_id, seed + PUSH_STREAM)
+
+
+def is_holdout(doc_id: pl.Expr, seed: int, share: float) -> pl.Expr:
+    """Design documents whose labels only measure a model's release, never train or calibrate it."""
+    return hash_seed_fraction(doc_id, seed + HOLDOUT_STREAM) < share

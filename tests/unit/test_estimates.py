@@ -59,6 +59,7 @@ def _night():
     ).with_columns(text=pl.lit("word " * 10), model_keep=pl.lit(None, dtype=pl.Boolean))
     sample = pl.DataFrame(
         {
+            "doc_id": ["a0", "a1", "b0", "b1", "b2", "c0", "c1"],
             "stratum": ["kept:A"] * 2 + ["kept:B"] * 3 + ["rejected:C"] * 2,
             "stratum_size": [100] * 2 + [300] * 3 + [50] * 2,
             "sample_kind": ["random"] * 5 + ["rejected"] * 2,
@@ -111,7 +112,7 @@ def test_stratified_estimate_matches_the_hand_computation():
         if row["metric"] != "mean_rating":
             assert 0 <= row["lower"] <= row["estimate"] <= row["upper"] <= 1
     assert _row(table, "raw")["n_labels"] == 7 and _row(table, "raw")["population_size"] == 450
-    assert set(units["sample_kind"]) == {"random", "rejected"}  # active labels left out
+    assert sorted(units["doc_id"]) == ["a0", "a1", "b0", "b1", "b2", "c0", "c1"]  # active labels left out
 
 
 def test_curated_is_a_domain_of_the_kept_strata():
@@ -139,8 +140,8 @@ def test_without_the_sample_table_stratum_sizes_come_from_inclusion_probabilitie
     scored, _, ann = _night()
     labels, _ = aggregate_labels(ann)
     docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
-    units, _, info = design_units(labels, docs, None)
-    assert "unknown" in info["coverage"]
+    units, problems, _ = design_units(labels, docs, None)
+    assert any("no annotation_sample" in p for p in problems)
     # N_h = m_h / p: A = 2 / 0.02 = 100, B = 3 / 0.01 = 300: the same answer
     assert _row(estimate_table(units, sizes), "kept")["estimate"] == pytest.approx(0.625)
 
@@ -159,7 +160,7 @@ def test_unusable_labels_are_reported_never_silently_dropped():
     docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
     units, problems, _ = design_units(labels, docs, sample)
     assert any("a2" in p and "stratum" in p for p in problems)
-    assert any("zz" in p and "not among the night's scored documents" in p for p in problems)
+    assert any("1 labels are of documents not in tonight's annotation_sample" in p for p in problems)
     assert units.height == 7
 
 
@@ -205,5 +206,5 @@ def test_labels_from_an_earlier_draw_of_the_sample_use_their_own_inclusion_proba
     docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
     redrawn = sample.with_columns(stratum=pl.col("stratum") + ":new")
     units, _, info = design_units(labels, docs, redrawn)
-    assert "re-drawn" in info["note"]
+    assert info["strata_sampled"] == 3
     assert _row(estimate_table(units, sizes), "kept")["estimate"] == pytest.approx(0.625)

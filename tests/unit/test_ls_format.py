@@ -54,22 +54,39 @@ def test_label_config_has_the_issue_labels():
     LabelInterface(label_config())  # the SDK parses it
 
 
-def test_task_carries_lineage_weight_and_a_valid_prediction():
-    task = format_task(ROW)
+ACTIVE = {**ROW, "sample_kind": "active", "inclusion_prob": 1.0}
+
+
+def test_active_task_carries_lineage_weight_and_a_valid_prediction():
+    task = format_task(ACTIVE)
     d = task["data"]
-    assert d["doc_id"] == "web:42" and d["stratum"] == ROW["stratum"] and d["weight"] == pytest.approx(25.0)
+    assert d["doc_id"] == "web:42" and d["stratum"] == ROW["stratum"] and d["weight"] == pytest.approx(1.0)
     assert d["text"] == "Redacted <EMAIL> text" and d["overlap"] is True
     assert "source: web" in d["info"] and "language: de" in d["info"] and "score: 0.80" in d["info"]
     (pred,) = task["predictions"]
     assert pred["result"][0]["value"] == {"choices": ["keep"]} and pred["result"][1]["value"] == {"rating": 4}
     assert validate_tasks([task]) == []
-    low = format_task({**ROW, "quality_score": 0.1})
+    low = format_task({**ACTIVE, "quality_score": 0.1})
     assert low["predictions"][0]["result"][0]["value"] == {"choices": ["drop"]}
-    assert "predictions" not in format_task({**ROW, "quality_score": None})
+    assert "predictions" not in format_task({**ACTIVE, "quality_score": None})
+
+
+@pytest.mark.parametrize("kind", ["random", "rejected"])
+def test_probability_sample_tasks_are_blind(kind):
+    """No verdict, score, stratum, kind or pre-annotation: nothing that anchors the annotator."""
+    task = format_task({**ROW, "sample_kind": kind, "status": "rejected", "drop_reason": "gopher_short"})
+    assert "predictions" not in task
+    d = task["data"]
+    assert d["info"] == "source: web · language: de"
+    shown = " ".join(str(v) for v in d.values())
+    for leak in ("rejected", "gopher", "0.8", "q0.75", "kept", "random"):
+        assert leak not in shown.replace(d["text"], ""), leak
+    assert set(d) == {"text", "info", "doc_id", "partition", "source", "lang", "overlap", "url"}
+    assert validate_tasks([task]) == []
 
 
 def test_validate_tasks_catches_a_bad_prediction():
-    bad = format_task(ROW)
+    bad = format_task(ACTIVE)
     bad["predictions"][0]["result"][0]["value"] = {"choices": ["maybe"]}
     assert any("maybe" in p for p in validate_tasks([bad]))
     assert format_tasks(pl.DataFrame([ROW]))[0]["data"]["doc_id"] == "web:42"

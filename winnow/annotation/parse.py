@@ -16,7 +16,16 @@ import polars as pl
 from schemas.documents import ANNOTATION_SCHEMA, DECISIONS, ISSUE_TAGS
 
 #: Extra columns kept beside ANNOTATION_SCHEMA (additive).
-EXTRA = {"project_id": pl.Int64(), "overlap": pl.Boolean(), "pulled_at": pl.Datetime("us", "UTC")}
+EXTRA = {
+    "project_id": pl.Int64(),
+    "overlap": pl.Boolean(),
+    "pulled_at": pl.Datetime("us", "UTC"),
+    #: the task showed the model's pre-annotation (active-learning tasks; blind ones never do)
+    "pre_annotated": pl.Boolean(),
+    #: joined from the night's annotation_sample (``winnow.annotation.pull.attach_design``)
+    "stratum_size": pl.Int64(),
+    "holdout": pl.Boolean(),
+}
 
 
 @dataclass
@@ -106,6 +115,9 @@ def parse_export(
                     "project_id": project_id if project_id is not None else task.get("project"),
                     "overlap": bool(data.get("overlap")),
                     "pulled_at": pulled,
+                    "pre_annotated": bool(task.get("predictions")),
+                    "stratum_size": None,
+                    "holdout": None,
                 }
             )
     schema = {**ANNOTATION_SCHEMA, **EXTRA}

@@ -10,8 +10,10 @@ task of the project on a routine pull.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -77,8 +79,10 @@ def pull_annotations(
         task_updated_at=pl.col("task_id").replace_strict(updated, default=None, return_dtype=pl.Datetime("us", "UTC"))
     )
     stats.fresh_rows = fresh.height
-    if previous is not None and previous.height and set(fresh.columns) <= set(previous.columns):
-        kept = previous.select(fresh.columns).filter(~pl.col("task_id").is_in(list(updated)))
+    if previous is not None and previous.height:
+        # a table pulled by an older Winnow lacks the newer columns: they start out null
+        missing = [pl.lit(None, dtype=t).alias(c) for c, t in fresh.schema.items() if c not in previous.columns]
+        kept = previous.with_columns(missing).select(fresh.columns).filter(~pl.col("task_id").is_in(list(updated)))
         merged = newest_per_annotator(pl.concat([kept, fresh], how="vertical_relaxed"))
     else:
         merged = fresh
@@ -100,3 +104,38 @@ def pull_project(
     finally:
         client.close()
     return table, stats, project_id
+
+
+#: design columns of a label that come from the night's annotation_sample (blind tasks do not carry them)
+DESIGN_FROM_SAMPLE = {
+    "stratum": pl.String,
+    "inclusion_prob": pl.Float64,
+    "sample_kind": pl.String,
+    "stratum_size": pl.Int64,
+    "holdout": pl.Boolean,
+}
+
+
+def attach_design(table: pl.DataFrame, sample_files: Sequence[Path]) -> pl.DataFrame:
+    """Fill each label's design columns from the sample it was drawn in (by doc_id and night).
+
+    The stored sample is the authority; a task's own data (active tasks, or projects
+    filled before tasks were blind) is the fallback for labels whose sample is gone.
+    """
+    parts = []
+    for path in sample_files:
+        names = pl.read_parquet_schema(path)
+        if not {"doc_id", "partition"} <= set(names):
+            continue
+        cols = [
+            pl.col(c).cast(t).alias(f"_s_{c}") if c in names else pl.lit(None, dtype=t).alias(f"_s_{c}")
+            for c, t in DESIGN_FROM_SAMPLE.items()
+        ]
+        parts.append(pl.scan_parquet(path).select("doc_id", "partition", *cols).collect())
+    if not parts or table.height == 0:
+        return table
+    design = pl.concat(parts).unique(["doc_id", "partition"], keep="last")
+    joined = table.join(design, on=["doc_id", "partition"], how="left")
+    return joined.with_columns(
+        [pl.coalesce(pl.col(f"_s_{c}"), pl.col(c).cast(t)).alias(c) for c, t in DESIGN_FROM_SAMPLE.items()]
+    ).drop([f"_s_{c}" for c in DESIGN_FROM_SAMPLE])

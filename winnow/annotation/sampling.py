@@ -21,11 +21,20 @@ The design (docs/annotate.md has the worked rules):
   active-learning rows take ``active = floor(share * total + 0.5)`` of the total,
   where ``total = min(budget, ceil(design / (1 - share)))``; the design (random +
   rejected) sample keeps the rest. If the design sample is larger than its part of
-  the budget, its per-stratum sizes are scaled down together by largest-remainder
-  allocation (ties broken by stratum name), each stratum still taking its smallest
-  hashes, and ``inclusion_prob`` becomes the scaled ``n' / N``, so weights stay
-  exact. A stratum can lose its last document only when there are more strata than
-  budget; ``budget_bound`` flags the rows of a capped night.
+  the budget, every stratum first keeps one document and the rest of the budget is
+  shared out in proportion to the strata's remaining sizes by largest-remainder
+  allocation (ties broken by stratum name); each stratum still takes its smallest
+  hashes, and ``inclusion_prob`` becomes the scaled ``n' / N``, so weights stay exact.
+  ``budget_bound`` flags the rows of a capped night.
+* **Collapse, never drop.** When there are more strata than the design budget, no
+  allocation can give each one a document, so strata are merged until they fit, by a
+  fixed sequence of levels (``COLLAPSE_LEVELS``): neighbouring score buckets in pairs,
+  then pairs of pairs, up to one bucket per population, source and language; then the
+  languages of a source; then the sources; then the two populations. The first level
+  with no more strata than the budget is drawn, so every document keeps a positive
+  inclusion probability, ``n'/N`` of its merged stratum, and the estimates stay exact.
+  ``stratum_rule`` names the level; a merged part of the key reads ``*`` (language,
+  source) or a wider bucket (``q0.00-0.50``).
 * **Active rows.** The most uncertain documents not already in the design sample
   (smallest ``|quality_score - 0.5|``, ties by hash), ``sample_kind = "active"``.
   They are not a probability sample: they carry ``inclusion_prob = 1`` (each stands
@@ -34,6 +43,13 @@ The design (docs/annotate.md has the worked rules):
 * **Overlap.** ``floor(overlap_fraction * n_sent + 0.5)`` rows (smallest
   ``xxh64(seed+1:doc_id)``) get ``overlap = True``: two annotators label them, which
   is where agreement is measured.
+* **Push order.** Rows are sent in the order of ``push_rank = xxh64(seed+2:doc_id)``,
+  not by stratum: annotators work in import order, so whatever has been labelled when
+  the estimates run is a random subsample of every stratum (labels missing completely
+  at random within a stratum), which is what the estimator assumes.
+* **Held-out labels.** ``holdout`` (``xxh64(seed+3:doc_id) < estimates.holdout_share``)
+  marks the design documents whose labels never train or calibrate the quality model;
+  they alone measure the model-dependent populations (curated, model false drops).
 
 * **A night's design is drawn once.** The strata use the score bucket, so a rerun
   after a new model would move documents between strata and draw another sample: more
@@ -59,7 +75,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.recipe import Recipe, SamplingConfig
-from winnow.ids import hash_seed_fraction
+from winnow.ids import OVERLAP_STREAM, hash_seed_fraction, is_holdout, push_rank
 
 #: Columns the sample carries from ``scored_documents`` when they exist.
 PASS_THROUGH = [
@@ -90,6 +106,7 @@ DESIGN_COLUMNS = [
     "sample_kind",
     "overlap",
     "budget_bound",
+    "stratum_rule",
     "sample_rank",
     "design_key",
 ]
@@ -130,14 +147,76 @@ def largest_remainder(sizes: dict[str, int], total: int) -> dict[str, int]:
     return out
 
 
+def allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
+    """Fit per-stratum ``sizes`` into ``total``: one each first, the rest by largest remainder.
+
+    Only called with at least as many places as strata (the collapse sees to it), so no
+    stratum is left without a document.
+    """
+    if sum(sizes.values()) <= total:
+        return dict(sizes)
+    if total < len(sizes):
+        return largest_remainder(sizes, total)  # only when even one stratum per population is too many
+    rest = largest_remainder({k: v - 1 for k, v in sizes.items()}, total - len(sizes))
+    return {k: rest[k] + 1 for k in sizes}
+
+
+#: The collapse levels, finest first: (bucket merge steps, merge languages, merge sources, merge populations).
+#: A bucket step of j merges 2**j neighbouring score buckets; None merges all of them (and "q-none").
+COLLAPSE_LEVELS: list[tuple[int | None, bool, bool, bool]] = [
+    *[(j, False, False, False) for j in range(0, 6)],
+    (None, False, False, False),
+    (None, True, False, False),
+    (None, True, True, False),
+    (None, True, True, True),
+]
+
+
+def level_name(level: tuple[int | None, bool, bool, bool]) -> str:
+    buckets, langs, sources, pops = level
+    if level == COLLAPSE_LEVELS[0]:
+        return "full strata"
+    parts = ["score buckets merged" if buckets is None else f"score buckets merged by {2**buckets}"]
+    parts += [name for flag, name in ((langs, "languages"), (sources, "sources"), (pops, "populations")) if flag]
+    return "collapsed: " + ", ".join(parts) + " (strata outnumbered the budget)"
+
+
+def stratum_expr(level: tuple[int | None, bool, bool, bool], cuts: list[float]) -> pl.Expr:
+    """The stratum key at a collapse level, from the key columns ``_keys`` makes."""
+    buckets, langs, sources, pops = level
+    edges = [0.0, *cuts, 1.0]
+    if buckets is None:
+        bucket = pl.lit("q0.00-1.00")
+    else:
+        step = 2**buckets
+        group = pl.col("_bidx") // step
+        n_groups = math.ceil((len(edges) - 1) / step)
+        expr = pl.lit("q-none")
+        for g in range(n_groups):
+            lo, hi = edges[g * step], edges[min((g + 1) * step, len(edges) - 1)]
+            expr = pl.when(group == g).then(pl.lit(f"q{lo:.2f}-{hi:.2f}")).otherwise(expr)
+        bucket = pl.when(pl.col("_bidx") < 0).then(pl.lit("q-none")).otherwise(expr)
+    return pl.concat_str(
+        [
+            pl.lit("all") if pops else pl.col("population"),
+            pl.lit("*") if sources else pl.col("_source"),
+            pl.lit("*") if langs else pl.col("sample_lang"),
+            bucket,
+        ],
+        separator=":",
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     """Per-stratum sizes for one night (small: one row per stratum)."""
 
     strata: pl.DataFrame  # stratum, population, N, n_design, n_final, inclusion_prob
+    keys: pl.DataFrame  # the key columns with the stratum of the level drawn
     n_design: int
     n_active: int
     budget_bound: bool
+    rule: str
 
 
 def _keys(scored: pl.LazyFrame, cfg: SamplingConfig, seed: int) -> pl.LazyFrame:
@@ -148,41 +227,51 @@ def _keys(scored: pl.LazyFrame, cfg: SamplingConfig, seed: int) -> pl.LazyFrame:
     )
     status = pl.col("status") if "status" in names else pl.lit("kept")
     population = pl.when(status == "rejected").then(pl.lit("rejected")).otherwise(pl.lit("kept"))
-    bucket = score_bucket(pl.col("quality_score").cast(pl.Float64), cfg.score_buckets)
+    score = pl.col("quality_score").cast(pl.Float64)
+    bidx = pl.lit(0, dtype=pl.Int64)
+    for i, cut in enumerate(cfg.score_buckets, start=1):
+        bidx = pl.when(score >= cut).then(pl.lit(i, dtype=pl.Int64)).otherwise(bidx)
     return scored.select(
         "doc_id",
         population.alias("population"),
-        pl.col("quality_score").cast(pl.Float64),
-        pl.concat_str([population, pl.col("source").fill_null("unknown"), lang, bucket], separator=":").alias(
-            "stratum"
-        ),
+        score.alias("quality_score"),
+        pl.col("source").fill_null("unknown").alias("_source"),
         lang.alias("sample_lang"),
-        bucket.alias("score_bucket"),
+        score_bucket(score, cfg.score_buckets).alias("score_bucket"),
+        pl.when(score.is_null()).then(pl.lit(-1, dtype=pl.Int64)).otherwise(bidx).alias("_bidx"),
         hash_seed_fraction(pl.col("doc_id"), seed).alias("_u"),
     )
 
 
 def plan_sample(keys: pl.DataFrame, cfg: SamplingConfig) -> Plan:
-    """Per-stratum sample sizes, the active count and the budget scaling."""
-    strata = keys.group_by("stratum", "population").agg(N=pl.len()).sort("stratum")
-    frac = {"kept": cfg.fraction, "rejected": cfg.rejected_fraction}
-    n_design = [stratum_sizes(n, frac[p]) for n, p in zip(strata["N"], strata["population"])]
-    strata = strata.with_columns(n_design=pl.Series(n_design, dtype=pl.Int64))
-    design_total = int(strata["n_design"].sum() or 0)
+    """Per-stratum sample sizes, the active count, the budget scaling and the collapse level."""
+    frac = {"kept": cfg.fraction, "rejected": cfg.rejected_fraction, "all": cfg.fraction}
     share = cfg.active_learning_share
-    wanted_total = math.ceil(design_total / (1 - share)) if design_total else 0
-    total = min(cfg.nightly_budget, wanted_total)
-    n_active = min(math.floor(share * total + 0.5), max(0, keys.height - design_total))
-    design_budget = total - n_active
-    final = largest_remainder(dict(zip(strata["stratum"], strata["n_design"])), design_budget)
-    strata = strata.with_columns(n_final=pl.col("stratum").replace_strict(final, return_dtype=pl.Int64)).with_columns(
-        inclusion_prob=pl.col("n_final") / pl.col("N")
-    )
+    for level in COLLAPSE_LEVELS:
+        leveled = keys.with_columns(stratum=stratum_expr(level, cfg.score_buckets))
+        pop = pl.col("stratum").str.split(":").list.first()
+        strata = leveled.group_by("stratum").agg(N=pl.len()).with_columns(population=pop).sort("stratum")
+        n_design = [stratum_sizes(n, frac[p]) for n, p in zip(strata["N"], strata["population"])]
+        strata = strata.with_columns(n_design=pl.Series(n_design, dtype=pl.Int64))
+        design_total = int(strata["n_design"].sum() or 0)
+        wanted_total = math.ceil(design_total / (1 - share)) if design_total else 0
+        total = min(cfg.nightly_budget, wanted_total)
+        n_active = min(math.floor(share * total + 0.5), max(0, keys.height - design_total))
+        design_budget = total - n_active
+        if int((strata["n_design"] > 0).sum()) <= design_budget or level == COLLAPSE_LEVELS[-1]:
+            break
+    sampled = {k: v for k, v in zip(strata["stratum"], strata["n_design"]) if v > 0}
+    final = allocate(sampled, design_budget)
+    strata = strata.with_columns(
+        n_final=pl.col("stratum").replace_strict(final, default=0, return_dtype=pl.Int64)
+    ).with_columns(inclusion_prob=pl.col("n_final") / pl.col("N"))
     return Plan(
         strata=strata,
+        keys=leveled,
         n_design=int(strata["n_final"].sum() or 0),
         n_active=int(n_active),
         budget_bound=design_total > design_budget,
+        rule=level_name(level),
     )
 
 
@@ -211,7 +300,8 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     Columns: ``doc_id``, ``partition``, ``text`` (the PII-redacted text, the only text
     an annotator sees), ``stratum``, ``population``, ``sample_lang``, ``score_bucket``,
     ``stratum_size``, ``stratum_sample_size``, ``inclusion_prob``, ``sample_kind``,
-    ``overlap``, ``budget_bound``, ``sample_rank``, ``design_key`` and the
+    ``overlap``, ``budget_bound``, ``stratum_rule``, ``sample_rank``, ``design_key``,
+    ``push_rank`` (rows come sorted by it), ``holdout`` and the
     ``PASS_THROUGH`` columns present in the input.
     """
     cfg = recipe.sampling
@@ -226,13 +316,22 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     carried = [c for c in PASS_THROUGH if c in names and c != "quality_score"]
     extra = [pl.col("partition")] if "partition" in names else [pl.lit(None, dtype=pl.String).alias("partition")]
     docs = scored.select("doc_id", *extra, text.alias("text"), pl.col("quality_score").cast(pl.Float64), *carried)
-    return chosen.lazy().join(docs, on="doc_id", how="left").sort("sample_kind", "stratum", "sample_rank")
+    design = pl.col("sample_kind").is_in(["random", "rejected"])
+    return (
+        chosen.lazy()
+        .join(docs, on="doc_id", how="left")
+        .with_columns(
+            push_rank=push_rank(pl.col("doc_id"), recipe.seed),
+            holdout=design & is_holdout(pl.col("doc_id"), recipe.seed, recipe.estimates.holdout_share),
+        )
+        .sort("push_rank")
+    )
 
 
 def _draw(keys: pl.DataFrame, cfg: SamplingConfig, seed: int) -> pl.DataFrame:
     """Draw the design and active rows from the night's key columns (the rules above)."""
     plan = plan_sample(keys, cfg)
-    ranked = keys.with_columns(_rank=pl.col("_u").rank("ordinal").over("stratum").cast(pl.Int64)).join(
+    ranked = plan.keys.with_columns(_rank=pl.col("_u").rank("ordinal").over("stratum").cast(pl.Int64)).join(
         plan.strata.select("stratum", "N", "n_final", "inclusion_prob"), on="stratum", how="left"
     )
     design = ranked.filter(pl.col("_rank") <= pl.col("n_final")).with_columns(
@@ -248,7 +347,7 @@ def _draw(keys: pl.DataFrame, cfg: SamplingConfig, seed: int) -> pl.DataFrame:
     )
     chosen = pl.concat([design, active], how="vertical_relaxed")
     n_overlap = math.floor(cfg.overlap_fraction * chosen.height + 0.5)
-    u2 = hash_seed_fraction(pl.col("doc_id"), seed + 1)
+    u2 = hash_seed_fraction(pl.col("doc_id"), seed + OVERLAP_STREAM)
     return (
         chosen.with_columns(_u2=u2)
         .with_columns(overlap=pl.col("_u2").rank("ordinal") <= n_overlap)
@@ -264,6 +363,7 @@ def _draw(keys: pl.DataFrame, cfg: SamplingConfig, seed: int) -> pl.DataFrame:
             "sample_kind",
             "overlap",
             pl.lit(plan.budget_bound).alias("budget_bound"),
+            pl.lit(plan.rule).alias("stratum_rule"),
             pl.col("_u").alias("sample_rank"),
         )
     )

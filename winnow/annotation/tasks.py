@@ -1,4 +1,14 @@
-"""Label Studio task payloads: sample rows -> task JSON with pre-annotations.
+"""Label Studio task payloads: sample rows -> task JSON.
+
+**Blind probability sample.** Random and rejected-slice tasks (``BLIND_KINDS``) carry
+the text and neutral context only: source, language, the night and the document id.
+No pipeline verdict, no score, no stratum (its name holds both), no sample kind and
+no pre-annotation, in the labelling view or in the Data Manager's columns, because
+an annotator who sees the machine's answer tends to agree with it, and these labels
+measure the machine. Their design columns are joined back from the night's
+``annotation_sample`` when the labels are pulled (``winnow.annotation.pull.attach_design``).
+Active-learning tasks keep the pre-annotation and the signals: they exist to teach the
+model, and never enter an estimate.
 
 Pure formatting, no transport: testable offline and checked against the labeling
 config with ``label_studio_sdk.label_interface.LabelInterface``.
@@ -20,7 +30,9 @@ INSTRUCTIONS_PATH = SCHEMAS_DIR / "annotator_instructions.md"
 #: Control names in schemas/labeling_config.xml
 DECISION, RATING, TAGS, COMMENT, TEXT = "decision", "rating", "tags", "comment", "text"
 
-#: Signal columns copied into task data (shown in the Data Manager, kept for lineage).
+#: Sample kinds labelled blind (the probability sample).
+BLIND_KINDS = ("random", "rejected")
+#: Signal columns copied into active-learning task data (shown in the Data Manager).
 TASK_SIGNALS = ["status", "drop_reason", "drop_family", "score_source", "lang_score", "n_chars", "n_words"]
 
 
@@ -49,12 +61,14 @@ def _num(v: Any) -> Any:
 
 
 def info_line(row: dict) -> str:
+    """The context line above the text: neutral for blind tasks, with the machine's view for active ones."""
+    parts = [f"source: {row.get('source') or 'unknown'}", f"language: {row.get('sample_lang') or 'und'}"]
+    if row.get("sample_kind") in BLIND_KINDS:
+        return " · ".join(parts)
     score = row.get("quality_score")
     score_s = "n/a" if score is None else f"{score:.2f}"
     src = row.get("score_source")
-    parts = [
-        f"source: {row.get('source') or 'unknown'}",
-        f"language: {row.get('sample_lang') or 'und'}",
+    parts += [
         f"score: {score_s}" + (f" ({src})" if src else ""),
         f"pipeline: {row.get('status') or 'kept'}" + (f" ({row['drop_reason']})" if row.get("drop_reason") else ""),
         f"sampled: {row.get('sample_kind')}",
@@ -79,8 +93,7 @@ def prediction(score: float | None, model_version: str) -> dict | None:
 
 
 def format_task(row: dict, model_version: str = "winnow-score") -> dict:
-    """One sample row -> a Label Studio task (``data`` + ``predictions``)."""
-    p = row.get("inclusion_prob")
+    """One sample row -> a Label Studio task (``data``, plus ``predictions`` for active rows)."""
     data = {
         "text": row.get("text") or "",
         "info": info_line(row),
@@ -88,17 +101,20 @@ def format_task(row: dict, model_version: str = "winnow-score") -> dict:
         "partition": row.get("partition"),
         "source": row.get("source"),
         "lang": row.get("sample_lang"),
+        "overlap": bool(row.get("overlap")),
+        "url": row.get("url"),
+    }
+    if row.get("sample_kind") in BLIND_KINDS:
+        return {"data": data}
+    p = row.get("inclusion_prob")
+    data |= {
         "quality_score": _num(row.get("quality_score")),
         "stratum": row.get("stratum"),
         "inclusion_prob": _num(p),
         "weight": _num(1.0 / p) if p else None,
         "sample_kind": row.get("sample_kind"),
-        "overlap": bool(row.get("overlap")),
-        "url": row.get("url"),
     }
     data.update({k: _num(row[k]) for k in TASK_SIGNALS if k in row and row[k] is not None})
-    if data.get("status") is None:
-        data.pop("status", None)
     task: dict = {"data": data}
     pred = prediction(row.get("quality_score"), model_version)
     if pred is not None:

@@ -1,38 +1,33 @@
 """Design-based estimates of dataset quality from the human sample, with 95% intervals.
 
 The night's annotation sample is a stratified simple random sample: stratum ``h`` (of
-``N_h`` documents, population kept/rejected x source x language x score bucket) gave
-``n_h`` documents with inclusion probability ``n_h / N_h``. Only ``sample_kind``
-"random" and "rejected" labels enter; "active" labels are not a probability sample and
-only train the model.
+``N_h`` documents) gave ``n_h`` documents. Only ``sample_kind`` "random" and "rejected"
+labels enter; "active" labels are not a probability sample and only train the model.
+docs/statistics.md has the derivations and the simulations behind each choice.
 
-**Estimator.** With ``m_h`` labelled documents in stratum ``h`` (labels missing at
-random within a stratum), each labelled document weighs ``w = N_h / m_h``. For a
-population (domain) ``D`` of the night, the human-keep share is the ratio
+**Partial labelling.** Tasks are pushed in a random order (a hash of ``doc_id``), so the
+``m_h`` labels a stratum has so far are a random subsample of its ``n_h``: each weighs
+``N_h / m_h``. A sampled stratum with no label yet is not assumed to look like the
+others: its documents' share is only known to lie in [0, 1], so the interval runs from
+the estimate with all of them bad to the one with all of them good, widened by the
+Imbens-Manski critical value (it covers every point of that set at 95%). ``labelled_share``
+and ``unlabelled_strata_share`` say how much of each population this concerns.
 
-    R = sum(w d x y) / sum(w d x)
+**Estimator.** For a population (domain) ``D``, the human-keep share is the ratio
+``R = sum(w d x y) / sum(w d x)``: ``y`` the document's share of keep votes, ``d`` = 1 in
+``D``, ``x`` = 1 (share of documents) or its BPE token count (share of tokens).
 
-where ``y`` is the document's share of keep votes, ``d`` = 1 if it belongs to ``D``,
-and ``x`` = 1 (share of documents) or its BPE token count (share of tokens).
+**Variance** by linearization, ``V = sum_h (1 - m_h/N_h) N_h^2 s_h^2 / m_h`` with ``s_h^2``
+the within-stratum variance of ``u = d x (y - R) / sum(w d x)``. A thin stratum's ``s_h^2``
+is shrunk toward the variance a bounded ``y`` at the population's share would have,
+with ``SHRINK`` (1) pseudo-label: a stratum whose few labels agree (``s_h^2 = 0``) no
+longer claims to be certain, and a lone label needs no collapsing. Token counts are
+heavy-tailed, so for token shares the variance is also scaled by ``tail_factor``.
 
-**Variance** by the stratified delete-one jackknife (JKn): for each label ``i`` of
-stratum ``h``, ``R_(hi)`` is the estimate without it, the other labels of ``h`` weighing
-``m_h / (m_h - 1)`` more; ``V = sum_h (1 - m_h/N_h) (m_h-1)/m_h sum_i (R_(hi) - mean_h R_(h.))^2``.
-For a ratio it is a little more conservative than linearization in small samples
-with heavy-tailed token counts, where linearization under-covered in our simulations
-(0.91-0.94 at 90 labels). Strata with a single label cannot estimate their own
-variance; they are collapsed into one pseudo-stratum per population (kept/rejected),
-which is conservative.
-
-**Interval.** Wilson's score interval at the effective sample size
-``n_eff = R (1 - R) / V`` (Kish's design effect, as in Korn & Graubard 1998); when ``R``
-is 0 or 1 (no variance), ``n_eff`` is the number of labels in ``D``. Stratification can
-make ``n_eff`` larger than the number of labels (strata that differ in quality are each
-measured), and that is kept: capping it over-covered (97-99% in the simulations). For a
-population with fewer than ``SMALL_DOMAIN`` (30) labels the variance estimate itself is
-too unstable to credit such gains, so there ``n_eff`` is capped at the number of labels. Wilson stays inside [0, 1] and keeps its coverage near the nominal
-level for small samples and shares near 0 or 1, where the normal interval does not.
-``tests/unit/test_estimates_coverage.py`` checks the 95% coverage by simulation.
+**Interval.** Wilson's score interval at the design effective sample size
+``n_eff = R (1 - R) / V``; when ``V`` is numerical noise (below ``REL_TOL`` of the
+binomial variance) or ``R`` is 0 or 1, Kish's ``n_eff = (sum w)^2 / sum w^2``. No cap
+and no cliff at any number of labels. Token shares: ``token_share_estimate``.
 
 **Populations** (``population`` column): ``raw`` (every document of the night: both
 kept and rejected strata), ``kept`` (kept by the filters), ``curated`` (in
@@ -40,6 +35,8 @@ kept and rejected strata), ``kept`` (kept by the filters), ``curated`` (in
 (removed by a filter), ``rejected:<family>`` per filter family and
 ``rejected:quality_model`` (filter-kept documents under the model threshold); the last
 ones carry the metric ``false_drop_rate`` (the human-keep share of what was dropped).
+The model decides ``curated`` and ``rejected:quality_model``, so only held-out labels
+(``holdout``: never trained or calibrated on) measure them (``labels_used``).
 """
 
 from __future__ import annotations
@@ -49,12 +46,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy.optimize import brentq
 from scipy.stats import norm
 
 DESIGN_KINDS = ("random", "rejected")
-#: below this many labels in a population, n_eff is capped at the number of labels (see module doc)
-SMALL_DOMAIN = 30
 METHOD_WILSON = "stratified ratio estimator, Wilson interval at design effective n"
+METHOD_TOKENS = (
+    "stratified ratio estimator; interval: union of a heavy-tail-scaled Wilson and a log-normal (Cox) logit interval"
+)
 METHOD_NORMAL = "stratified ratio estimator, normal interval (linearization)"
 
 ESTIMATE_SCHEMA = {
@@ -67,7 +66,18 @@ ESTIMATE_SCHEMA = {
     "method": pl.String,
     "n_eff": pl.Float64,
     "population_size": pl.Int64,
+    "labelled_share": pl.Float64,
+    "unlabelled_strata_share": pl.Float64,
+    "labels_used": pl.String,
 }
+
+
+#: pseudo-labels at the domain's own share that each stratum's variance is shrunk with (see module doc)
+SHRINK = 1.0
+#: a variance this small relative to r(1 - r) / n is numerical noise: the Kish n_eff is used instead
+REL_TOL = 1e-9
+#: the most the heavy-tail correction may scale a variance (see ``tail_factor``)
+MAX_TAIL = 25.0
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,15 @@ class Estimate:
     n_labels: int
     n_eff: float | None
     se: float | None
+    #: design-weighted share of the domain's sampled documents that carry a label (1.0: fully labelled)
+    labelled_share: float | None = None
+    #: the domain's share, by weight, in sampled strata with no label yet (bounded, not imputed)
+    unlabelled_share: float = 0.0
 
 
 def wilson_interval(p: float, n: float, z: float) -> tuple[float, float]:
     """Wilson score interval for a proportion ``p`` observed on ``n`` (possibly fractional) trials."""
-    if n <= 0:
+    if not n > 0 or not math.isfinite(p):
         return 0.0, 1.0
     p = min(1.0, max(0.0, p))
     z2 = z * z
@@ -91,66 +105,131 @@ def wilson_interval(p: float, n: float, z: float) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+@dataclass(frozen=True)
+class _Fit:
+    r: float
+    var: float
+    kish: float
+    n_eff: float
+
+
+def _fit(y, x, d, stratum, big_n, use, k, bounds=(0.0, 1.0)) -> _Fit | None:
+    """Ratio, shrunken linearization variance and effective n over the ``use`` units."""
+    s, yy, xx, dd, nn = stratum[use], y[use], x[use], d[use], big_n[use]
+    m_h = np.bincount(s, minlength=k).astype(np.float64)
+    m = m_h[s]
+    w = nn / m
+    b_i = w * dd * xx
+    big_b = float(b_i.sum())
+    if big_b <= 0:
+        return None
+    r = float((b_i * yy).sum() / big_b)
+    u = dd * xx * (yy - r) / big_b
+    sum_u = np.bincount(s, weights=u, minlength=k)
+    ss = np.bincount(s, weights=u * u, minlength=k) - sum_u**2 / np.maximum(m_h, 1)
+    q = np.bincount(s, weights=(dd * xx / big_b) ** 2, minlength=k) / np.maximum(m_h, 1)
+    n_h = np.bincount(s, weights=nn, minlength=k) / np.maximum(m_h, 1)
+    spread = max((r - bounds[0]) * (bounds[1] - r), 0.0)  # Bhatia-Davis: the most a bounded y can vary
+    s2 = (np.maximum(ss, 0.0) + SHRINK * spread * q) / np.maximum(m_h - 1 + SHRINK, 1e-12)
+    fpc = np.clip(1.0 - m_h / np.maximum(n_h, 1.0), 0.0, 1.0)
+    var = float(np.where(m_h > 0, fpc * n_h**2 * s2 / np.maximum(m_h, 1), 0.0).sum())
+    var *= tail_factor(xx[dd > 0], w[dd > 0])
+    kish = big_b**2 / float((b_i**2).sum())
+    ref = spread / max(kish, 1.0)
+    n_eff = spread / var if var > REL_TOL * max(ref, 1e-300) and spread > 0 else kish
+    return _Fit(r, var, kish, n_eff)
+
+
+def tail_factor(x: np.ndarray, w: np.ndarray) -> float:
+    """How much a heavy-tailed size's second moment exceeds what the sample shows (>= 1).
+
+    The sample mean of ``x**2`` is usually far below the population's when sizes are
+    heavy-tailed (token counts are close to log-normal): the long documents that carry
+    the variance are rarely drawn, so variances of token shares come out too small and
+    intervals too narrow, on the optimistic side. The log-normal fitted to the sample's
+    ``log x`` (whose variance is well estimated) gives the second moment the tail
+    implies; the ratio, capped at ``MAX_TAIL``, scales the variance. Constant sizes
+    (document shares) give 1.
+    """
+    ok = x > 0
+    if ok.sum() < 3:
+        return 1.0
+    lx, ww = np.log(x[ok]), w[ok]
+    mu = float(np.average(lx, weights=ww))
+    s2 = float(np.average((lx - mu) ** 2, weights=ww)) * ok.sum() / (ok.sum() - 1)
+    observed = float(np.average(x[ok] ** 2, weights=ww))
+    implied = math.exp(2 * mu + 2 * s2)
+    return float(min(MAX_TAIL, max(1.0, implied / observed))) if observed > 0 else 1.0
+
+
+def _im_z(width: float, se: float, confidence: float) -> float:
+    """Imbens-Manski critical value: covers any point of an identified set ``width`` wide."""
+    lo, hi = float(norm.ppf(0.5 + confidence / 2)), float(norm.ppf(confidence))
+    if se <= 0 or width <= 0:
+        return lo
+    ratio = width / se
+    return float(brentq(lambda c: norm.cdf(c + ratio) - norm.cdf(-c) - confidence, hi - 1e-9, lo + 1e-9))
+
+
 def ratio_estimate(
     y: np.ndarray,
     x: np.ndarray,
     d: np.ndarray,
     stratum: np.ndarray,
     big_n: np.ndarray,
-    group: np.ndarray | None = None,
     confidence: float = 0.95,
     interval: str = "wilson",
+    bounds: tuple[float, float] = (0.0, 1.0),
 ) -> Estimate:
     """The stratified ratio estimate of ``y`` over domain ``d`` (see module doc).
 
-    Arrays have one entry per labelled design document: ``stratum`` integer codes,
-    ``big_n`` the size N_h of its stratum, ``group`` the collapse group of singleton
-    strata (e.g. the population code). ``interval``: "wilson" (proportions) or "normal".
+    One entry per *sampled* design document: ``y`` its keep share (NaN: not labelled yet),
+    ``x`` its size (1, or tokens), ``d`` 1 if in the domain, ``stratum`` integer codes and
+    ``big_n`` the size N_h of its stratum. ``interval``: "wilson" (proportions) or "normal";
+    ``bounds``: the range of ``y`` (a share: 0-1; a rating: 1-5).
     """
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     d = np.asarray(d, dtype=np.float64)
     stratum = np.asarray(stratum, dtype=np.int64)
     big_n = np.asarray(big_n, dtype=np.float64)
-    group = np.zeros_like(stratum) if group is None else np.asarray(group, dtype=np.int64)
-    n_dom = int(d.sum())
-    if n_dom == 0:
-        return Estimate(None, None, None, 0, None, None)
-    k = int(stratum.max()) + 1
-    m_h = np.bincount(stratum, minlength=k).astype(np.float64)
-    w = big_n / m_h[stratum]
-    a, b = w * d * x * y, w * d * x
-    big_a, big_b = float(a.sum()), float(b.sum())
-    if big_b <= 0:
-        return Estimate(None, None, None, n_dom, None, None)
-    r = big_a / big_b
-    # replicate strata: a stratum with one label joins its group's pseudo-stratum (codes k + group)
-    single = m_h[stratum] == 1
-    rep = np.where(single, k + group, stratum)
-    kk = int(rep.max()) + 1
-    m_r = np.bincount(rep, minlength=kk).astype(np.float64)[rep]
-    a_r, b_r = np.bincount(rep, weights=a, minlength=kk)[rep], np.bincount(rep, weights=b, minlength=kk)[rep]
-    ok = m_r > 1
-    grow = np.where(ok, m_r / np.maximum(m_r - 1, 1), 0.0)  # the others of the stratum stand in for the unit
-    a_i = big_a - a_r + grow * (a_r - a)
-    b_i = big_b - b_r + grow * (b_r - b)
-    r_i = np.where(ok & (b_i > 0), a_i / np.where(b_i > 0, b_i, 1.0), r)
-    r_bar = (np.bincount(rep, weights=r_i, minlength=kk) / np.maximum(np.bincount(rep, minlength=kk), 1))[rep]
-    n_h = (np.bincount(stratum, weights=big_n, minlength=k) / np.maximum(m_h, 1))[stratum]
-    fpc = np.where(single, 1.0, 1.0 - m_h[stratum] / np.maximum(n_h, 1.0))
-    var = float((fpc * np.where(ok, (m_r - 1) / np.maximum(m_r, 1), 0.0) * (r_i - r_bar) ** 2).sum())
-    if (~ok).any():  # a lone label in its group: its linearized contribution, squared (conservative)
-        u = w * d * x * (y - r) / big_b
-        var += float((u[~ok] ** 2).sum())
-    se = math.sqrt(max(var, 0.0))
+    if not (np.isfinite(x[d > 0]).all() and np.isfinite(big_n).all()):
+        raise ValueError("ratio_estimate: every sampled domain document needs a finite size and stratum size")
+    labelled = np.isfinite(y)
+    k = int(stratum.max()) + 1 if stratum.size else 1
+    m_h = np.bincount(stratum[labelled], minlength=k)
+    bare = (m_h[stratum] == 0) & ~labelled  # in a sampled stratum nobody has labelled yet
+    n_dom = int((labelled & (d > 0)).sum())
+    base = _fit(np.where(labelled, y, 0.0), x, d, stratum, big_n, labelled, k, bounds) if n_dom else None
+    w_all = big_n / np.bincount(stratum, minlength=k)[stratum]
+    w_dom = w_all * d * x
+    lab_w, bare_w = float(w_dom[labelled].sum()), float(w_dom[bare].sum())
+    total_w = float(w_dom.sum())
+    share = lab_w / total_w if total_w > 0 else None
+    unl = bare_w / (bare_w + lab_w) if bare_w + lab_w > 0 else 0.0
     zq = float(norm.ppf(0.5 + confidence / 2))
+    if base is None and bare_w <= 0:
+        return Estimate(None, None, None, n_dom, None, None, share, unl)
+    if bare_w <= 0:
+        assert base is not None
+        se = math.sqrt(base.var)
+        if interval == "normal":
+            return Estimate(base.r, base.r - zq * se, base.r + zq * se, n_dom, None, se, share, 0.0)
+        lo, hi = wilson_interval(base.r, base.n_eff, zq)
+        return Estimate(base.r, lo, hi, n_dom, base.n_eff, se, share, 0.0)
+    # strata without labels: their share is anywhere in [0, 1]; bound it (Imbens-Manski), never impute
+    use = labelled | bare
+    ends = [_fit(np.where(labelled, y, fill), x, d, stratum, big_n, use, k, bounds) for fill in bounds]
+    low, high = ends
+    assert low is not None and high is not None
+    se = max(math.sqrt(low.var), math.sqrt(high.var))
+    c = _im_z(high.r - low.r, se, confidence)
     if interval == "normal":
-        return Estimate(r, r - zq * se, r + zq * se, n_dom, None, se)
-    n_eff = r * (1 - r) / var if var > 0 and 0 < r < 1 else float(n_dom)
-    if n_dom < SMALL_DOMAIN:
-        n_eff = min(n_eff, float(n_dom))
-    lo, hi = wilson_interval(r, n_eff, zq)
-    return Estimate(r, lo, hi, n_dom, n_eff, se)
+        lo, hi = low.r - c * math.sqrt(low.var), high.r + c * math.sqrt(high.var)
+    else:
+        lo, hi = wilson_interval(low.r, low.n_eff, c)[0], wilson_interval(high.r, high.n_eff, c)[1]
+    point = base.r if base is not None else None
+    return Estimate(point, lo, hi, n_dom, base.n_eff if base is not None else None, se, share, unl)
 
 
 # ----------------------------------------------------------------------------- the night's table
@@ -159,13 +238,16 @@ def design_units(
     documents: pl.DataFrame,
     sample: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict]:
-    """One row per labelled design document of the night, with its stratum size and memberships.
+    """One row per sampled design document of the night: stratum size, label (null if none yet), memberships.
 
     ``labels``: aggregated labels (``winnow.model.train.aggregate_labels``) of the night.
-    ``documents``: the night's documents, one row each: ``doc_id``, ``status``
+    ``documents``: the night's sampled documents, one row each: ``doc_id``, ``status``
     (kept/rejected), ``drop_family``, ``in_curated``, ``model_dropped``, ``n_tokens``.
-    ``sample``: the night's ``annotation_sample`` (stratum sizes); without it, ``N_h`` is
-    estimated as labels / inclusion probability.
+    ``sample``: the night's ``annotation_sample`` (``doc_id``, ``stratum``,
+    ``stratum_size``, ``sample_kind``, ``holdout``). Without it only the labelled
+    documents are known, and ``N_h`` is the labels' ``stratum_size`` (else
+    ``stratum_sample_size / inclusion_prob``, else labels / inclusion probability, which
+    is only right for a fully labelled stratum; a problem says so).
 
     Returns the units, problems (labels that could not be used, with why) and coverage info.
     """
@@ -176,70 +258,66 @@ def design_units(
         | pl.col("inclusion_prob").is_null()
         | (pl.col("inclusion_prob") <= 0)
         | (pl.col("inclusion_prob") > 1)
+        | pl.col("y").is_nan()
     )
     for row in bad.head(20).iter_rows(named=True):
         problems.append(
             f"label of {row['doc_id']}: stratum {row['stratum']!r} / inclusion_prob "
-            f"{row['inclusion_prob']!r} unusable (needs a stratum and 0 < p <= 1); left out of estimates"
+            f"{row['inclusion_prob']!r} / keep share {row['y']!r} unusable (needs a stratum, 0 < p <= 1 and a "
+            "finite label); left out of estimates"
         )
     design = design.join(bad.select("doc_id"), on="doc_id", how="anti")
-    units = design.join(documents, on="doc_id", how="left")
+    info: dict = {}
+    usable = sample is not None and sample.height > 0 and {"doc_id", "stratum", "stratum_size"} <= set(sample.columns)
+    if usable:
+        assert sample is not None
+        frame = sample.filter(pl.col("sample_kind").is_in(DESIGN_KINDS)) if "sample_kind" in sample.columns else sample
+        frame = frame.select(
+            "doc_id",
+            "stratum",
+            pl.col("stratum_size").cast(pl.Float64).alias("N_h"),
+            *([pl.col("holdout").cast(pl.Boolean)] if "holdout" in frame.columns else []),
+        ).unique("doc_id", keep="first")
+        outside = design.join(frame, on="doc_id", how="anti")
+        if outside.height:
+            # the night was re-scored and re-sampled after these labels were drawn
+            problems.append(
+                f"{outside.height} labels are of documents not in tonight's annotation_sample (it was re-drawn "
+                "after labelling); left out of estimates"
+            )
+        units = frame.join(design.select("doc_id", "y", "rating_mean"), on="doc_id", how="left")
+    else:
+        size = pl.col("stratum_size") if "stratum_size" in design.columns else pl.lit(None, dtype=pl.Float64)
+        m_h = pl.len().over("stratum")
+        units = design.with_columns(N_h=pl.coalesce(size.cast(pl.Float64), m_h / pl.col("inclusion_prob")))
+        if "stratum_size" not in design.columns or design["stratum_size"].is_null().any():
+            problems.append(
+                "no annotation_sample for the night: stratum sizes estimated as labels / inclusion_prob, "
+                "right only where every sampled document of a stratum is labelled"
+            )
+        units = units.select(
+            "doc_id", "stratum", "N_h", "y", "rating_mean", *(["holdout"] if "holdout" in units.columns else [])
+        )
+    if "holdout" not in units.columns:
+        units = units.with_columns(holdout=pl.lit(None, dtype=pl.Boolean))
+    units = units.join(documents, on="doc_id", how="left")
     lost = units.filter(pl.col("status").is_null())
     for row in lost.head(20).iter_rows(named=True):
-        problems.append(f"label of {row['doc_id']}: not among the night's scored documents; left out of estimates")
+        problems.append(f"sampled document {row['doc_id']}: not among the night's scored documents; left out")
     if lost.height > 20:
-        problems.append(f"... {lost.height - 20} more labels not among the night's documents")
-    units = units.filter(pl.col("status").is_not_null())
-    m_h = units.group_by("stratum").agg(m_h=pl.len(), pi=pl.col("inclusion_prob").mean())
-    info: dict = {"strata_labelled": m_h.height}
-    usable = sample is not None and sample.height and {"stratum", "stratum_size"} <= set(sample.columns)
-    if usable and not set(m_h["stratum"].to_list()) <= set(sample["stratum"].to_list()):
-        # the night was re-scored and re-sampled after these labels were drawn: other strata now
-        usable = False
-        info["note"] = (
-            "annotation_sample was re-drawn after labelling (its strata differ from the labels'): "
-            "stratum sizes estimated from inclusion_prob"
-        )
-    if usable:
-        sizes = (
-            sample.filter(pl.col("sample_kind").is_in(DESIGN_KINDS))
-            .group_by("stratum")
-            .agg(N_h=pl.col("stratum_size").first().cast(pl.Float64), n_h=pl.len())
-        )
-        m_h = m_h.join(sizes, on="stratum", how="left").with_columns(
-            N_h=pl.coalesce(pl.col("N_h"), pl.col("m_h") / pl.col("pi"))
-        )
-        pop = pl.col("stratum").str.split(":").list.first()
-        all_sizes = sizes.with_columns(_pop=pop).group_by("_pop").agg(N_all=pl.col("N_h").sum())
-        lab_sizes = m_h.with_columns(_pop=pop).group_by("_pop").agg(N_lab=pl.col("N_h").sum())
-        cov = lab_sizes.join(all_sizes, on="_pop", how="left").with_columns(
-            adj=pl.when(pl.col("N_all") > 0).then(pl.col("N_all") / pl.col("N_lab")).otherwise(1.0)
-        )
-        info["coverage"] = {
-            r["_pop"]: round(float(r["N_lab"] / r["N_all"]), 4) if r["N_all"] else None
-            for r in cov.iter_rows(named=True)
-        }
-        info["strata_sampled"] = sizes.height
-        info["labelled_of_sampled"] = f"{units.height}/{int(sizes['n_h'].sum())}"
-        # weighting-class adjustment: strata without labels are represented by their population's other strata
-        m_h = (
-            m_h.with_columns(_pop=pop)
-            .join(cov.select("_pop", "adj"), on="_pop", how="left")
-            .with_columns(N_h=pl.col("N_h") * pl.col("adj").fill_null(1.0))
-            .drop("_pop", "adj")
-        )
-    else:
-        m_h = m_h.with_columns(N_h=pl.col("m_h") / pl.col("pi"))
-        info["coverage"] = "unknown (no matching annotation_sample): stratum sizes estimated from inclusion_prob"
-    units = (
-        units.join(m_h.select("stratum", "N_h"), on="stratum", how="left")
-        .with_columns(
-            population=pl.col("stratum").str.split(":").list.first(),
-            _code=pl.col("stratum").rank("dense").cast(pl.Int64) - 1,
-        )
-        .with_columns(_group=pl.col("population").rank("dense").cast(pl.Int64) - 1)
+        problems.append(f"... {lost.height - 20} more sampled documents not among the night's documents")
+    units = units.filter(pl.col("status").is_not_null()).with_columns(
+        _code=pl.col("stratum").rank("dense").cast(pl.Int64) - 1
     )
+    labelled = units["y"].is_not_null()
+    info["strata_sampled"] = units["stratum"].n_unique()
+    info["strata_labelled"] = units.filter(labelled)["stratum"].n_unique()
+    info["labelled_of_sampled"] = f"{int(labelled.sum())}/{units.height}"
     return units, problems, info
+
+
+#: populations whose membership depends on the quality model: only held-out labels measure them
+MODEL_POPULATIONS = ("curated", "rejected:quality_model")
 
 
 def _domains(units: pl.DataFrame) -> list[tuple[str, str, pl.Expr]]:
@@ -259,43 +337,57 @@ def _domains(units: pl.DataFrame) -> list[tuple[str, str, pl.Expr]]:
     return out
 
 
+def measuring_units(units: pl.DataFrame, model_dependent: bool) -> pl.DataFrame:
+    """The units whose labels may measure a population.
+
+    For a population the model decides (``MODEL_POPULATIONS``), only held-out documents
+    count: the others' labels trained or calibrated the model. A stratum with no held-out
+    document at all keeps its sampled documents, unlabelled, so its weight is bounded
+    rather than lost.
+    """
+    if not model_dependent or units["holdout"].is_null().all():
+        return units
+    held = units["holdout"].fill_null(False)
+    strata_held = set(units.filter(held)["stratum"].to_list())
+    keep = held | ~units["stratum"].is_in(list(strata_held))
+    return units.filter(keep).with_columns(y=pl.when(pl.col("holdout").fill_null(False)).then(pl.col("y")))
+
+
 def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, confidence: float = 0.95) -> pl.DataFrame:
     """The estimates of the night: population, metric, estimate, lower, upper, n_labels, method, ..."""
     rows = []
     sizes = sizes or {}
     if units.height == 0:
         return pl.DataFrame(schema=ESTIMATE_SCHEMA)
-    y = units["y"].to_numpy()
-    tok = (
-        units["n_tokens"].cast(pl.Float64).fill_null(1.0).to_numpy()
-        if "n_tokens" in units.columns
-        else np.ones(units.height)
-    )
-    code, big_n, group = units["_code"].to_numpy(), units["N_h"].to_numpy(), units["_group"].to_numpy()
-    rating = units["rating_mean"].to_numpy() if "rating_mean" in units.columns else None
     for population, metric, expr in _domains(units):
-        d = units.with_columns(expr.fill_null(False).alias("_d"))["_d"].to_numpy().astype(np.float64)
+        part = measuring_units(units, population in MODEL_POPULATIONS)
+        d = part.with_columns(expr.fill_null(False).cast(pl.Float64).alias("_d"))["_d"].to_numpy()
         if d.sum() == 0:
             continue
-        est = ratio_estimate(y, np.ones_like(y), d, code, big_n, group, confidence)
-        rows.append((population, metric, est, METHOD_WILSON))
-        if metric == "keep_share":
-            est_t = ratio_estimate(y, tok, d, code, big_n, group, confidence)
-            rows.append((population, "token_keep_share", est_t, METHOD_WILSON))
-            if rating is not None and np.isfinite(rating[d > 0]).any():
-                rd = d * np.isfinite(rating)
-                if rd.sum() > 0:
-                    est_r = ratio_estimate(
-                        np.nan_to_num(rating, nan=0.0),
-                        np.ones_like(y),
-                        rd,
-                        code,
-                        big_n,
-                        group,
-                        confidence,
-                        interval="normal",
-                    )
-                    rows.append((population, "mean_rating", est_r, METHOD_NORMAL))
+        y = part["y"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        code, big_n = part["_code"].to_numpy(), part["N_h"].to_numpy()
+        basis = (
+            "held-out labels"
+            if population in MODEL_POPULATIONS and not part["holdout"].is_null().all()
+            else "all design labels"
+        )
+        est = ratio_estimate(y, np.ones_like(y), d, code, big_n, confidence)
+        rows.append((population, metric, est, METHOD_WILSON, basis))
+        if metric != "keep_share":
+            continue
+        tok = part["n_tokens"].cast(pl.Float64).to_numpy() if "n_tokens" in part.columns else None
+        if tok is not None and np.isfinite(tok[d > 0]).all():
+            est_t = token_share_estimate(y, tok, d, code, big_n, confidence)
+            rows.append((population, "token_keep_share", est_t, METHOD_TOKENS, basis))
+        if "rating_mean" in part.columns:
+            rating = part["rating_mean"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+            rated = np.isfinite(rating) | ~np.isfinite(y)
+            if (np.isfinite(rating) & (d > 0)).any():
+                est_r = ratio_estimate(
+                    np.where(rated, rating, np.nan), np.ones_like(y), d, code, big_n, confidence,
+                    interval="normal", bounds=(1.0, 5.0),
+                )  # fmt: skip
+                rows.append((population, "mean_rating", est_r, METHOD_NORMAL, basis))
     return pl.DataFrame(
         [
             {
@@ -308,8 +400,11 @@ def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, con
                 "method": meth,
                 "n_eff": e.n_eff,
                 "population_size": sizes.get(p),
+                "labelled_share": e.labelled_share,
+                "unlabelled_strata_share": e.unlabelled_share,
+                "labels_used": basis,
             }
-            for p, m, e, meth in rows
+            for p, m, e, meth, basis in rows
         ],
         schema=ESTIMATE_SCHEMA,
     )
@@ -357,3 +452,57 @@ def night_documents(
 
     docs = with_tokens(docs).drop("text", strict=False)  # type: ignore[arg-type,assignment]
     return docs, sizes  # type: ignore[return-value]
+
+
+def token_share_estimate(
+    y: np.ndarray,
+    x: np.ndarray,
+    d: np.ndarray,
+    stratum: np.ndarray,
+    big_n: np.ndarray,
+    confidence: float = 0.95,
+) -> Estimate:
+    """The share of tokens humans keep: the stratified ratio, with an interval built for heavy tails.
+
+    The token share is ``R = p L1 / (p L1 + (1 - p) L0)``: ``p`` the (document) keep share,
+    ``L1`` and ``L0`` the mean lengths of kept and dropped documents. Sampled means of
+    heavy-tailed lengths are skewed and their variances too small, so a ratio interval
+    under-covers, on the optimistic side when long documents are worse. Here the interval
+    is built on the logit scale, ``logit R = logit p + log L1 - log L0``: ``p`` from the
+    stratified estimator (its Wilson interval's spread), each ``log L`` by Cox's method for
+    a log-normal mean (variance ``s^2/n + s^4 / (2 (n - 1))`` of ``log x``'s mean plus half
+    its variance), with ``n`` the Kish effective number of that class's labels.
+    """
+    est = ratio_estimate(y, x, d, stratum, big_n, confidence)
+    if est.estimate is None or est.unlabelled_share > 0:
+        return est
+    doc = ratio_estimate(y, np.ones_like(x), d, stratum, big_n, confidence)
+    labelled = np.isfinite(y) & (d > 0) & (x > 0)
+    k = int(stratum.max()) + 1
+    m_h = np.bincount(stratum[np.isfinite(y)], minlength=k)[stratum]
+    w = np.where(labelled, big_n / np.maximum(m_h, 1), 0.0)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    var_log = 0.0
+    for cls in (y >= 0.5, y < 0.5):
+        sel = labelled & cls
+        if sel.sum() < 2:
+            return est  # one class (nearly) absent: the ratio interval is all there is
+        lx, ww = np.log(x[sel]), w[sel]
+        n = ww.sum() ** 2 / (ww**2).sum()
+        mu = np.average(lx, weights=ww)
+        s2 = float(np.average((lx - mu) ** 2, weights=ww)) * sel.sum() / (sel.sum() - 1)
+        var_log += s2 / n + s2 * s2 / (2 * max(n - 1, 1))
+    p = float(doc.estimate)
+    if not 0 < p < 1 or doc.lower is None:
+        return est
+    lo_p, hi_p = max(doc.lower, 1e-9), min(doc.upper, 1 - 1e-9)
+    logit = lambda v: math.log(v / (1 - v))  # noqa: E731
+    r = float(est.estimate)
+    if not 0 < r < 1:
+        return est
+    centre = logit(r)
+    lo = centre - math.sqrt((logit(p) - logit(lo_p)) ** 2 + z * z * var_log)
+    hi = centre + math.sqrt((logit(hi_p) - logit(p)) ** 2 + z * z * var_log)
+    expit = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    lower, upper = min(expit(lo), est.lower), max(expit(hi), est.upper)
+    return Estimate(r, lower, upper, est.n_labels, est.n_eff, est.se, est.labelled_share, 0.0)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import polars as pl
+from scipy.stats import norm
 
 from schemas.recipe import Recipe
+from winnow.model.annotator_error import AnnotatorErrors, corrected_share, fit_annotator_errors
 from winnow.model.estimates import ESTIMATE_SCHEMA, design_units, estimate_table, night_documents
-from winnow.model.train import aggregate_labels
+from winnow.model.train import aggregate_labels, with_holdout
+
+#: the populations whose raw-label share also gets an annotator-error-corrected estimate
+CORRECTED = ("raw", "kept", "curated", "rejected")
+CORRECTED_METHOD = "Rogan-Gladen correction with Dawid-Skene annotator error rates (bootstrap)"
 
 
 @dataclass
@@ -18,6 +25,7 @@ class NightEstimates:
     active_labels: int
     coverage: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    annotator_errors: AnnotatorErrors | None = None
 
 
 def night_estimates(
@@ -28,25 +36,76 @@ def night_estimates(
     scored: pl.LazyFrame,
     curated: pl.LazyFrame,
 ) -> NightEstimates:
-    """Design-based estimates from the night's random/rejected-sample labels (active labels excluded)."""
-    night_ann = (
-        annotations.filter(pl.col("partition") == night).collect() if annotations is not None else pl.DataFrame()
-    )
+    """Design-based estimates from the night's random/rejected-sample labels (active labels excluded).
+
+    Every sampled design document enters, labelled or not: strata not labelled yet are
+    bounded, never imputed. The model-dependent populations use held-out labels only.
+    Raw-label shares get an annotator-error-corrected twin when the overlap allows.
+    """
+    all_ann = annotations.collect() if annotations is not None else pl.DataFrame()
+    night_ann = all_ann.filter(pl.col("partition") == night) if all_ann.height else all_ann
     labels, problems = aggregate_labels(night_ann, recipe.model.rating_weight)
-    sample_df = None
-    if sample is not None:
-        wanted = [c for c in ("stratum", "stratum_size", "sample_kind") if c in sample.collect_schema().names()]
-        sample_df = sample.select(wanted).collect()
-    docs, sizes = night_documents(scored, curated, labels["doc_id"].to_list())
+    labels = with_holdout(labels, recipe.seed, recipe.estimates.holdout_share)
+    sample_df = _design_sample(sample, recipe)
+    ids = labels["doc_id"].to_list() + ([] if sample_df is None else sample_df["doc_id"].to_list())
+    docs, sizes = night_documents(scored, curated, sorted(set(ids)))
     units, more, info = design_units(labels, docs, sample_df)
-    table = (
-        estimate_table(units, sizes, recipe.estimates.confidence)
-        if units.height
-        else pl.DataFrame(schema=ESTIMATE_SCHEMA)
-    )
+    conf = recipe.estimates.confidence
+    table = estimate_table(units, sizes, conf) if units.height else pl.DataFrame(schema=ESTIMATE_SCHEMA)
+    errors = fit_annotator_errors(_votes(all_ann), seed=recipe.seed) if all_ann.height else None
+    if errors is not None and table.height:
+        table = pl.concat([table, _corrected_rows(table, errors, conf)], how="vertical_relaxed")
+    n_design = int(units["y"].is_not_null().sum()) if units.height else 0
     return NightEstimates(
-        table, units.height, int(labels.filter(pl.col("sample_kind") == "active").height), dict(info), problems + more
+        table,
+        n_design,
+        int(labels.filter(pl.col("sample_kind") == "active").height),
+        dict(info),
+        problems + more,
+        errors,
     )
+
+
+def _design_sample(sample: pl.LazyFrame | None, recipe: Recipe) -> pl.DataFrame | None:
+    if sample is None:
+        return None
+    names = sample.collect_schema().names()
+    wanted = [c for c in ("doc_id", "stratum", "stratum_size", "sample_kind", "holdout") if c in names]
+    frame = sample.select(wanted).collect()
+    if "holdout" not in frame.columns and "doc_id" in frame.columns:
+        frame = with_holdout(frame.with_columns(holdout=pl.lit(None, dtype=pl.Boolean)), recipe.seed,
+                             recipe.estimates.holdout_share)  # fmt: skip
+    return frame
+
+
+def _votes(ann: pl.DataFrame) -> pl.DataFrame:
+    ok = ann.filter(pl.col("decision").is_in(["keep", "drop"]) & pl.col("doc_id").is_not_null())
+    return ok.select("doc_id", pl.col("annotator").fill_null("unknown"), keep=pl.col("decision") == "keep")
+
+
+def _corrected_rows(table: pl.DataFrame, errors: AnnotatorErrors, confidence: float) -> pl.DataFrame:
+    rows = []
+    zq = float(norm.ppf(0.5 + confidence / 2))
+    for r in table.filter(pl.col("metric") == "keep_share").iter_rows(named=True):
+        if r["population"] not in CORRECTED or r["estimate"] is None or r["unlabelled_strata_share"]:
+            continue
+        # the raw share's standard error, recovered from its interval's half-width
+        q_se = (r["upper"] - r["lower"]) / (2 * zq)
+        out = corrected_share(r["estimate"], q_se, errors, confidence)
+        if out is None:
+            continue
+        rows.append(
+            {
+                **r,
+                "metric": "keep_share_corrected",
+                "estimate": out[0],
+                "lower": out[1],
+                "upper": out[2],
+                "method": CORRECTED_METHOD,
+                "n_eff": None,
+            }
+        )
+    return pl.DataFrame(rows, schema=ESTIMATE_SCHEMA)
 
 
 @dataclass
@@ -54,41 +113,70 @@ class GateVerdict:
     passed: bool
     reason: str
     metadata: dict
+    #: "pass", "fail" or "insufficient evidence"
+    state: str = "pass"
+
+
+def labels_to_decide(estimate: float, lower: float, upper: float, n: int, threshold: float) -> int | None:
+    """About how many more held-out random labels would likely move the interval off the threshold.
+
+    Interval widths shrink as ``1/sqrt(n)``: the half-width ``h`` must fall to the distance
+    ``|estimate - threshold|``, so ``n' = n (h / distance)^2``. None when the estimate sits on it.
+    """
+    distance = abs(estimate - threshold)
+    if distance < 1e-6 or n <= 0:
+        return None
+    half = (upper - lower) / 2
+    return max(1, math.ceil(n * (half / distance) ** 2) - n)
 
 
 def curated_quality_gate(table: pl.DataFrame, recipe: Recipe, night: str) -> GateVerdict:
-    """Is the curated keep share's lower bound at least ``estimates.min_curated_quality``?
+    """Three states: pass (lower bound >= threshold), fail (upper bound < it), insufficient evidence.
 
-    Judged once the curated population has ``estimates.min_labels`` labels; before that it
-    passes, saying there are not enough labels.
+    Insufficient evidence (the interval straddles the threshold, or fewer than
+    ``estimates.min_labels`` curated labels) blocks unless ``estimates.on_insufficient_evidence``
+    is "warn"; it says about how many more labels would probably decide it.
     """
     cfg = recipe.estimates
+    threshold = cfg.min_curated_quality
     row = table.filter((pl.col("population") == "curated") & (pl.col("metric") == "keep_share"))
     n = int(row["n_labels"][0]) if row.height else 0
-    if n < cfg.min_labels:
-        reason = (
-            f"not enough labels to judge: {n} random-sample labels of curated documents for {night} "
-            f"(< estimates.min_labels = {cfg.min_labels}); passes until there are"
+    meta: dict = {"n_labels": n, "min_curated_quality": threshold, "min_labels": cfg.min_labels}
+    if row.height and row["lower"][0] is not None:
+        est, lower, upper = (
+            float(row[c][0]) if row[c][0] is not None else None for c in ("estimate", "lower", "upper")
         )
-        return GateVerdict(True, reason, {"reason": reason, "n_labels": n})
-    est, lower, upper = (float(row[c][0]) for c in ("estimate", "lower", "upper"))
-    passed = lower >= cfg.min_curated_quality
-    reason = (
-        f"curated keep share {est:.3f} (95% interval {lower:.3f}-{upper:.3f}, {n} labels): lower bound "
-        f"{'>=' if passed else '<'} estimates.min_curated_quality {cfg.min_curated_quality}"
-    )
-    return GateVerdict(
-        passed,
-        reason,
-        {
-            "reason": reason,
-            "n_labels": n,
-            "estimate": round(est, 4),
-            "lower": round(lower, 4),
-            "upper": round(upper, 4),
-            "min_curated_quality": cfg.min_curated_quality,
-        },
-    )
+        meta |= {"lower": round(lower, 4), "upper": round(upper, 4)}
+        if est is not None:
+            meta["estimate"] = round(est, 4)
+        if "labels_used" in row.columns:
+            meta["labels_used"] = row["labels_used"][0]
+    else:
+        est = lower = upper = None
+    if n >= cfg.min_labels and lower is not None and lower >= threshold:
+        state = "pass"
+        reason = f"curated keep share {est:.3f} [{lower:.3f}, {upper:.3f}] from {n} labels: lower bound >= {threshold}"
+    elif upper is not None and upper < threshold:
+        state = "fail"
+        reason = f"curated keep share {est:.3f} [{lower:.3f}, {upper:.3f}] from {n} labels: upper bound < {threshold}"
+    else:
+        state = "insufficient evidence"
+        if lower is None or est is None:
+            need = "labels of curated documents"
+            reason = f"no held-out random-sample labels of curated documents for {night} yet"
+        else:
+            more = labels_to_decide(est, lower, upper, n, threshold)
+            more = max(more or 0, cfg.min_labels - n)
+            need = f"about {more} more held-out random-sample labels" if more else "more labels"
+            reason = (
+                f"curated keep share {est:.3f} [{lower:.3f}, {upper:.3f}] from {n} labels "
+                f"(min_labels {cfg.min_labels}) does not decide against {threshold}"
+            )
+            meta["more_labels_needed"] = more
+        reason += f": {need} would probably decide it"
+    block = state == "fail" or (state == "insufficient evidence" and cfg.on_insufficient_evidence == "block")
+    meta |= {"state": state, "reason": reason, "blocks": block}
+    return GateVerdict(not block, reason, meta, state)
 
 
 def agreement_verdict(alpha: float | None, n_items: int, min_items: int, min_alpha: float) -> GateVerdict:
@@ -100,4 +188,4 @@ def agreement_verdict(alpha: float | None, n_items: int, min_items: int, min_alp
         passed = alpha >= min_alpha
         reason = f"alpha {alpha:.3f} {'>=' if passed else '<'} min_alpha {min_alpha} on {n_items} overlap items"
     meta = {"reason": reason, "n_overlap_items": n_items, **({"alpha": round(alpha, 4)} if alpha is not None else {})}
-    return GateVerdict(passed, reason, meta)
+    return GateVerdict(passed, reason, meta, "pass" if passed else "fail")

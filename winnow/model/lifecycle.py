@@ -23,6 +23,7 @@ from winnow.model.train import (
     load_label_documents,
     ready_to_train,
     train_quality_model,
+    with_holdout,
 )
 from winnow.plots import calibration_png
 
@@ -97,6 +98,8 @@ class TrainingSet:
     documents: pl.DataFrame
     train: pl.DataFrame
     problems: list[str] = field(default_factory=list)
+    #: design labels kept apart to measure the release (never trained or calibrated on)
+    held_out: int = 0
 
     @property
     def counts(self) -> dict:
@@ -104,10 +107,19 @@ class TrainingSet:
 
 
 def training_set(
-    annotations: pl.LazyFrame | None, feature_tables: Mapping[str, Sequence[Path]], rating_weight: float
+    annotations: pl.LazyFrame | None, feature_tables: Mapping[str, Sequence[Path]], recipe: Recipe
 ) -> TrainingSet:
-    """Every labelled document joined with its stored features (the newest night's row)."""
-    labels, problems = aggregate_labels(annotations if annotations is not None else pl.DataFrame(), rating_weight)
+    """Every labelled document joined with its stored features (the newest night's row).
+
+    Held-out labels (``holdout``, ``estimates.holdout_share`` of the design sample) are left
+    out: they measure the model's release, so they never train or calibrate it.
+    """
+    ann = annotations if annotations is not None else pl.DataFrame()
+    labels, problems = aggregate_labels(ann, recipe.model.rating_weight)
+    labels = with_holdout(labels, recipe.seed, recipe.estimates.holdout_share)
+    held = int(labels["holdout"].sum() or 0)
+    labels = labels.filter(~pl.col("holdout"))
+
     docs = (
         load_label_documents(labels["doc_id"].to_list(), feature_tables)
         if labels.height
@@ -119,7 +131,7 @@ def training_set(
             f"{labels.height - train.height} labelled documents have no stored row in "
             f"{' or '.join(feature_tables)} (their features are unknown); not used for training"
         )
-    return TrainingSet(labels, docs, train, problems)
+    return TrainingSet(labels, docs, train, problems, held_out=held)
 
 
 @dataclass

@@ -52,6 +52,8 @@ LABEL_SCHEMA = {
     "inclusion_prob": pl.Float64,
     "stratum": pl.String,
     "label_partition": pl.String,
+    "stratum_size": pl.Int64,
+    "holdout": pl.Boolean,
 }
 
 
@@ -79,6 +81,8 @@ def aggregate_labels(
         ("inclusion_prob", pl.Float64),
         ("stratum", pl.String),
         ("partition", pl.String),
+        ("stratum_size", pl.Int64),
+        ("holdout", pl.Boolean),
     ):
         if name not in ann.columns:
             ann = ann.with_columns(pl.lit(None, dtype=dtype).alias(name))
@@ -111,6 +115,8 @@ def aggregate_labels(
             inclusion_prob=pl.col("inclusion_prob").cast(pl.Float64).sort_by("_rank").first(),
             stratum=pl.col("stratum").sort_by("_rank").first(),
             label_partition=pl.col("partition").sort_by("_rank").first(),
+            stratum_size=pl.col("stratum_size").sort_by("_rank").first(),
+            holdout=pl.col("holdout").sort_by("_rank").first(),
         )
         .with_columns(
             y_keep=(pl.col("y") > 0.5) | ((pl.col("y") == 0.5) & (pl.col("rating_mean").fill_null(0) >= 3)),
@@ -120,6 +126,15 @@ def aggregate_labels(
         .sort("doc_id")
     )
     return labels.cast(LABEL_SCHEMA), problems  # type: ignore[arg-type]
+
+
+def with_holdout(labels: pl.DataFrame, seed: int, share: float) -> pl.DataFrame:
+    """``holdout`` for every label: the sample's flag, else the same hash rule (design labels only)."""
+    from winnow.ids import is_holdout
+
+    design = pl.col("sample_kind").is_in(DESIGN_KINDS)
+    rule = design & is_holdout(pl.col("doc_id"), seed, share)
+    return labels.with_columns(holdout=pl.when(design).then(pl.coalesce(pl.col("holdout"), rule)).otherwise(False))
 
 
 def label_counts(labels: pl.DataFrame) -> dict:
@@ -177,10 +192,15 @@ def load_label_documents(doc_ids: list[str], tables: Mapping[str, Sequence[Path]
 
 
 def with_tokens(frame: pl.DataFrame, tokenizer: str = "gpt2") -> pl.DataFrame:
-    """Add ``n_tokens`` (BPE tokens of ``text``; else characters / 4; else 1) when it is missing."""
-    if "n_tokens" in frame.columns:
-        return frame.with_columns(pl.col("n_tokens").cast(pl.Float64).fill_null(1.0))
+    """Add ``n_tokens`` (BPE tokens of ``text``; else characters / 4; else 1) or fill its gaps from the text."""
+    if "n_tokens" in frame.columns and (frame["n_tokens"].null_count() == 0 or "text" not in frame.columns):
+        return frame.with_columns(pl.col("n_tokens").cast(pl.Float64))  # missing stays missing, never 1 token
     if "text" in frame.columns:
+        if "n_tokens" in frame.columns:
+            from winnow.tokens import count_tokens_series
+
+            counted = count_tokens_series(frame["text"].fill_null(""), tokenizer).cast(pl.Float64)
+            return frame.with_columns(n_tokens=pl.coalesce(pl.col("n_tokens").cast(pl.Float64), counted))
         from winnow.tokens import count_tokens_series
 
         return frame.with_columns(n_tokens=count_tokens_series(frame["text"].fill_null(""), tokenizer).cast(pl.Float64))
@@ -276,7 +296,7 @@ def train_quality_model(train: pl.DataFrame, cfg: ModelConfig, seed: int = 0) ->
     ok, why = ready_to_train(train, cfg)
     if not ok:
         raise TrainingError(why)
-    train = with_tokens(train.sort("doc_id"))
+    train = with_tokens(train.sort("doc_id")).with_columns(pl.col("n_tokens").fill_null(1.0))
     numeric = numeric_feature_columns({k: v for k, v in train.schema.items() if k not in LABEL_SCHEMA})
     spec = FeatureSpec(
         numeric=numeric,
