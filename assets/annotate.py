@@ -9,12 +9,13 @@ from assets.metadata import png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
 from assets.resources import LabelStudioResource, RecipeResource, SettingsResource, StoreResource
 from schemas.documents import ANNOTATION_SCHEMA
-from winnow.annotation.agreement import agreement_report, agreement_summary
+from winnow.annotation.agreement import accuracy_vs_consensus, agreement_report, agreement_summary, anchoring
 from winnow.annotation.parse import EXTRA
 from winnow.annotation.pull import attach_design, pull_project
 from winnow.annotation.push import PUSHED_SCHEMA, push_night
 from winnow.annotation.sampling import design_status, sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
+from winnow.model.annotator_error import fit_annotator_errors
 from winnow.model.gate import agreement_verdict
 from winnow.plots import kappa_png, sample_png
 
@@ -186,7 +187,9 @@ def _pull_metadata(table: pl.DataFrame, stats, project_id: int) -> dict:
     kinds={"polars"},
     description="Inter-annotator agreement on the overlap items (tasks labelled by two or more annotators): "
     "Cohen's kappa and Krippendorff's alpha (nominal) on keep/drop, alpha (interval) on the rating; per-annotator "
-    "counts and the disagreement list in metadata. Its check warns below the recipe's annotation.min_alpha.",
+    "counts, accuracy against the others' consensus per night (drift), Dawid-Skene error rates, the anchoring "
+    "measure (agreement with the pipeline, blind against pre-annotated labels) and the disagreement list in "
+    "metadata. Its check warns below the recipe's annotation.min_alpha.",
     check_specs=[
         dg.AssetCheckSpec(
             AGREEMENT_CHECK,
@@ -196,27 +199,14 @@ def _pull_metadata(table: pl.DataFrame, stats, project_id: int) -> dict:
         )
     ],
 )
-def annotator_agreement(recipe: RecipeResource, annotations: pl.LazyFrame):
+def annotator_agreement(recipe: RecipeResource, store: StoreResource, annotations: pl.LazyFrame):
     cfg = recipe.load().annotation
     ann = annotations.collect()
     rep = agreement_report(ann)
-    rounded = {
-        k: round(float(rep[k]), 4)
-        for k in ("cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_rating")
-        if rep[k] is not None
-    }
+    sample = store.store.table("annotation_sample")
     yield dg.Output(
         agreement_summary(rep, ann.height, cfg.min_alpha),
-        metadata={
-            "dagster/row_count": 1,
-            **rounded,
-            "n_overlap_items": rep["n_overlap_items"],
-            "per_annotator": table_md(rep["per_annotator"]),
-            "pairwise": table_md(rep["pairwise"]),
-            "disagreements": table_md(rep["disagreements"].head(50)),
-            "n_disagreements": rep["disagreements"].height,
-            **png_md("kappa_chart", kappa_png(rep["pairwise"]), "pairwise kappa"),
-        },
+        metadata=_agreement_metadata(rep, ann, _sample_scores(sample)),
     )
     verdict = agreement_verdict(rep["krippendorff_alpha"], rep["n_overlap_items"], cfg.min_overlap_items, cfg.min_alpha)
     yield dg.AssetCheckResult(
@@ -225,3 +215,34 @@ def annotator_agreement(recipe: RecipeResource, annotations: pl.LazyFrame):
         severity=dg.AssetCheckSeverity.WARN,
         metadata=verdict.metadata,
     )
+
+
+def _sample_scores(sample: pl.LazyFrame | None) -> pl.DataFrame | None:
+    if sample is None or "quality_score" not in sample.collect_schema().names():
+        return None
+    return sample.select("doc_id", "quality_score").collect()
+
+
+def _agreement_metadata(rep: dict, ann: pl.DataFrame, scores: pl.DataFrame | None) -> dict:
+    rounded = {
+        k: round(float(rep[k]), 4)
+        for k in ("cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_rating")
+        if rep[k] is not None
+    }
+    votes = ann.filter(pl.col("decision").is_in(["keep", "drop"])).select(
+        "doc_id", pl.col("annotator").fill_null("unknown"), keep=pl.col("decision") == "keep"
+    )
+    errors = fit_annotator_errors(votes) if votes.height else None
+    return {
+        "dagster/row_count": 1,
+        **rounded,
+        "n_overlap_items": rep["n_overlap_items"],
+        "per_annotator": table_md(rep["per_annotator"]),
+        "accuracy_vs_consensus_by_night": table_md(accuracy_vs_consensus(ann), max_rows=200),
+        "annotator_error_rates": table_md(errors.table()) if errors is not None else "no overlap items yet",
+        "anchoring": table_md(anchoring(ann, scores)),
+        "pairwise": table_md(rep["pairwise"]),
+        "disagreements": table_md(rep["disagreements"].head(50)),
+        "n_disagreements": rep["disagreements"].height,
+        **png_md("kappa_chart", kappa_png(rep["pairwise"]), "pairwise kappa"),
+    }

@@ -6,11 +6,12 @@ import polars as pl
 from assets.metadata import bullet_md, png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
 from assets.resources import RecipeResource, SettingsResource, StoreResource
-from winnow.model.gate import NightEstimates, curated_quality_gate, night_estimates
+from winnow.model.gate import NightEstimates, night_estimates
 from winnow.model.lifecycle import ModelOutcome, TrainingSet, history_table, scoring_model, train_or_reuse, training_set
 from winnow.model.registry import ModelRegistry
 from winnow.model.scoring import score_documents, score_summary
 from winnow.plots import estimates_png, score_histogram_png
+from winnow.release_gate import curated_quality_gate
 from winnow.store import Store
 
 GROUP = "model"

@@ -96,3 +96,38 @@ def test_three_annotators_weighted_pairwise_kappa():
 def test_empty_annotations():
     rep = agreement_report(_ann([]))
     assert rep["n_overlap_items"] == 0 and rep["krippendorff_alpha"] is None and rep["cohen_kappa"] is None
+
+
+def test_accuracy_against_the_others_consensus_per_night():
+    from winnow.annotation.agreement import accuracy_vs_consensus
+
+    rows = []
+    for t in range(10):  # a and b agree on 8 of 10 shared items; c always sides with a
+        truth = "keep" if t % 2 else "drop"
+        other = truth if t < 8 else ("drop" if truth == "keep" else "keep")
+        rows += [(t, "a", truth, "n1"), (t, "b", other, "n1"), (t, "c", truth, "n1")]
+    rows += [(20, "a", "keep", "n2"), (20, "b", "drop", "n2")]
+    ann = pl.DataFrame(rows, schema=["task_id", "annotator", "decision", "partition"], orient="row").with_columns(
+        doc_id=pl.col("task_id").cast(pl.String)
+    )
+    acc = accuracy_vs_consensus(ann)
+    n1 = {r["annotator"]: r["accuracy"] for r in acc.filter(pl.col("partition") == "n1").iter_rows(named=True)}
+    assert n1["b"] == pytest.approx(0.8) and n1["a"] == pytest.approx(1.0)
+    # night 2: a and b disagree with no third vote: each is wrong against the other
+    n2 = acc.filter(pl.col("partition") == "n2")
+    assert n2["accuracy"].to_list() == [0.0, 0.0]
+
+
+def test_anchoring_compares_blind_and_pre_annotated_labels_with_the_pipeline():
+    from winnow.annotation.agreement import anchoring
+
+    ann = pl.DataFrame(
+        {
+            "doc_id": ["a", "b", "c", "d"],
+            "decision": ["keep", "drop", "keep", "keep"],
+            "pre_annotated": [False, False, True, True],
+        }
+    )
+    sample = pl.DataFrame({"doc_id": ["a", "b", "c", "d"], "quality_score": [0.9, 0.9, 0.8, 0.7]})
+    out = {r["labels"]: r["agree_with_pipeline"] for r in anchoring(ann, sample).iter_rows(named=True)}
+    assert out == {"blind": 0.5, "pre-annotated": 1.0}

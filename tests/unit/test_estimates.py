@@ -208,3 +208,92 @@ def test_labels_from_an_earlier_draw_of_the_sample_use_their_own_inclusion_proba
     units, _, info = design_units(labels, docs, redrawn)
     assert info["strata_sampled"] == 3
     assert _row(estimate_table(units, sizes), "kept")["estimate"] == pytest.approx(0.625)
+
+
+# ----------------------------------------------------------------------------- the audit's bugs (#13)
+def test_agreeing_labels_in_differing_strata_never_give_a_zero_width_interval():
+    """Labels agree within each stratum but strata differ: the variance is not 1e-30."""
+    st = np.repeat(np.arange(3), 20)
+    y = np.repeat([1.0, 1.0, 0.0], 20)
+    e = ratio_estimate(y, np.ones(60), np.ones(60), st, np.repeat([900.0, 700.0, 60.0], 20))
+    assert e.upper - e.lower > 0.02
+    assert e.lower <= e.estimate <= e.upper
+
+
+def test_no_cliff_in_width_between_29_and_30_labels():
+    """The audit's case: strata that each agree; one more label must not shrink the width 80-fold."""
+    widths = []
+    for n in (29, 30, 31):
+        st = np.arange(n) % 3
+        y = (st != 2).astype(float)
+        e = ratio_estimate(y, np.ones(n), np.ones(n), st, np.array([900.0, 700.0, 60.0])[st])
+        widths.append(e.upper - e.lower)
+    assert min(widths) > 0.03 and max(widths) / min(widths) < 1.2, widths
+
+
+def test_without_the_sample_stratum_sizes_come_from_the_labels_stratum_size():
+    """Two equal strata, one labelled 10/10 good, the other 2/10 all bad: 0.5, not 0.833."""
+    rows = [(f"a{i}", "keep", "kept:A", 0.1, "random") for i in range(10)]
+    rows += [(f"b{i}", "drop", "kept:B", 0.1, "random") for i in range(2)]
+    ann = _ann(rows).with_columns(stratum_size=pl.lit(100, dtype=pl.Int64))
+    labels, _ = aggregate_labels(ann)
+    scored = pl.DataFrame({"doc_id": [r[0] for r in rows], "status": ["kept"] * 12, "text": ["w " * 9] * 12})
+    docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    units, _, _ = design_units(labels, docs, None)
+    assert _row(estimate_table(units, sizes), "kept")["estimate"] == pytest.approx(0.5)
+
+
+def test_unlabelled_strata_are_bounded_not_imputed():
+    """A sampled stratum without labels widens the interval to cover all-good and all-bad."""
+    st = np.repeat([0, 1], 10)
+    y = np.r_[np.ones(10), np.full(10, np.nan)]
+    e = ratio_estimate(y, np.ones(20), np.ones(20), st, np.full(20, 100.0))
+    assert e.estimate == pytest.approx(1.0)  # the labelled stratum's own share
+    assert e.lower < 0.5 and e.upper == pytest.approx(1.0)
+    assert e.unlabelled_share == pytest.approx(0.5) and e.labelled_share == pytest.approx(0.5)
+
+
+def test_missing_token_counts_are_counted_from_the_text_never_one_token():
+    scored, sample, ann = _night()
+    scored = scored.with_columns(n_tokens=pl.lit(None, dtype=pl.Int64))
+    labels, _ = aggregate_labels(ann)
+    docs, _ = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    assert docs["n_tokens"].min() > 1
+
+
+def test_nan_labels_are_reported_not_estimated_on():
+    scored, sample, ann = _night()
+    labels, _ = aggregate_labels(ann)
+    labels = labels.with_columns(y=pl.when(pl.col("doc_id") == "a0").then(float("nan")).otherwise(pl.col("y")))
+    docs, sizes = night_documents(scored.lazy(), None, labels["doc_id"].to_list())
+    units, problems, _ = design_units(labels, docs, sample)
+    assert any("a0" in p and "unusable" in p for p in problems)
+    for row in estimate_table(units, sizes).iter_rows(named=True):
+        assert row["estimate"] is None or np.isfinite(row["estimate"])
+        assert 0 <= row["lower"] <= row["upper"]
+
+
+def test_model_populations_are_measured_by_held_out_labels_only():
+    scored, sample, ann = _night()
+    scored = scored.with_columns(model_keep=~pl.col("doc_id").is_in(["b1", "b2"]))
+    held = sample.with_columns(holdout=pl.col("doc_id").is_in(["a0", "a1", "b0", "b2", "c0"]))
+    labels, _ = aggregate_labels(ann)
+    cur = pl.DataFrame({"doc_id": ["a0", "a1", "b0"]}).lazy()
+    docs, sizes = night_documents(scored.lazy(), cur, held["doc_id"].to_list())
+    units, _, _ = design_units(labels, docs, held)
+    table = estimate_table(units, sizes)
+    curated, dropped = _row(table, "curated"), _row(table, "rejected:quality_model", "false_drop_rate")
+    assert curated["labels_used"] == "held-out labels" and _row(table, "kept")["labels_used"] == "all design labels"
+    assert curated["n_labels"] == 3  # a0, a1, b0 are held out and curated
+    assert dropped["n_labels"] == 1  # b2 held out; b1 trained the model
+
+
+@pytest.mark.parametrize("interval", ["wilson", "normal"])
+def test_estimate_is_exact_when_every_document_is_labelled(interval):
+    """A census (f = 1): the estimate is the truth and the variance vanishes (fpc)."""
+    rng = np.random.default_rng(5)
+    st = np.repeat(np.arange(4), 25)
+    y = (rng.random(100) < 0.6).astype(float)
+    e = ratio_estimate(y, np.ones(100), np.ones(100), st, np.full(100, 25.0), interval=interval)
+    assert e.estimate == pytest.approx(y.mean())
+    assert e.se == pytest.approx(0.0, abs=1e-12)

@@ -186,3 +186,61 @@ def test_a_changed_night_or_config_draws_anew():
     # a sample stored before design keys existed is drawn anew, not trusted
     legacy = select_sample(_scored(SIZES), recipe, previous=first.drop("design_key")).collect()
     assert legacy.equals(first)
+
+
+# ----------------------------------------------------------------------------- the audit's findings (#13)
+def _many_strata() -> pl.LazyFrame:
+    """12 languages x 4 score buckets x 2 sources of kept documents: 96 strata."""
+    sizes = {}
+    for lang in ["en", "de", "fr", "es", "it", "pt", "ja", "zh", "ko", "ru", "nl", "pl"]:
+        for score in (0.1, 0.4, 0.6, 0.9):
+            for source in ("web", "docs"):
+                sizes[(source, lang, score, "kept")] = 40 if lang != "en" else 4000
+    return _scored(sizes)
+
+
+def test_a_budget_smaller_than_the_strata_collapses_them_and_drops_none():
+    scored = _many_strata()
+    n_docs = scored.select(pl.len()).collect().item()
+    for budget in (60, 20, 5, 1):
+        sample = select_sample(scored, _recipe(nightly_budget=budget)).collect()
+        assert sample.height == budget
+        # every document of the night is in some sampled stratum: a positive inclusion probability
+        per = sample.group_by("stratum").agg(N=pl.col("stratum_size").first(), p=pl.col("inclusion_prob").first())
+        assert per["N"].sum() == n_docs, budget
+        assert (per["p"] > 0).all()
+        for n, p, N in (
+            sample.group_by("stratum")
+            .agg(n=pl.len(), p=pl.col("inclusion_prob").first(), N=pl.col("stratum_size").first())
+            .select("n", "p", "N")
+            .iter_rows()
+        ):
+            assert n == round(p * N)
+        assert sample["stratum_rule"][0].startswith("collapsed"), sample["stratum_rule"][0]
+    # 60 places for 96 strata: the score buckets merge in pairs first
+    rule = select_sample(scored, _recipe(nightly_budget=60)).collect()["stratum_rule"][0]
+    assert rule.startswith("collapsed: score buckets merged by 2")
+
+
+def test_a_capped_budget_keeps_at_least_one_document_per_stratum():
+    """One huge stratum and many small ones: proportional scaling alone would zero the small ones."""
+    sizes = {("web", "en", 0.9, "kept"): 50_000} | {("web", f"l{i}", 0.9, "kept"): 60 for i in range(9)}
+    sample = select_sample(_scored(sizes), _recipe(nightly_budget=20)).collect()
+    assert sample["stratum"].n_unique() == 10 and sample["stratum_rule"][0] == "full strata"
+    assert sample.filter(pl.col("sample_lang") == "en").height == 11
+
+
+def test_push_order_is_a_hash_not_the_stratum_order():
+    sample = select_sample(_scored(SIZES), _recipe()).collect()
+    assert sample["push_rank"].is_sorted()
+    # the first half pushed holds documents of several strata, not the alphabetically first ones
+    first = sample.head(sample.height // 2)
+    assert first["stratum"].n_unique() >= 3
+    assert sample["stratum"].to_list() != sorted(sample["stratum"].to_list())
+
+
+def test_holdout_marks_about_its_share_of_the_design_sample_only():
+    sample = select_sample(_scored(SIZES), _recipe(active_learning_share=0.2)).collect()
+    design = sample.filter(pl.col("sample_kind") != "active")
+    assert 0.25 < design["holdout"].mean() < 0.75
+    assert not sample.filter(pl.col("sample_kind") == "active")["holdout"].any()

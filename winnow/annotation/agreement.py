@@ -193,3 +193,61 @@ def agreement_summary(rep: dict, n_annotations: int, min_alpha: float) -> pl.Dat
         ],
         schema=AGREEMENT_SCHEMA,  # type: ignore[arg-type]
     )
+
+
+def accuracy_vs_consensus(ann: pl.DataFrame, value: str = "decision") -> pl.DataFrame:
+    """Each annotator's agreement with the others on shared items, per night (drift shows across nights).
+
+    The consensus an annotator is judged against leaves their own label out: the majority
+    of the other annotators of the item (ties are skipped), so with two annotators it is
+    the partner's label.
+    """
+    cols = {"doc_id", "task_id", "annotator", value}
+    schema = {"annotator": pl.String, "partition": pl.String, "judged_labels": pl.Int64, "accuracy": pl.Float64}
+    if not cols <= set(ann.columns) or ann.height == 0:
+        return pl.DataFrame(schema=schema)
+    night = pl.col("partition") if "partition" in ann.columns else pl.lit(None, dtype=pl.String)
+    a = ann.filter(pl.col(value).is_not_null()).select("task_id", "annotator", value, night.alias("partition"))
+    keep = (pl.col(value) == "keep").cast(pl.Int64)
+    totals = a.group_by("task_id").agg(n=pl.len(), k=keep.sum())
+    judged = (
+        a.join(totals, on="task_id")
+        .filter(pl.col("n") >= 2)
+        .with_columns(
+            others_keep=pl.col("k") - keep,
+            others=pl.col("n") - 1,
+        )
+        .filter(pl.col("others_keep") * 2 != pl.col("others"))
+        .with_columns(consensus=pl.when(pl.col("others_keep") * 2 > pl.col("others")).then(1).otherwise(0))
+    )
+    return (
+        judged.group_by("annotator", "partition")
+        .agg(judged_labels=pl.len(), accuracy=(keep == pl.col("consensus")).mean())
+        .sort("annotator", "partition")
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def anchoring(ann: pl.DataFrame, sample: pl.DataFrame | None, value: str = "decision") -> pl.DataFrame:
+    """How often labels agree with the pipeline's own verdict, blind against pre-annotated.
+
+    The verdict is what a pre-annotation would have said (keep iff the score at push
+    time >= 0.5). Blind labels agreeing far less often than pre-annotated ones is the
+    anchoring the blind probability sample avoids; the two groups are different documents
+    (active ones are the uncertain), so read the gap as an upper bound on the effect.
+    """
+    schema = {"labels": pl.String, "n": pl.Int64, "agree_with_pipeline": pl.Float64}
+    if sample is None or ann.height == 0 or "quality_score" not in sample.columns or value not in ann.columns:
+        return pl.DataFrame(schema=schema)
+    pre = pl.col("pre_annotated") if "pre_annotated" in ann.columns else pl.col("sample_kind") == "active"
+    verdict = sample.select("doc_id", machine=pl.col("quality_score") >= 0.5).unique("doc_id")
+    joined = ann.join(verdict, on="doc_id", how="inner").filter(pl.col(value).is_not_null())
+    return (
+        joined.with_columns(
+            labels=pl.when(pre.fill_null(False)).then(pl.lit("pre-annotated")).otherwise(pl.lit("blind"))
+        )
+        .group_by("labels")
+        .agg(n=pl.len(), agree_with_pipeline=((pl.col(value) == "keep") == pl.col("machine")).mean())
+        .sort("labels")
+        .cast(schema)  # type: ignore[arg-type]
+    )

@@ -26,8 +26,11 @@ heavy-tailed, so for token shares the variance is also scaled by ``tail_factor``
 
 **Interval.** Wilson's score interval at the design effective sample size
 ``n_eff = R (1 - R) / V``; when ``V`` is numerical noise (below ``REL_TOL`` of the
-binomial variance) or ``R`` is 0 or 1, Kish's ``n_eff = (sum w)^2 / sum w^2``. No cap
-and no cliff at any number of labels. Token shares: ``token_share_estimate``.
+binomial variance) or ``R`` is 0 or 1, Kish's ``n_eff = (sum w)^2 / sum w^2``. The
+variance of a share rests on its minority labels (the defects, when they are rare), so
+with few of them ``n_eff`` leans on Kish's: ``1/n_eff = lam/kish + (1 - lam)/n_var``,
+``lam = MINORITY / (MINORITY + minority labels)``. No cap and no cliff at any number of
+labels.
 
 **Populations** (``population`` column): ``raw`` (every document of the night: both
 kept and rejected strata), ``kept`` (kept by the filters), ``curated`` (in
@@ -73,9 +76,11 @@ ESTIMATE_SCHEMA = {
 
 
 #: pseudo-labels at the domain's own share that each stratum's variance is shrunk with (see module doc)
-SHRINK = 1.0
+SHRINK = 2.0
 #: a variance this small relative to r(1 - r) / n is numerical noise: the Kish n_eff is used instead
 REL_TOL = 1e-9
+#: minority labels at which the variance-based and Kish's effective n weigh equally
+MINORITY = 5.0
 #: the most the heavy-tail correction may scale a variance (see ``tail_factor``)
 MAX_TAIL = 25.0
 
@@ -137,6 +142,11 @@ def _fit(y, x, d, stratum, big_n, use, k, bounds=(0.0, 1.0)) -> _Fit | None:
     kish = big_b**2 / float((b_i**2).sum())
     ref = spread / max(kish, 1.0)
     n_eff = spread / var if var > REL_TOL * max(ref, 1e-300) and spread > 0 else kish
+    # the variance (so n_eff) rests on the minority labels: with few of them, lean on Kish's n
+    if bounds == (0.0, 1.0):
+        minority = max(0.0, float(min((dd * yy).sum(), (dd * (1 - yy)).sum())))
+        lam = MINORITY / (MINORITY + minority)
+        n_eff = 1.0 / (lam / kish + (1 - lam) / n_eff)
     return _Fit(r, var, kish, n_eff)
 
 
@@ -214,7 +224,8 @@ def ratio_estimate(
         assert base is not None
         se = math.sqrt(base.var)
         if interval == "normal":
-            return Estimate(base.r, base.r - zq * se, base.r + zq * se, n_dom, None, se, share, 0.0)
+            lo, hi = max(bounds[0], base.r - zq * se), min(bounds[1], base.r + zq * se)
+            return Estimate(base.r, lo, hi, n_dom, None, se, share, 0.0)
         lo, hi = wilson_interval(base.r, base.n_eff, zq)
         return Estimate(base.r, lo, hi, n_dom, base.n_eff, se, share, 0.0)
     # strata without labels: their share is anywhere in [0, 1]; bound it (Imbens-Manski), never impute
@@ -225,7 +236,7 @@ def ratio_estimate(
     se = max(math.sqrt(low.var), math.sqrt(high.var))
     c = _im_z(high.r - low.r, se, confidence)
     if interval == "normal":
-        lo, hi = low.r - c * math.sqrt(low.var), high.r + c * math.sqrt(high.var)
+        lo, hi = max(bounds[0], low.r - c * math.sqrt(low.var)), min(bounds[1], high.r + c * math.sqrt(high.var))
     else:
         lo, hi = wilson_interval(low.r, low.n_eff, c)[0], wilson_interval(high.r, high.n_eff, c)[1]
     point = base.r if base is not None else None
@@ -377,7 +388,7 @@ def estimate_table(units: pl.DataFrame, sizes: dict[str, int] | None = None, con
             continue
         tok = part["n_tokens"].cast(pl.Float64).to_numpy() if "n_tokens" in part.columns else None
         if tok is not None and np.isfinite(tok[d > 0]).all():
-            est_t = token_share_estimate(y, tok, d, code, big_n, confidence)
+            est_t = ratio_estimate(y, tok, d, code, big_n, confidence)
             rows.append((population, "token_keep_share", est_t, METHOD_TOKENS, basis))
         if "rating_mean" in part.columns:
             rating = part["rating_mean"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
@@ -452,57 +463,3 @@ def night_documents(
 
     docs = with_tokens(docs).drop("text", strict=False)  # type: ignore[arg-type,assignment]
     return docs, sizes  # type: ignore[return-value]
-
-
-def token_share_estimate(
-    y: np.ndarray,
-    x: np.ndarray,
-    d: np.ndarray,
-    stratum: np.ndarray,
-    big_n: np.ndarray,
-    confidence: float = 0.95,
-) -> Estimate:
-    """The share of tokens humans keep: the stratified ratio, with an interval built for heavy tails.
-
-    The token share is ``R = p L1 / (p L1 + (1 - p) L0)``: ``p`` the (document) keep share,
-    ``L1`` and ``L0`` the mean lengths of kept and dropped documents. Sampled means of
-    heavy-tailed lengths are skewed and their variances too small, so a ratio interval
-    under-covers, on the optimistic side when long documents are worse. Here the interval
-    is built on the logit scale, ``logit R = logit p + log L1 - log L0``: ``p`` from the
-    stratified estimator (its Wilson interval's spread), each ``log L`` by Cox's method for
-    a log-normal mean (variance ``s^2/n + s^4 / (2 (n - 1))`` of ``log x``'s mean plus half
-    its variance), with ``n`` the Kish effective number of that class's labels.
-    """
-    est = ratio_estimate(y, x, d, stratum, big_n, confidence)
-    if est.estimate is None or est.unlabelled_share > 0:
-        return est
-    doc = ratio_estimate(y, np.ones_like(x), d, stratum, big_n, confidence)
-    labelled = np.isfinite(y) & (d > 0) & (x > 0)
-    k = int(stratum.max()) + 1
-    m_h = np.bincount(stratum[np.isfinite(y)], minlength=k)[stratum]
-    w = np.where(labelled, big_n / np.maximum(m_h, 1), 0.0)
-    z = float(norm.ppf(0.5 + confidence / 2))
-    var_log = 0.0
-    for cls in (y >= 0.5, y < 0.5):
-        sel = labelled & cls
-        if sel.sum() < 2:
-            return est  # one class (nearly) absent: the ratio interval is all there is
-        lx, ww = np.log(x[sel]), w[sel]
-        n = ww.sum() ** 2 / (ww**2).sum()
-        mu = np.average(lx, weights=ww)
-        s2 = float(np.average((lx - mu) ** 2, weights=ww)) * sel.sum() / (sel.sum() - 1)
-        var_log += s2 / n + s2 * s2 / (2 * max(n - 1, 1))
-    p = float(doc.estimate)
-    if not 0 < p < 1 or doc.lower is None:
-        return est
-    lo_p, hi_p = max(doc.lower, 1e-9), min(doc.upper, 1 - 1e-9)
-    logit = lambda v: math.log(v / (1 - v))  # noqa: E731
-    r = float(est.estimate)
-    if not 0 < r < 1:
-        return est
-    centre = logit(r)
-    lo = centre - math.sqrt((logit(p) - logit(lo_p)) ** 2 + z * z * var_log)
-    hi = centre + math.sqrt((logit(hi_p) - logit(p)) ** 2 + z * z * var_log)
-    expit = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
-    lower, upper = min(expit(lo), est.lower), max(expit(hi), est.upper)
-    return Estimate(r, lower, upper, est.n_labels, est.n_eff, est.se, est.labelled_share, 0.0)

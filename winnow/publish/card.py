@@ -56,6 +56,7 @@ class CardContext:
     lineage: dict
     dedup: pl.DataFrame | None = None
     estimates: pl.DataFrame | None = None
+    gate: dict | None = None  # the curated_quality_lower_bound verdict (winnow.release_gate)
     agreement: pl.DataFrame | None = None
     annotations: dict | None = None  # {"labels", "documents", "annotators"} over all nights
     sample: dict | None = None  # tonight's annotation sample: {"documents", "by_kind": {...}}
@@ -223,7 +224,8 @@ def _quality_section(ctx: CardContext) -> list[str]:
             "",
         ]
         return out
-    cols = [c for c in ("population", "metric", "estimate", "lower", "upper", "n_labels", "method") if c in est.columns]
+    wanted = ("population", "metric", "estimate", "lower", "upper", "n_labels", "labelled_share", "labels_used")
+    cols = [c for c in wanted if c in est.columns]
     t = est.select(cols).sort([c for c in ("population", "metric") if c in cols])
     if {"estimate", "lower", "upper"} <= set(cols):
         t = t.with_columns(
@@ -233,10 +235,15 @@ def _quality_section(ctx: CardContext) -> list[str]:
         ).drop("estimate", "lower", "upper")
     out += [
         "Weighted estimates from the human labels (each label weighted by its inclusion probability), "
-        "with 95% intervals:",
+        "with 95% intervals. *labelled_share*: the share of the population's sampled documents labelled "
+        "so far (strata with no label yet are bounded, not guessed). The curated share and the model's "
+        "false-drop rate are measured by held-out labels only, which never trained or calibrated the "
+        "quality model (*labels_used*); `keep_share_corrected` corrects the raw-label share for the "
+        "annotators' estimated error rates.",
         "",
-        md_table(t),
+        md_table(t, max_rows=60),
         "",
+        *_gate_lines(ctx.gate),
     ]
     q = ctx.compute.get("quality", {})
     if q.get("raw") and q.get("curated"):
@@ -247,6 +254,24 @@ def _quality_section(ctx: CardContext) -> list[str]:
             "",
         ]
     return out
+
+
+def _gate_lines(gate: dict | None) -> list[str]:
+    if not gate:
+        return []
+    state = gate.get("state", "pass")
+    how = {
+        "pass": "the lower bound of the curated share reached the threshold",
+        "fail": "the upper bound fell below the threshold (the release would normally be blocked)",
+        "insufficient evidence": "the evidence did not decide; "
+        + ("the recipe lets such releases through with a warning" if not gate.get("blocks") else "blocked"),
+    }[state]
+    used = f", measured by {gate['n_labels']} {gate.get('labels_used', 'labels')}" if gate.get("n_labels") else ""
+    return [
+        f"**Release gate** (`curated_quality_lower_bound`, threshold {gate.get('min_curated_quality')}): "
+        f"**{state}**: {how}{used}. {gate.get('reason', '')}",
+        "",
+    ]
 
 
 def _checks_section(ctx: CardContext) -> list[str]:

@@ -36,6 +36,7 @@ from winnow.publish.stats import (
     language_mix,
     removed_documents,
 )
+from winnow.release_gate import curated_quality_gate
 from winnow.stopwatch import Stopwatch
 from winnow.tokens import tokenizer_info
 
@@ -317,6 +318,9 @@ def publish_night(
             lineage=lineage,
             dedup=stats.dedup,
             estimates=tables.estimates,
+            gate=None
+            if tables.estimates is None
+            else curated_quality_gate(tables.estimates, recipe, partition).metadata,
             agreement=tables.agreement,
             annotations=_annotation_summary(tables.annotations),
             sample=_sample_summary(tables.sample),
