@@ -261,7 +261,7 @@ class EstimatesConfig(_Strict):
     confidence: float = Field(0.95, gt=0, lt=1)
     #: fewer held-out labels of curated documents than this: "insufficient evidence", whatever the interval
     min_labels: int = Field(20, ge=1)
-    #: share of the random/rejected sample whose labels never train or calibrate the quality model; they
+    #: share of the random sample whose labels never train or calibrate the quality model; they
     #: alone measure the model-dependent populations (curated, the model's false drops)
     holdout_share: float = Field(0.5, gt=0, lt=1)
     #: what the curated_quality_lower_bound check does when the interval straddles the threshold (or labels

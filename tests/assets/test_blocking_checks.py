@@ -23,7 +23,8 @@ def _recipe(root: Path, extra: str = "") -> Path:
         "name: tiny\nversion: 1\nseed: 7\n"
         "sources:\n  - {name: s, path: 'in/{partition}/*.jsonl', format: jsonl, lang_field: lang}\n"
         "filters: {language: {allowed: [en, de]}}\n"
-        "publish: {dataset: tiny}\n" + extra
+        "publish: {dataset: tiny}\n"
+        "estimates: {on_insufficient_evidence: warn}\n" + extra
     )
     return recipe
 

@@ -95,10 +95,15 @@ def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path,
     assert not (winnow_home / "models" / "LATEST").exists()
 
     _store(winnow_home, "deduplicated_documents", scored.filter(pl.col("status") == "kept"))
-    est0 = _run(recipe, [quality_estimates, curated_documents], ["scored_documents", "deduplicated_documents"])
+    est0 = _run(
+        recipe, [quality_estimates, curated_documents], ["scored_documents", "deduplicated_documents"],
+        raise_on_error=False,
+    )  # fmt: skip
     assert _meta(est0, "quality_estimates")["status"].startswith("no labels for 2026-11-24")
     chk = _check(est0, CURATED_QUALITY_CHECK)
-    assert chk.passed and "not enough labels" in chk.metadata["reason"].value
+    # no silent pass without labels: insufficient evidence, which blocks by default
+    assert not chk.passed and chk.metadata["state"].value == "insufficient evidence"
+    assert "no held-out random-sample labels" in chk.metadata["reason"].value
     assert _read(winnow_home, "curated_documents").height == scored.filter(pl.col("status") == "kept").height
 
     # 2. humans label the sample (random + rejected slice + active), the model trains
@@ -151,8 +156,9 @@ def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path,
     assert curated.height == kept.height - under.height
     assert _meta(est, "curated_documents")["dropped_under_model_threshold"] == under.height
     # the model's drops are mostly what humans drop; the curated set is cleaner than what the filters kept
+    # (the model trains on half the random labels: the other half is held out to measure it)
     dropped_truth = under.join(truth, on="doc_id")["truth_keep"].mean()
-    assert dropped_truth < 0.2
+    assert dropped_truth < 0.35
     cur_truth = curated.join(truth, on="doc_id")["truth_keep"].mean()
     kept_truth = kept.join(truth, on="doc_id")["truth_keep"].mean()
     assert cur_truth > kept_truth + 0.2
@@ -178,4 +184,5 @@ def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path,
     bad = _run(strict, [quality_estimates], ["scored_documents", "curated_documents"], raise_on_error=False)
     chk = _check(bad, CURATED_QUALITY_CHECK)
     assert not chk.passed and chk.severity == dg.AssetCheckSeverity.ERROR
-    assert "< estimates.min_curated_quality 0.999" in chk.metadata["reason"].value
+    assert chk.metadata["state"].value in ("fail", "insufficient evidence")
+    assert "0.999" in chk.metadata["reason"].value

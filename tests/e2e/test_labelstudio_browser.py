@@ -1,6 +1,8 @@
-"""An annotator logs in to the real Label Studio in headless Chromium and opens a task.
+"""An annotator logs in to the real Label Studio in headless Chromium and labels a random-sample task.
 
-The screenshot is saved as test-artifacts/labelstudio_task.png.
+The task is blind (#13): the labelling view and the Data Manager show the text and neutral
+context only, no pipeline verdict, no score, no stratum and no pre-annotation. The
+screenshot is saved as test-artifacts/labelstudio_task.png.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from tests.integration.ls_server import get_server
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio]
 
 
-def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
+def test_annotator_labels_a_blind_random_sample_task(tmp_path, browser):
     from winnow.annotation.accounts import ensure_annotator
     from winnow.annotation.labelstudio import LabelStudioClient
     from winnow.annotation.ledger import Ledger, ledger_path
@@ -58,14 +60,19 @@ def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
     browser.wait_text("Winnow browser review", timeout=60)  # the project list after login
 
     browser.get(f"{server.url}/projects/{pid}/data?task={task_id}")
-    page = browser.wait_text(
-        "apt-get update refreshes", "source: web", "score: 0.62", "keep", "drop", "boilerplate/navigation"
-    )
+    page = browser.wait_text("apt-get update refreshes", "source: web", "keep", "drop", "boilerplate/navigation")
     assert "language: en" in page
+    # nothing of the pipeline's verdict: no score, no status, no stratum, no sample kind
+    for leak in ("score:", "0.62", "pipeline:", "q0.50-0.75", "kept:web", "quality_score", "stratum", "sampled:"):
+        assert leak not in page, f"the blind task shows {leak!r}"
+    # and no pre-annotation: no choice is ticked and no star is lit before the annotator acts
+    assert browser.js("return document.querySelectorAll('input:checked').length") == 0
+    assert browser.js("return document.querySelectorAll('.ant-rate-star-full').length") == 0
     png = browser.screenshot(ARTIFACTS / "labelstudio_task.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
-    # the annotator ticks an issue tag and submits (keep and the rating come pre-filled from the score)
+    # the annotator decides keep, ticks an issue tag and submits
+    browser.click_xpath("//label[contains(., 'keep')]")
     browser.click_xpath("//label[contains(., 'near-duplicate')]")
     browser.click_xpath("//button[normalize-space(.)='Submit']")
     admin = LabelStudioClient(server.url, server.token)
@@ -79,7 +86,7 @@ def test_annotator_logs_in_and_sees_a_task(tmp_path, browser):
     from winnow.annotation.parse import parse_result
 
     got = parse_result(anns[0]["result"])
-    assert got["decision"] == "keep" and got["rating"] == 3 and got["tags"] == ["near-duplicate"]
+    assert got["decision"] == "keep" and got["rating"] is None and got["tags"] == ["near-duplicate"]
     assert anns[0]["completed_by"] == next(
         u for u, e in LabelStudioClient(server.url, server.token).users().items() if e == email
     )

@@ -142,16 +142,24 @@ def test_round_trip_push_label_sense_pull_agree(tmp_path, winnow_home, ls_server
     assert sorted(t["data"]["doc_id"] for t in tasks) == sorted(sample["doc_id"].to_list())
     n_overlap = int(sample["overlap"].sum())
     assert sum(t["overlap"] == 2 for t in tasks) == n_overlap > 0
-    one = next(t for t in tasks if t["data"]["sample_kind"] == "random")
+    kinds = dict(zip(sample["doc_id"], sample["sample_kind"]))
+    blind = [t for t in tasks if kinds[t["data"]["doc_id"]] != "active"]
+    one = blind[0]
     assert one["data"]["text"].startswith("Document") and "<EMAIL>" in one["data"]["text"]  # redacted text only
-    assert one["data"]["weight"] == pytest.approx(1 / one["data"]["inclusion_prob"])
+    assert not any(t.get("predictions") or "stratum" in t["data"] or "quality_score" in t["data"] for t in blind)
+    active = next(t for t in tasks if kinds[t["data"]["doc_id"]] == "active")
+    assert active["data"]["weight"] == pytest.approx(1 / active["data"]["inclusion_prob"])
 
-    # two annotators; the second disagrees on every third document it sees
+    # two annotators; the second disagrees on every third document it sees (they judge by the
+    # pipeline's view, looked up here, since blind tasks do not show it)
+    seen = {r["doc_id"]: r for r in sample.iter_rows(named=True)}
+
     def ann1(data):
+        row = seen[data["doc_id"]]
         return (
-            ("keep" if data["quality_score"] >= 0.5 else "drop"),
+            ("keep" if row["quality_score"] >= 0.5 else "drop"),
             4,
-            ["spam/ads"] if data["status"] == "rejected" else [],
+            ["spam/ads"] if row["status"] == "rejected" else [],
         )
 
     def ann2(data):

@@ -218,6 +218,7 @@ def run_noisy(name: str, *, seed: int, reps: int, n: int = 400, error=(0.05, 0.1
     truth = float(good_all.mean())
     err = np.asarray(error)
     tally = Tally(name)
+    raw_hits = 0
     for _ in range(reps):
         sel = rng.choice(big, n, replace=False)
         good = good_all[sel]
@@ -231,12 +232,13 @@ def run_noisy(name: str, *, seed: int, reps: int, n: int = 400, error=(0.05, 0.1
         y = np.bincount(item, weights=vote, minlength=n) / np.bincount(item, minlength=n)
         raw = ratio_estimate(y, np.ones(n), np.ones(n), np.zeros(n, np.int64), np.full(n, float(big)))
         q_se = (raw.upper - raw.lower) / (2 * 1.959964)
+        raw_hits += raw.lower <= truth <= raw.upper
         errors = fit_annotator_errors(votes, seed=int(rng.integers(1 << 30)))
         assert errors is not None
         out = corrected_share(raw.estimate, q_se, errors)
         assert out is not None
         tally.add(truth, out[1], out[2], out[0], n, 1)
-    return tally.result()
+    return tally.result(f"raw-label interval covers the true share {raw_hits / reps:.3f}")
 
 
 # ----------------------------------------------------------------------------- a model trained on the labels

@@ -241,6 +241,6 @@ def test_push_order_is_a_hash_not_the_stratum_order():
 
 def test_holdout_marks_about_its_share_of_the_design_sample_only():
     sample = select_sample(_scored(SIZES), _recipe(active_learning_share=0.2)).collect()
-    design = sample.filter(pl.col("sample_kind") != "active")
-    assert 0.25 < design["holdout"].mean() < 0.75
-    assert not sample.filter(pl.col("sample_kind") == "active")["holdout"].any()
+    random = sample.filter(pl.col("sample_kind") == "random")
+    assert 0.25 < random["holdout"].mean() < 0.75
+    assert not sample.filter(pl.col("sample_kind") != "random")["holdout"].any()

@@ -48,8 +48,9 @@ The design (docs/annotate.md has the worked rules):
   the estimates run is a random subsample of every stratum (labels missing completely
   at random within a stratum), which is what the estimator assumes.
 * **Held-out labels.** ``holdout`` (``xxh64(seed+3:doc_id) < estimates.holdout_share``)
-  marks the design documents whose labels never train or calibrate the quality model;
-  they alone measure the model-dependent populations (curated, model false drops).
+  marks the random-sample documents whose labels never train or calibrate the quality
+  model; they alone measure the model-dependent populations (curated, model false
+  drops), which are made of filter-kept documents, so the rejected slice needs none.
 
 * **A night's design is drawn once.** The strata use the score bucket, so a rerun
   after a new model would move documents between strata and draw another sample: more
@@ -316,13 +317,13 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     carried = [c for c in PASS_THROUGH if c in names and c != "quality_score"]
     extra = [pl.col("partition")] if "partition" in names else [pl.lit(None, dtype=pl.String).alias("partition")]
     docs = scored.select("doc_id", *extra, text.alias("text"), pl.col("quality_score").cast(pl.Float64), *carried)
-    design = pl.col("sample_kind").is_in(["random", "rejected"])
+    random = pl.col("sample_kind") == "random"  # the rejected slice is never in a model-decided population
     return (
         chosen.lazy()
         .join(docs, on="doc_id", how="left")
         .with_columns(
             push_rank=push_rank(pl.col("doc_id"), recipe.seed),
-            holdout=design & is_holdout(pl.col("doc_id"), recipe.seed, recipe.estimates.holdout_share),
+            holdout=random & is_holdout(pl.col("doc_id"), recipe.seed, recipe.estimates.holdout_share),
         )
         .sort("push_rank")
     )

@@ -129,10 +129,10 @@ def aggregate_labels(
 
 
 def with_holdout(labels: pl.DataFrame, seed: int, share: float) -> pl.DataFrame:
-    """``holdout`` for every label: the sample's flag, else the same hash rule (design labels only)."""
+    """``holdout`` for every label: the sample's flag, else the same hash rule (random-sample labels only)."""
     from winnow.ids import is_holdout
 
-    design = pl.col("sample_kind").is_in(DESIGN_KINDS)
+    design = pl.col("sample_kind") == "random"
     rule = design & is_holdout(pl.col("doc_id"), seed, share)
     return labels.with_columns(holdout=pl.when(design).then(pl.coalesce(pl.col("holdout"), rule)).otherwise(False))
 

@@ -224,7 +224,17 @@ def _quality_section(ctx: CardContext) -> list[str]:
             "",
         ]
         return out
-    wanted = ("population", "metric", "estimate", "lower", "upper", "n_labels", "labelled_share", "labels_used")
+    wanted = (
+        "population",
+        "metric",
+        "estimate",
+        "lower",
+        "upper",
+        "n_labels",
+        "labelled_share",
+        "labels_used",
+        "method",
+    )
     cols = [c for c in wanted if c in est.columns]
     t = est.select(cols).sort([c for c in ("population", "metric") if c in cols])
     if {"estimate", "lower", "upper"} <= set(cols):
