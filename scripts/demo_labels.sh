@@ -5,7 +5,7 @@
 #      labels, measures agreement and trains the quality model;
 #   3. nightly_curation runs again for each sample night: model scores, the calibrated
 #      threshold, human-estimated quality with 95% intervals in the card;
-#   4. each release is verified and printed.
+#   4. each release is verified and printed, and the estimates are set against the ground truth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -17,5 +17,8 @@ bash scripts/labelstudio.sh start
 .venv/bin/python -m pipelines.launch annotation_pull
 bash scripts/run_nights.sh "again, now with labels and a model"
 .venv/bin/python -m scripts.show_releases
+echo
+echo "Human estimates against the sample's ground truth (scripts/corpus/sample_truth.py):"
+.venv/bin/python -m scripts.estimates_vs_truth
 echo
 echo "The cards now carry human estimates and agreement: $WINNOW_HOME/releases/*/*/README.md"

@@ -66,7 +66,12 @@ def test_annotator_labels_a_blind_random_sample_task(tmp_path, browser):
     for leak in ("score:", "0.62", "pipeline:", "q0.50-0.75", "kept:web", "quality_score", "stratum", "sampled:"):
         assert leak not in page, f"the blind task shows {leak!r}"
     # and no pre-annotation: no choice is ticked and no star is lit before the annotator acts
-    assert browser.js("return document.querySelectorAll('input:checked').length") == 0
+    checked = browser.js(
+        "return Array.from(document.querySelectorAll('input:checked'))"
+        ".map(i => ((i.closest('label') || i.parentElement).innerText || '').trim())"
+    )
+    choices = ("keep", "drop", "boilerplate", "spam", "machine", "toxic", "personal", "wrong", "near-dup", "garbled")
+    assert not [c for c in checked if c.lower().startswith(choices)], checked
     assert browser.js("return document.querySelectorAll('.ant-rate-star-full').length") == 0
     png = browser.screenshot(ARTIFACTS / "labelstudio_task.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
