@@ -2,7 +2,8 @@
 
 The task is blind (#13): the labelling view and the Data Manager show the text and neutral
 context only, no pipeline verdict, no score, no stratum and no pre-annotation. The
-screenshot is saved as test-artifacts/labelstudio_task.png.
+screenshot is saved as test-artifacts/labelstudio_task.png and docs/images/labelstudio_task.png
+(the README's).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 import polars as pl
 import pytest
 
-from tests.e2e.browser import ARTIFACTS, browser  # noqa: F401  (the fixture)
+from tests.e2e.browser import ARTIFACTS, browser, keep_screenshot  # noqa: F401  (the fixture)
 from tests.integration.ls_server import get_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio]
@@ -74,6 +75,7 @@ def test_annotator_labels_a_blind_random_sample_task(tmp_path, browser):
     assert not [c for c in checked if c.lower().startswith(choices)], checked
     assert browser.js("return document.querySelectorAll('.ant-rate-star-full').length") == 0
     png = browser.screenshot(ARTIFACTS / "labelstudio_task.png")
+    keep_screenshot(png, "labelstudio_task.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
     # the annotator decides keep, ticks an issue tag and submits
