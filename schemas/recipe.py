@@ -315,7 +315,8 @@ class ValidationConfig(_Strict):
 class PublishConfig(_Strict):
     """The release: ``releases/<dataset>/<partition>-v<recipe.version>/`` (docs/publish.md)."""
 
-    dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_.-]+$")
+    #: a plain folder name under the releases root: no path separators, no leading dot ("..")
+    dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
     #: a shard is closed once its compressed size reaches this many MB (so shards are about this size)
     shard_target_mb: float = Field(64, gt=0)
     #: rows per Parquet row group (fixed, so equal inputs give byte-identical shards)

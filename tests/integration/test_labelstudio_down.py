@@ -91,3 +91,18 @@ def test_stopped_server_fails_the_push_saying_what_to_start(tmp_path, winnow_hom
 
     out, _ = _sensor_tick(recipe, ls_server, None)
     assert isinstance(out, dg.SkipReason) and "scripts/labelstudio.sh start" in out.skip_message
+
+
+def test_a_wrong_token_is_named_as_such(ls_server):
+    """The real server answers 401: the message says the token was rejected and where it comes from (#14, 19)."""
+    from winnow.annotation.labelstudio import LabelStudioClient, LabelStudioError
+
+    client = LabelStudioClient(ls_server.url, "0" * 40, retries=0)
+    try:
+        with pytest.raises(LabelStudioError) as err:
+            client.find_project("anything")
+    finally:
+        client.close()
+    msg = str(err.value)
+    assert "rejected the API token (HTTP 401)" in msg and "WINNOW_LABEL_STUDIO_TOKEN" in msg
+    assert "0" * 40 not in msg

@@ -149,3 +149,61 @@ def test_doc_id_is_stable_across_runs(tmp_path):
     _, d2, _ = _run(tmp_path / "r2", {"a.jsonl": _jsonl_bytes(rows)}, src)
     assert d1["doc_id"].to_list() == d2["doc_id"].to_list()
     assert all(i.startswith("s:h") for i in d1["doc_id"])
+
+
+# ----------------------------------------------------------------------------- hostile lines (#14, items 1-3)
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        (b'{"id": 90, "text": "lone \\ud800 surrogate"}', "invalid_unicode"),
+        (b'{"id": 89, "text": "ok", "meta": "\\udfff"}', "invalid_unicode"),
+        (b'{"id": 88, "text": "deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "too_deep"),
+        (b'{"id": 87, "text": "big", "n": ' + b"9" * 5000 + b"}", "number_too_large"),
+    ],
+)
+def test_a_record_that_crashes_the_parser_is_quarantined_and_the_file_goes_on(tmp_path, bad, reason):
+    rows = GOOD[:3] + [bad] + GOOD[3:]
+    res, docs, q = _run(
+        tmp_path, {"a.jsonl": _jsonl_bytes(rows)}, [{"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"}]
+    )
+    assert docs.height == 5 and q.height == 1
+    row = q.row(0, named=True)
+    assert row["reason"] == reason and row["source_line"] == 4 and "a.jsonl:4" in row["message"]
+
+
+def test_a_bom_costs_no_record_and_cr_line_endings_split(tmp_path):
+    body = b"\r".join(json.dumps(r).encode() for r in GOOD) + b"\r"
+    files = {"bom.jsonl": b"\xef\xbb\xbf" + _jsonl_bytes(GOOD[:2]), "cr.jsonl": body}
+    sources = [
+        {"name": "b", "path": "{partition}/bom.jsonl", "format": "jsonl"},
+        {"name": "c", "path": "{partition}/cr.jsonl", "format": "jsonl"},
+    ]
+    res, docs, q = _run(tmp_path, files, sources)
+    assert q.height == 0, q
+    assert docs.filter(pl.col("source") == "b").height == 2
+    cr = docs.filter(pl.col("source") == "c").sort("source_line")
+    assert cr.height == 5 and cr["source_line"].to_list() == [1, 2, 3, 4, 5]
+
+
+def test_nul_bytes_are_stripped_and_counted(tmp_path):
+    rows = [{"id": 1, "text": "good\x00 text\x00 here"}, {"id": 2, "text": "\x00\x00 "}]
+    res, docs, q = _run(
+        tmp_path, {"a.jsonl": _jsonl_bytes(rows)}, [{"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"}]
+    )
+    (doc,) = docs.iter_rows(named=True)
+    assert doc["text"] == "good text here" and json.loads(doc["metadata"])["winnow_nul_bytes_removed"] == 2
+    assert q["reason"].to_list() == ["empty_text"]
+
+
+def test_utf8_in_a_parquet_binary_column_is_decoded(tmp_path):
+    table = pa.table({"id": [1, 2], "text": pa.array(["grüße aus köln".encode(), b"\xff\xfe"], type=pa.binary())})
+    d = tmp_path / "in" / P
+    d.mkdir(parents=True)
+    pq.write_table(table, d / "a.parquet")
+    res = ingest_partition(
+        _recipe([{"name": "p", "path": "{partition}/*.parquet", "format": "parquet"}]), tmp_path / "in", P,
+        tmp_path / "work",
+    )  # fmt: skip
+    docs, q = res.documents.collect(), res.quarantine.collect()
+    assert docs["text"].to_list() == ["grüße aus köln"]
+    assert q["reason"].to_list() == ["invalid_utf8"]

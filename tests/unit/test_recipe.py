@@ -43,3 +43,14 @@ def test_bad_recipes_name_file_and_field(tmp_path, body, needle):
 def test_missing_recipe_file(tmp_path):
     with pytest.raises(RecipeError, match="not found"):
         load_recipe(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a/b", "../up"])
+def test_the_release_folder_name_cannot_escape_the_releases_root(tmp_path, name):
+    p = tmp_path / "r.yaml"
+    p.write_text(
+        f"name: x\nversion: 1\nsources:\n  - {{name: a, path: p, format: jsonl}}\npublish: {{dataset: '{name}'}}\n"
+    )
+    with pytest.raises(RecipeError) as exc:
+        load_recipe(p)
+    assert "field 'publish.dataset'" in str(exc.value)

@@ -151,6 +151,12 @@ class LabelStudioClient:
                 code = _status(exc) or getattr(getattr(exc, "response", None), "status_code", None)
                 if code is not None and int(code) >= 500:
                     last = exc
+                elif code is not None and int(code) in (401, 403):
+                    raise LabelStudioError(
+                        f"Label Studio at {self.url} rejected the API token (HTTP {int(code)}) on {what}. The token "
+                        f"comes from WINNOW_LABEL_STUDIO_TOKEN, label_studio.token / token_file in settings.yaml, "
+                        "or the local server's credentials (scripts/labelstudio.sh status shows where)"
+                    ) from None
                 else:
                     raise LabelStudioError(f"Label Studio at {self.url}: {what} failed: {_short(exc)}") from None
             if attempt < self.retries:

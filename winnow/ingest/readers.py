@@ -149,26 +149,54 @@ class _Row:
         mapped = {source.text_field, source.id_field, source.url_field, source.lang_field, source.timestamp_field}
         self.mapped = {m for m in mapped if m}
 
-    def add(self, batch: Batch, obj: dict, line: int, text: str) -> None:
+    def add(self, batch: Batch, obj: dict, line: int, text: str) -> tuple[str, str] | None:
+        """Append one document; returns the reason it cannot be used instead, appending nothing."""
         s = self.source
-        raw_id = obj.get(s.id_field) if s.id_field else None
-        doc_id = given_doc_id(s.name, raw_id) if raw_id not in (None, "") else derived_doc_id(s.name, text)
-        url = obj.get(s.url_field) if s.url_field else None
-        lang = obj.get(s.lang_field) if s.lang_field else None
-        if s.metadata_fields:
-            meta = {k: obj[k] for k in s.metadata_fields if k in obj}
-        else:
-            meta = {k: v for k, v in obj.items() if k not in self.mapped}
+        try:
+            raw_id = obj.get(s.id_field) if s.id_field else None
+            nul = text.count("\x00")
+            if nul:  # NUL bytes reach annotators and break tools downstream: strip them, and say so
+                text = text.replace("\x00", "")
+                if not text.strip():
+                    return "empty_text", f"text is only {nul} NUL bytes and whitespace"
+            doc_id = given_doc_id(s.name, raw_id) if raw_id not in (None, "") else derived_doc_id(s.name, text)
+            url = obj.get(s.url_field) if s.url_field else None
+            lang = obj.get(s.lang_field) if s.lang_field else None
+            if s.metadata_fields:
+                meta = {k: obj[k] for k in s.metadata_fields if k in obj}
+            else:
+                meta = {k: v for k, v in obj.items() if k not in self.mapped}
+            if nul:
+                meta["winnow_nul_bytes_removed"] = nul
+            values = [
+                doc_id,
+                text,
+                str(url) if url is not None else self.path,
+                str(lang) if lang not in (None, "") else None,
+                json.dumps(meta, ensure_ascii=False, default=str, sort_keys=True),
+                parse_timestamp(obj.get(s.timestamp_field)) if s.timestamp_field else None,
+            ]
+            for v in values[:5]:
+                if v is not None and not v.isascii():
+                    v.encode("utf-8")  # a lone surrogate (from a "\ud800" escape) cannot be stored
+        except UnicodeEncodeError as exc:
+            return "invalid_unicode", f"a lone surrogate or other unencodable character: {exc.reason}"
+        except RecursionError:
+            return "too_deep", "a field nested too deeply to store"
+        except Exception as exc:  # noqa: BLE001 - one record must never cost the file
+            return "unparseable_record", f"{type(exc).__name__}: {exc}"
+        doc_id, text, url_s, lang_s, meta_s, created = values
         d = batch.docs
         d["doc_id"].append(doc_id)
         d["text"].append(text)
         d["source"].append(s.name)
-        d["url"].append(str(url) if url is not None else self.path)
+        d["url"].append(url_s)
         d["source_file"].append(self.path)
         d["source_line"].append(line)
-        d["lang"].append(str(lang) if lang not in (None, "") else None)
-        d["created_at"].append(parse_timestamp(obj.get(s.timestamp_field)) if s.timestamp_field else None)
-        d["metadata"].append(json.dumps(meta, ensure_ascii=False, default=str, sort_keys=True))
+        d["lang"].append(lang_s)
+        d["created_at"].append(created)
+        d["metadata"].append(meta_s)
+        return None
 
     def quarantine(self, batch: Batch, line: int | None, raw: bytes | str, reason: str, message: str) -> None:
         batch.quarantine.append(
@@ -183,14 +211,57 @@ class _Row:
         )
 
 
+def _parse_record(decoded: str) -> tuple[object, tuple[str, str] | None]:
+    """One JSON line to a Python value, or the reason code and message it cannot be used.
+
+    Every exception a record's parse can raise stays the record's: a lone surrogate
+    escape, nesting Python cannot recurse through, an integer too long to convert.
+    """
+    try:
+        return json.loads(decoded), None
+    except json.JSONDecodeError as exc:
+        return None, ("malformed_json", f"malformed JSON: {exc.msg} (col {exc.colno})")
+    except RecursionError:
+        return None, ("too_deep", "JSON nested too deeply to parse")
+    except ValueError as exc:  # int() refuses more than sys.get_int_max_str_digits() digits
+        if "digits" in str(exc):
+            return None, ("number_too_large", f"an integer literal too long to convert: {exc}")
+        return None, ("unparseable_record", f"ValueError: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one record must never cost the file
+        return None, ("unparseable_record", f"{type(exc).__name__}: {exc}")
+
+
+def _lines(fh: IO[bytes]) -> Iterator[bytes]:
+    """The file's records: a leading UTF-8 BOM stripped, and CR-only line endings split too.
+
+    A raw CR cannot occur inside a JSON string (it must be escaped), so splitting on it
+    never cuts a valid record.
+    """
+    first = True
+    for raw in fh:
+        if first:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        body = raw.rstrip(b"\r\n")
+        if b"\r" in body:
+            yield from body.split(b"\r")
+        else:
+            yield raw
+
+
 def read_jsonl(source: SourceSpec, path: Path) -> Iterator[Batch]:
-    """Stream a JSON Lines file (plain, .gz or .zst); blank lines are skipped."""
+    """Stream a JSON Lines file (plain, .gz or .zst); blank lines are skipped.
+
+    A BOM at the start is ignored and CR-only line endings count as line ends. A record
+    that cannot be used, for whatever reason, goes to quarantine with a reason code; the
+    rest of the file goes on.
+    """
     row = _Row(source, path)
     batch = Batch()
     line_no = 0
     try:
         with open_binary(path) as fh:
-            for raw in fh:
+            for raw in _lines(fh):
                 line_no += 1
                 stripped = raw.strip()
                 if not stripped:
@@ -200,24 +271,18 @@ def read_jsonl(source: SourceSpec, path: Path) -> Iterator[Batch]:
                 except UnicodeDecodeError as exc:
                     row.quarantine(batch, line_no, stripped, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
                     continue
-                try:
-                    obj = json.loads(decoded)
-                except json.JSONDecodeError as exc:
-                    row.quarantine(
-                        batch, line_no, decoded, "malformed_json", f"malformed JSON: {exc.msg} (col {exc.colno})"
-                    )
+                obj, why = _parse_record(decoded)
+                if why is None and not isinstance(obj, dict):
+                    why = ("malformed_json", f"a JSON {type(obj).__name__}, not an object")
+                if why is not None:
+                    row.quarantine(batch, line_no, decoded, *why)
                     continue
-                if not isinstance(obj, dict):
-                    row.quarantine(
-                        batch, line_no, decoded, "malformed_json", f"a JSON {type(obj).__name__}, not an object"
-                    )
-                    continue
+                assert isinstance(obj, dict)
                 text = obj.get(source.text_field)
-                problem = _text_problem(text)
+                problem = _text_problem(text) or row.add(batch, obj, line_no, text)
                 if problem:
                     row.quarantine(batch, line_no, decoded, *problem)
                     continue
-                row.add(batch, obj, line_no, text)
                 batch.text_bytes += len(raw)
                 if batch.full:
                     yield batch
@@ -244,11 +309,16 @@ def read_parquet(source: SourceSpec, path: Path) -> Iterator[Batch]:
             for i, obj in enumerate(rb.to_pylist()):
                 line = offset + i + 1
                 text = obj.get(source.text_field)
-                problem = _text_problem(text)
+                if isinstance(text, bytes):  # a binary column holding UTF-8 text
+                    try:
+                        text = text.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        row.quarantine(batch, line, text, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
+                        continue
+                problem = _text_problem(text) or row.add(batch, obj, line, text)
                 if problem:
-                    row.quarantine(batch, line, json.dumps(obj, default=str, ensure_ascii=False), *problem)
+                    row.quarantine(batch, line, json.dumps(obj, default=str, ensure_ascii=True), *problem)
                     continue
-                row.add(batch, obj, line, text)
             offset += rb.num_rows
             yield batch
     except CorruptFileError:
@@ -268,12 +338,10 @@ def read_text_file(source: SourceSpec, path: Path, root: Path | None = None) -> 
         row.quarantine(batch, 1, raw, "invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
         yield batch
         return
-    problem = _text_problem(text)
+    rel = str(path.relative_to(root)) if root else path.name
+    problem = _text_problem(text) or row.add(batch, {"path": rel}, 1, text)
     if problem:
         row.quarantine(batch, 1, raw, *problem)
-    else:
-        rel = str(path.relative_to(root)) if root else path.name
-        row.add(batch, {"path": rel}, 1, text)
     yield batch
 
 
