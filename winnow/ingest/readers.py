@@ -183,7 +183,7 @@ class _Row:
             return "invalid_unicode", f"a lone surrogate or other unencodable character: {exc.reason}"
         except RecursionError:
             return "too_deep", "a field nested too deeply to store"
-        except Exception as exc:  # noqa: BLE001 - one record must never cost the file
+        except Exception as exc:  # one record must never cost the file
             return "unparseable_record", f"{type(exc).__name__}: {exc}"
         doc_id, text, url_s, lang_s, meta_s, created = values
         d = batch.docs
@@ -227,7 +227,7 @@ def _parse_record(decoded: str) -> tuple[object, tuple[str, str] | None]:
         if "digits" in str(exc):
             return None, ("number_too_large", f"an integer literal too long to convert: {exc}")
         return None, ("unparseable_record", f"ValueError: {exc}")
-    except Exception as exc:  # noqa: BLE001 - one record must never cost the file
+    except Exception as exc:  # one record must never cost the file
         return None, ("unparseable_record", f"{type(exc).__name__}: {exc}")
 
 
