@@ -168,15 +168,11 @@ class _Row:
                 meta = {k: v for k, v in obj.items() if k not in self.mapped}
             if nul:
                 meta["winnow_nul_bytes_removed"] = nul
-            values = [
-                doc_id,
-                text,
-                str(url) if url is not None else self.path,
-                str(lang) if lang not in (None, "") else None,
-                json.dumps(meta, ensure_ascii=False, default=str, sort_keys=True),
-                parse_timestamp(obj.get(s.timestamp_field)) if s.timestamp_field else None,
-            ]
-            for v in values[:5]:
+            url_s = str(url) if url is not None else self.path
+            lang_s = str(lang) if lang not in (None, "") else None
+            meta_s = json.dumps(meta, ensure_ascii=False, default=str, sort_keys=True)
+            created = parse_timestamp(obj.get(s.timestamp_field)) if s.timestamp_field else None
+            for v in (doc_id, text, url_s, lang_s, meta_s):
                 if v is not None and not v.isascii():
                     v.encode("utf-8")  # a lone surrogate (from a "\ud800" escape) cannot be stored
         except UnicodeEncodeError as exc:
@@ -185,7 +181,6 @@ class _Row:
             return "too_deep", "a field nested too deeply to store"
         except Exception as exc:  # one record must never cost the file
             return "unparseable_record", f"{type(exc).__name__}: {exc}"
-        doc_id, text, url_s, lang_s, meta_s, created = values
         d = batch.docs
         d["doc_id"].append(doc_id)
         d["text"].append(text)
