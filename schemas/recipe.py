@@ -219,6 +219,9 @@ class AnnotationConfig(_Strict):
     overlap_annotators: int = Field(2, ge=2)
     #: model_version shown on pre-annotations
     prediction_model_version: str = "winnow-score"
+    #: an annotator sees at most this many characters of a document; a longer one is cut, and the
+    #: task says so (``text_truncated`` in the sample)
+    max_task_chars: int = Field(20_000, ge=100)
 
 
 class ModelConfig(_Strict):

@@ -42,6 +42,22 @@ def test_not_configured_skips_push_and_pull_with_a_warning(tmp_path, winnow_home
         meta["sample_rows"] > 0
         and pl.read_parquet(winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet").height == 0
     )
+    # a record of what an earlier push sent survives a skipped push (#14, item 13)
+    from winnow.annotation.push import PUSHED_SCHEMA
+
+    sent_path = winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet"
+    sent = (
+        pl.DataFrame({"doc_id": ["web:1", "web:2"], "task_id": [11, 12]})
+        .with_columns(
+            [pl.lit(None, dtype=t).alias(c) for c, t in PUSHED_SCHEMA.items() if c not in ("doc_id", "task_id")]
+        )
+        .select(list(PUSHED_SCHEMA))
+        .cast(PUSHED_SCHEMA)
+    )
+    sent.write_parquet(sent_path)
+    again = dg.materialize(all_assets, selection=["label_studio_tasks"], partition_key=P, resources=_resources(recipe))
+    assert again.success and _meta(again, "label_studio_tasks")["dagster/row_count"] == 2
+    assert pl.read_parquet(sent_path)["task_id"].to_list() == [11, 12]
     pulled = dg.materialize(all_assets, selection=["annotations", "annotator_agreement"], resources=_resources(recipe))
     assert pulled.success and _meta(pulled, "annotations")["status"] == "skipped: not configured"
     with dg.build_sensor_context(
@@ -93,6 +109,8 @@ def test_stopped_server_fails_the_push_saying_what_to_start(tmp_path, winnow_hom
     assert isinstance(out, dg.SkipReason) and "scripts/labelstudio.sh start" in out.skip_message
 
 
+@pytest.mark.slow
+@pytest.mark.labelstudio
 def test_a_wrong_token_is_named_as_such(ls_server):
     """The real server answers 401: the message says the token was rejected and where it comes from (#14, 19)."""
     from winnow.annotation.labelstudio import LabelStudioClient, LabelStudioError

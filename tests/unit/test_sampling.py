@@ -244,3 +244,18 @@ def test_holdout_marks_about_its_share_of_the_design_sample_only():
     random = sample.filter(pl.col("sample_kind") == "random")
     assert 0.25 < random["holdout"].mean() < 0.75
     assert not sample.filter(pl.col("sample_kind") != "random")["holdout"].any()
+
+
+def test_an_annotator_sees_at_most_max_task_chars_and_is_told_so():
+    """A 50 MB document was once pushed as a task (#14, item 15)."""
+    rows = [
+        {"doc_id": "big", "source": "s", "lang": "en", "quality_score": 0.9, "status": "kept", "text": "w " * 60_000}
+    ]
+    rows += [{"doc_id": "small", "source": "s", "lang": "en", "quality_score": 0.9, "status": "kept", "text": "short"}]
+    r = _recipe(fraction=1.0)
+    sample = select_sample(pl.DataFrame(rows).lazy(), r).collect().sort("doc_id")
+    big, small = sample.row(0, named=True), sample.row(1, named=True)
+    cap = r.annotation.max_task_chars
+    assert big["text_truncated"] and big["text"].startswith("w w") and len(big["text"]) < cap + 100
+    assert "cut for annotation at 20,000 characters" in big["text"]
+    assert not small["text_truncated"] and small["text"] == "short"

@@ -299,7 +299,7 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     its rows and design columns are kept (the design is drawn once per night).
 
     Columns: ``doc_id``, ``partition``, ``text`` (the PII-redacted text, the only text
-    an annotator sees), ``stratum``, ``population``, ``sample_lang``, ``score_bucket``,
+    an annotator sees, cut at ``annotation.max_task_chars``), ``text_truncated``, ``stratum``, ``population``, ``sample_lang``, ``score_bucket``,
     ``stratum_size``, ``stratum_sample_size``, ``inclusion_prob``, ``sample_kind``,
     ``overlap``, ``budget_bound``, ``stratum_rule``, ``sample_rank``, ``design_key``,
     ``push_rank`` (rows come sorted by it), ``holdout`` and the
@@ -316,7 +316,14 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     text = pl.col("text_redacted") if "text_redacted" in names else pl.col("text")
     carried = [c for c in PASS_THROUGH if c in names and c != "quality_score"]
     extra = [pl.col("partition")] if "partition" in names else [pl.lit(None, dtype=pl.String).alias("partition")]
-    docs = scored.select("doc_id", *extra, text.alias("text"), pl.col("quality_score").cast(pl.Float64), *carried)
+    cap = recipe.annotation.max_task_chars
+    long = text.str.len_chars() > cap
+    note = f"\n\n[cut for annotation at {cap:,} characters: the document is longer]"
+    shown = pl.when(long).then(text.str.slice(0, cap) + pl.lit(note)).otherwise(text)
+    docs = scored.select(
+        "doc_id", *extra, shown.alias("text"), long.alias("text_truncated"), pl.col("quality_score").cast(pl.Float64),
+        *carried,
+    )  # fmt: skip
     random = pl.col("sample_kind") == "random"  # the rejected slice is never in a model-decided population
     return (
         chosen.lazy()
