@@ -25,6 +25,10 @@ OWNERS = ["team:annotation"]
 AGREEMENT_CHECK = "agreement_alpha_at_least_min"
 
 TABLE_SCHEMA = {**ANNOTATION_SCHEMA, **EXTRA, "task_updated_at": pl.Datetime("us", "UTC")}
+EMPTY_NIGHT = (
+    "no documents for night {night}: nothing to sample. Every source matched no file or only bad records: "
+    "see the ingest check all_files_readable and the quarantine table of the night"
+)
 PUSH_SKIPPED = (
     "Label Studio is not configured (WINNOW_LABEL_STUDIO_URL unset and no local server started by "
     "scripts/labelstudio.sh): push skipped. Start it with `scripts/labelstudio.sh start` and "
@@ -47,6 +51,8 @@ def annotation_sample(
     context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource, scored_documents: pl.LazyFrame
 ):
     r = recipe.load()
+    if row_count(scored_documents) == 0:
+        raise dg.Failure(EMPTY_NIGHT.format(night=context.partition_key))
     previous = store.store.collect("annotation_sample", [context.partition_key])  # before this run overwrites it
     sample = select_sample(scored_documents, r, previous).collect()
     budget_bound = bool(sample["budget_bound"].any()) if sample.height else False

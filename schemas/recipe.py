@@ -33,6 +33,9 @@ class SourceSpec(_Strict):
     lang_field: str | None = None
     timestamp_field: str | None = None
     metadata_fields: list[str] = Field(default_factory=list)
+    #: a night may have no file for this source; otherwise a path that matches nothing fails the
+    #: ingest check (a mistyped path must not pass as an empty night)
+    optional: bool = False
 
 
 class GopherQualityConfig(_Strict):

@@ -197,3 +197,26 @@ def test_each_check_validates_tonight_only_so_a_bad_old_night_neither_blocks_nor
     assert result.success
     check = _evaluation(result, CURATED_CHECK)
     assert check.passed and check.metadata["rows"].value == 30  # not 60: the old night is not re-read
+
+
+def test_a_mistyped_source_fails_the_ingest_check_and_the_night_stops_before_sampling(tmp_path, winnow_home):
+    """0 documents used to pass all_files_readable and crash annotation_sample (#14, item 5)."""
+    from pipelines.definitions import all_assets, asset_checks, nightly_curation
+
+    recipe = _recipe(tmp_path)
+    recipe.write_text(recipe.read_text().replace("'in/{partition}/*.jsonl'", "'in/{partition}/wrong/*.jsonl'"))
+    defs = dg.Definitions(
+        assets=all_assets,
+        asset_checks=asset_checks,
+        jobs=[nightly_curation],
+        resources=resources_for(recipe, tmp_path / "releases", label_studio={"enabled": False}),
+    )
+    result = defs.resolve_job_def("nightly_curation").execute_in_process(partition_key=P, raise_on_error=False)
+    assert not result.success
+    files = next(e for e in result.get_asset_check_evaluations() if e.check_name == "all_files_readable")
+    assert not files.passed and "no file matches" in files.description and "wrong/*.jsonl" in files.description
+    failure = next(
+        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == "annotation_sample"
+    )
+    assert f"no documents for night {P}" in str(failure.event_specific_data.error)
+    assert not (tmp_path / "releases" / "tiny").exists()

@@ -207,3 +207,16 @@ def test_utf8_in_a_parquet_binary_column_is_decoded(tmp_path):
     docs, q = res.documents.collect(), res.quarantine.collect()
     assert docs["text"].to_list() == ["grüße aus köln"]
     assert q["reason"].to_list() == ["invalid_utf8"]
+
+
+def test_a_source_matching_no_file_is_an_error_naming_path_and_pattern(tmp_path):
+    """A mistyped path gave 0 documents and a green check (#14, item 5)."""
+    sources = [
+        {"name": "s", "path": "{partition}/*.jsonl", "format": "jsonl"},
+        {"name": "typo", "path": "{partition}/wbe/*.jsonl", "format": "jsonl"},
+        {"name": "sometimes", "path": "{partition}/extra/*.jsonl", "format": "jsonl", "optional": True},
+    ]
+    res, docs, q = _run(tmp_path, {"a.jsonl": _jsonl_bytes(GOOD)}, sources)
+    assert docs.height == 5
+    (err,) = res.errors
+    assert "source typo: no file matches" in err and f"{P}/wbe/*.jsonl" in err and "optional: true" in err

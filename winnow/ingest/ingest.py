@@ -95,7 +95,17 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
     for source in recipe.sources:
         paths = resolve_source_files(source, partition, recipe_dir)
         if not paths:
-            log.info("source %s: no files for partition %s", source.name, partition)
+            pattern = source.path.replace("{partition}", partition)
+            where = pattern if Path(pattern).is_absolute() else str(recipe_dir / pattern)
+            if source.optional:
+                log.info("source %s: no files for partition %s (optional)", source.name, partition)
+            else:
+                msg = (
+                    f"source {source.name}: no file matches {where} (path {source.path!r}, night {partition}); "
+                    "fix the path, or mark the source optional: true if some nights have no files"
+                )
+                parts.errors.append(msg)
+                log.error(msg)
         root = Path(source.path.replace("{partition}", partition))
         root = root if root.is_absolute() else recipe_dir / root
         for path in paths:
