@@ -121,8 +121,8 @@ def compute_png(report: dict) -> bytes:
         pops = ["raw", "curated"]
         tok = [report["tokens"][p] for p in pops]
         g = [good[p]["good_tokens"] for p in pops]
-        lo = [good[p]["good_tokens"] - (good[p]["good_tokens_lower"] or good[p]["good_tokens"]) for p in pops]
-        hi = [(good[p]["good_tokens_upper"] or good[p]["good_tokens"]) - good[p]["good_tokens"] for p in pops]
+        lo = [max(0.0, good[p]["good_tokens"] - (good[p]["good_tokens_lower"] or good[p]["good_tokens"])) for p in pops]
+        hi = [max(0.0, (good[p]["good_tokens_upper"] or good[p]["good_tokens"]) - good[p]["good_tokens"]) for p in pops]
         ax2.bar([0 - w / 2, 1 - w / 2], tok, w, label="all tokens", color="#bbbbbb")
         ax2.bar([0 + w / 2, 1 + w / 2], g, w, yerr=[lo, hi], capsize=4, label="good tokens (95% CI)", color="#9bbb59")
         ax2.set_xticks([0, 1], pops)

@@ -138,7 +138,7 @@ def _fit(y, x, d, stratum, big_n, use, k, bounds=(0.0, 1.0)) -> _Fit | None:
     s2 = (np.maximum(ss, 0.0) + SHRINK * spread * q) / np.maximum(m_h - 1 + SHRINK, 1e-12)
     fpc = np.clip(1.0 - m_h / np.maximum(n_h, 1.0), 0.0, 1.0)
     var = float(np.where(m_h > 0, fpc * n_h**2 * s2 / np.maximum(m_h, 1), 0.0).sum())
-    var *= tail_factor(xx[dd > 0], w[dd > 0])
+    var *= tail_factor(xx[dd > 0], w[dd > 0], s[dd > 0])
     kish = big_b**2 / float((b_i**2).sum())
     ref = spread / max(kish, 1.0)
     n_eff = spread / var if var > REL_TOL * max(ref, 1e-300) and spread > 0 else kish
@@ -150,25 +150,29 @@ def _fit(y, x, d, stratum, big_n, use, k, bounds=(0.0, 1.0)) -> _Fit | None:
     return _Fit(r, var, kish, n_eff)
 
 
-def tail_factor(x: np.ndarray, w: np.ndarray) -> float:
+def tail_factor(x: np.ndarray, w: np.ndarray, stratum: np.ndarray) -> float:
     """How much a heavy-tailed size's second moment exceeds what the sample shows (>= 1).
 
     The sample mean of ``x**2`` is usually far below the population's when sizes are
     heavy-tailed (token counts are close to log-normal): the long documents that carry
     the variance are rarely drawn, so variances of token shares come out too small and
-    intervals too narrow, on the optimistic side. The log-normal fitted to the sample's
-    ``log x`` (whose variance is well estimated) gives the second moment the tail
-    implies; the ratio, capped at ``MAX_TAIL``, scales the variance. Constant sizes
-    (document shares) give 1.
+    intervals too narrow, on the optimistic side. A log-normal fitted to ``log x`` within
+    strata (each stratum its own scale, one pooled spread, so short web pages and long
+    manuals in other strata do not count as a tail) gives the second moment the tail
+    implies; its ratio to the one the sample shows, capped at ``MAX_TAIL``, scales the
+    variance. Constant sizes (document shares) give 1.
     """
     ok = x > 0
-    if ok.sum() < 3:
+    codes = np.unique(stratum[ok], return_inverse=True)[1]
+    dof = int(ok.sum()) - (int(codes.max()) + 1 if codes.size else 0)
+    if dof < 2:
         return 1.0
     lx, ww = np.log(x[ok]), w[ok]
-    mu = float(np.average(lx, weights=ww))
-    s2 = float(np.average((lx - mu) ** 2, weights=ww)) * ok.sum() / (ok.sum() - 1)
-    observed = float(np.average(x[ok] ** 2, weights=ww))
-    implied = math.exp(2 * mu + 2 * s2)
+    mu = np.bincount(codes, weights=lx) / np.bincount(codes)
+    dev = lx - mu[codes]
+    s2 = float((dev**2).sum()) / dof
+    observed = float(np.average(np.exp(2 * dev), weights=ww))
+    implied = math.exp(2 * s2)
     return float(min(MAX_TAIL, max(1.0, implied / observed))) if observed > 0 else 1.0
 
 
@@ -227,7 +231,8 @@ def ratio_estimate(
             lo, hi = max(bounds[0], base.r - zq * se), min(bounds[1], base.r + zq * se)
             return Estimate(base.r, lo, hi, n_dom, None, se, share, 0.0)
         lo, hi = wilson_interval(base.r, base.n_eff, zq)
-        return Estimate(base.r, lo, hi, n_dom, base.n_eff, se, share, 0.0)
+        # Wilson's bounds hold p exactly; rounding can leave 1.0 a hair above its upper bound
+        return Estimate(base.r, min(lo, base.r), max(hi, base.r), n_dom, base.n_eff, se, share, 0.0)
     # strata without labels: their share is anywhere in [0, 1]; bound it (Imbens-Manski), never impute
     use = labelled | bare
     ends = [_fit(np.where(labelled, y, fill), x, d, stratum, big_n, use, k, bounds) for fill in bounds]
@@ -240,6 +245,8 @@ def ratio_estimate(
     else:
         lo, hi = wilson_interval(low.r, low.n_eff, c)[0], wilson_interval(high.r, high.n_eff, c)[1]
     point = base.r if base is not None else None
+    if point is not None:
+        lo, hi = min(lo, point), max(hi, point)
     return Estimate(point, lo, hi, n_dom, base.n_eff if base is not None else None, se, share, unl)
 
 
