@@ -158,6 +158,7 @@ def _release_metadata(result: PublishResult) -> dict:
         "version": result.version,
         "latest": result.latest or "",
         "moved_latest": result.moved_latest,
+        "cleaned_temp_folders": dg.MetadataValue.json(result.cleaned),
         "dagster/row_count": m["totals"]["rows"],
         "shards": m["totals"]["shards"],
         "bytes": m["totals"]["bytes"],

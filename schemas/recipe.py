@@ -332,6 +332,8 @@ class PublishConfig(_Strict):
     tokenizer: Literal["gpt2"] = "gpt2"
     #: written into the card's metadata; the sources' own licences apply
     license: str = "other"
+    #: a night with fewer curated documents is not published (and LATEST does not move)
+    min_documents: int = Field(1, ge=0)
 
 
 class ComputeConfig(_Strict):

@@ -26,7 +26,7 @@ def _tiny_corpus(root: Path) -> Path:
     recipe = root / "recipe.yaml"
     recipe.write_text(
         "name: tiny\nversion: 1\nseed: 7\nsources:\n  - {name: s, path: 'in/{partition}/*.jsonl', format: jsonl}\n"
-        "sampling: {fraction: 0.2}\npublish: {dataset: tiny}\n"
+        "sampling: {fraction: 0.2}\npublish: {dataset: tiny, min_documents: 0}\n"  # repetitive text: all rejected
         "estimates: {on_insufficient_evidence: warn}\n"  # a cold-start night: no labels to judge by
     )
     return recipe

@@ -362,3 +362,15 @@ def test_release_is_readable_by_other_users_even_under_a_strict_umask(tmp_path):
     assert stat.S_IMODE(res.path.stat().st_mode) == 0o755
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in res.path.iterdir()}
     assert modes and set(modes.values()) == {0o644}, modes
+
+
+def test_an_empty_night_is_not_published_and_latest_stays(tmp_path):
+    """A night whose documents were all rejected published a 0-row release and moved LATEST (#14, item 12)."""
+    from winnow.publish.release import ReleaseError
+
+    tables = _night(tmp_path)
+    tables.curated = tables.curated.head(0)
+    with pytest.raises(ReleaseError) as err:
+        _publish(tmp_path, tables)
+    assert "0 curated documents, fewer than publish.min_documents = 1" in str(err.value)
+    assert not (tmp_path / "releases" / "unit-ds").exists() or not any((tmp_path / "releases" / "unit-ds").iterdir())

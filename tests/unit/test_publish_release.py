@@ -151,6 +151,24 @@ def test_stale_temp_dirs_of_a_crashed_publish_are_cleaned(tmp_path):
     assert not stale.exists()
 
 
+def test_any_night_s_stale_temp_dirs_go_at_the_next_publish_and_a_running_one_stays(tmp_path):
+    """A crashed publish's folder stayed until the same version was published again (#14, item 11)."""
+    import os
+    import time
+
+    from winnow.publish.release import STALE_AFTER_S, remove_stale_temps
+
+    ds = tmp_path / "ds"
+    old = ds / ".2026-11-20-v1.tmp-dead"
+    running = ds / ".2026-11-21-v1.tmp-live"
+    for d in (old, running):
+        d.mkdir(parents=True)
+    past = time.time() - STALE_AFTER_S - 60
+    os.utime(old, (past, past))
+    gone = remove_stale_temps(ds, "2026-11-24-v1")
+    assert gone == [old] and not old.exists() and running.exists()
+
+
 def test_latest_moves_forward_only(tmp_path):
     d = tmp_path / "ds"
     _stage_release(tmp_path, "2026-11-24-v1", _docs(10), "2026-11-24")

@@ -21,6 +21,7 @@ from winnow.plots import compute_png, funnel_png
 from winnow.publish.card import CardContext, build_card
 from winnow.publish.compute import compute_report, quality_shares, report_markdown
 from winnow.publish.release import (
+    ReleaseError,
     ReleaseStage,
     code_version,
     fingerprint_files,
@@ -98,6 +99,8 @@ class PublishResult:
     moved_latest: bool
     latest: str | None
     timings: dict = field(default_factory=dict)
+    #: temp folders of crashed publishes removed before this one (reported, never silent)
+    cleaned: list[str] = field(default_factory=list)
 
 
 def _source_files(tables: NightTables) -> dict[str, str]:
@@ -287,6 +290,13 @@ def publish_night(
         names = curated.collect_schema().names()
         curated = curated.with_columns(pl.col(c).str.strip_prefix(prefix) for c in ("source_file", "url") if c in names)
 
+    n_curated = int(curated.select(pl.len()).collect().item())
+    if n_curated < cfg.min_documents:
+        raise ReleaseError(
+            f"{partition}: {n_curated} curated documents, fewer than publish.min_documents = {cfg.min_documents}: "
+            "not published and LATEST not moved. Every document was rejected, deduplicated away or quarantined: "
+            "see the night's rejected_documents and quarantine"
+        )
     with ReleaseStage(releases_root, cfg.dataset, version) as stage:
         shards = write_shards(
             curated,
@@ -348,4 +358,5 @@ def publish_night(
         moved_latest=moved,
         latest=read_latest(releases_root / cfg.dataset),
         timings=timings,
+        cleaned=[str(p) for p in stage.cleaned],
     )

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -290,6 +291,8 @@ class ReleaseStage:
     version: str
     tmp: Path = field(init=False)
     committed: Path | None = field(default=None, init=False)
+    #: temp folders of crashed publishes removed when this one started
+    cleaned: list[Path] = field(default_factory=list, init=False)
 
     @property
     def dataset_dir(self) -> Path:
@@ -301,7 +304,7 @@ class ReleaseStage:
 
     def __enter__(self) -> ReleaseStage:
         self.dataset_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.dataset_dir, self.version)
+        self.cleaned = remove_stale_temps(self.dataset_dir, self.version)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.version}.tmp-", dir=self.dataset_dir))
         return self
 
@@ -350,11 +353,22 @@ class ReleaseStage:
         return final
 
 
-def remove_stale_temps(dataset_dir: Path, version: str) -> list[Path]:
-    """Remove leftovers of an earlier crashed publish of the same version."""
+#: another version's temp folder this old is a crashed publish, not one still running
+STALE_AFTER_S = 6 * 3600
+
+
+def remove_stale_temps(dataset_dir: Path, version: str, now: float | None = None) -> list[Path]:
+    """Remove leftovers of crashed publishes: this version's always, other versions' once stale.
+
+    Another night may be publishing right now (a backfill), so another version's temp
+    folder goes only when it is older than ``STALE_AFTER_S``.
+    """
+    now = time.time() if now is None else now
     gone = []
-    for p in dataset_dir.glob(f".{version}.*"):
-        if p.is_dir() and (".tmp-" in p.name or ".old-" in p.name):
+    for p in sorted(dataset_dir.glob(".*")):
+        if not p.is_dir() or not (".tmp-" in p.name or ".old-" in p.name):
+            continue
+        if p.name.startswith(f".{version}.") or now - p.stat().st_mtime > STALE_AFTER_S:
             shutil.rmtree(p, ignore_errors=True)
             gone.append(p)
     return gone
