@@ -7,7 +7,9 @@ installs them); nothing is downloaded. Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -124,7 +126,10 @@ def browser():
     driver_bin = shutil.which("chromedriver")
     assert driver_bin, "chromedriver is missing: scripts/setup.sh --test installs Debian's chromium-driver"
     port = free_port()
-    proc = subprocess.Popen([driver_bin, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # its own process group, so Chromium's processes go with it at the end
+    proc = subprocess.Popen(
+        [driver_bin, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     profile = tempfile.mkdtemp(prefix="winnow-chromium-")
     try:
         for _ in range(100):
@@ -135,8 +140,24 @@ def browser():
                 time.sleep(0.1)
         wd = WebDriver(port, profile)
         yield wd
-        wd.quit()
+        try:
+            wd.quit()
+        except requests.RequestException:
+            pass  # the group is stopped below either way
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        _stop_group(proc)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to chromedriver's group; SIGKILL if it has not gone in 10 s (a busy machine can stall it)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 30)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
