@@ -15,7 +15,7 @@ from winnow.annotation.pull import attach_design, pull_project
 from winnow.annotation.push import PUSHED_SCHEMA, push_night
 from winnow.annotation.sampling import design_status, sample_summary, select_sample
 from winnow.annotation.tasks import instructions_html, label_config
-from winnow.model.annotator_error import fit_annotator_errors
+from winnow.model.annotator_error import fit_annotator_errors, votes
 from winnow.model.gate import agreement_verdict
 from winnow.plots import kappa_png, sample_png
 
@@ -235,10 +235,8 @@ def _agreement_metadata(rep: dict, ann: pl.DataFrame, scores: pl.DataFrame | Non
         for k in ("cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_rating")
         if rep[k] is not None
     }
-    votes = ann.filter(pl.col("decision").is_in(["keep", "drop"])).select(
-        "doc_id", pl.col("annotator").fill_null("unknown"), keep=pl.col("decision") == "keep"
-    )
-    errors = fit_annotator_errors(votes) if votes.height else None
+    cast = votes(ann)
+    errors = fit_annotator_errors(cast) if cast.height else None
     return {
         "dagster/row_count": 1,
         **rounded,

@@ -403,26 +403,25 @@ def _s_high(reps):
     return [run_design("high quality (85-99% good)", pop, _cfg(), seed=4, reps=reps)]
 
 
-@scenario("night 70% labelled, in push order")
-def _s_prefix70(reps):
+def _push_prefix(label: str, share: float, seeds: tuple[int, int], reps: int) -> list[Result]:
+    """A night labelled up to ``share`` of its push order: the raw and the kept share."""
     pop = _with_rejected()
     return [
-        run_design("70% labelled in push order: raw", pop, _cfg(), seed=5, reps=reps, label_share=0.7),
+        run_design(f"{label} in push order: raw", pop, _cfg(), seed=seeds[0], reps=reps, label_share=share),
         run_design(
-            "70% labelled in push order: kept", pop, _cfg(), seed=6, reps=reps, label_share=0.7, domain=_kept(pop)
+            f"{label} in push order: kept", pop, _cfg(), seed=seeds[1], reps=reps, label_share=share, domain=_kept(pop)
         ),
     ]
+
+
+@scenario("night 70% labelled, in push order")
+def _s_prefix70(reps):
+    return _push_prefix("70% labelled", 0.7, (5, 6), reps)
 
 
 @scenario("night half-labelled, in push order")
 def _s_prefix50(reps):
-    pop = _with_rejected()
-    return [
-        run_design("half labelled in push order: raw", pop, _cfg(), seed=7, reps=reps, label_share=0.5),
-        run_design(
-            "half labelled in push order: kept", pop, _cfg(), seed=8, reps=reps, label_share=0.5, domain=_kept(pop)
-        ),
-    ]
+    return _push_prefix("half labelled", 0.5, (7, 8), reps)
 
 
 @scenario("the unlabelled strata are the worst ones")

@@ -55,6 +55,12 @@ class AnnotatorErrors:
         )
 
 
+def votes(annotations: pl.DataFrame) -> pl.DataFrame:
+    """The keep/drop votes of an annotations table, as ``fit_annotator_errors`` takes them."""
+    ok = annotations.filter(pl.col("decision").is_in(["keep", "drop"]) & pl.col("doc_id").is_not_null())
+    return ok.select("doc_id", pl.col("annotator").fill_null("unknown"), keep=pl.col("decision") == "keep")
+
+
 def fit_annotator_errors(
     votes: pl.DataFrame, iterations: int = 200, bootstrap: int = BOOTSTRAP, seed: int = 0
 ) -> AnnotatorErrors | None:

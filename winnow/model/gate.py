@@ -8,7 +8,7 @@ import polars as pl
 from scipy.stats import norm
 
 from schemas.recipe import Recipe
-from winnow.model.annotator_error import AnnotatorErrors, corrected_share, fit_annotator_errors
+from winnow.model.annotator_error import AnnotatorErrors, corrected_share, fit_annotator_errors, votes
 from winnow.model.estimates import ESTIMATE_SCHEMA, design_units, estimate_table, night_documents
 from winnow.model.train import aggregate_labels, with_holdout
 from winnow.release_gate import GateVerdict
@@ -52,7 +52,7 @@ def night_estimates(
     units, more, info = design_units(labels, docs, sample_df)
     conf = recipe.estimates.confidence
     table = estimate_table(units, sizes, conf) if units.height else pl.DataFrame(schema=ESTIMATE_SCHEMA)
-    errors = fit_annotator_errors(_votes(all_ann), seed=recipe.seed) if all_ann.height else None
+    errors = fit_annotator_errors(votes(all_ann), seed=recipe.seed) if all_ann.height else None
     if errors is not None and table.height:
         table = pl.concat([table, _corrected_rows(table, errors, conf)], how="vertical_relaxed")
     n_design = int(units["y"].is_not_null().sum()) if units.height else 0
@@ -76,11 +76,6 @@ def _design_sample(sample: pl.LazyFrame | None, recipe: Recipe) -> pl.DataFrame 
         frame = with_holdout(frame.with_columns(holdout=pl.lit(None, dtype=pl.Boolean)), recipe.seed,
                              recipe.estimates.holdout_share)  # fmt: skip
     return frame
-
-
-def _votes(ann: pl.DataFrame) -> pl.DataFrame:
-    ok = ann.filter(pl.col("decision").is_in(["keep", "drop"]) & pl.col("doc_id").is_not_null())
-    return ok.select("doc_id", pl.col("annotator").fill_null("unknown"), keep=pl.col("decision") == "keep")
 
 
 def _corrected_rows(table: pl.DataFrame, errors: AnnotatorErrors, confidence: float) -> pl.DataFrame:
