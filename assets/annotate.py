@@ -116,6 +116,8 @@ def label_studio_tasks(
         overlap_annotators=cfg.overlap_annotators,
         log=context.log.info,
     )
+    if night.result.reconstructed or night.result.missing_on_server:
+        context.log.warning(night.ledger_warning())
     return dg.Output(
         night.pushed,
         metadata={

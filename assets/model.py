@@ -8,7 +8,7 @@ from assets.partitions import daily_partitions
 from assets.resources import RecipeResource, SettingsResource, StoreResource
 from winnow.model.gate import NightEstimates, night_estimates
 from winnow.model.lifecycle import ModelOutcome, TrainingSet, history_table, scoring_model, train_or_reuse, training_set
-from winnow.model.registry import ModelRegistry
+from winnow.model.registry import ModelRegistry, RegistryError
 from winnow.model.scoring import score_documents, score_summary
 from winnow.plots import estimates_png, score_histogram_png
 from winnow.release_gate import curated_quality_gate
@@ -39,7 +39,11 @@ def scored_documents(
     filtered_documents: pl.LazyFrame,
     rejected_documents: pl.LazyFrame,
 ):
-    choice = scoring_model(ModelRegistry(store.store.models), recipe.load().model.enabled)
+    cfg = recipe.load().model
+    try:
+        choice = scoring_model(ModelRegistry(store.store.models), cfg.enabled, cfg.fallback_to_heuristic)
+    except RegistryError as exc:
+        raise dg.Failure(description=str(exc)) from None
     if choice.failed:
         context.log.error(choice.note)
     parts = [

@@ -36,6 +36,9 @@ class SourceSpec(_Strict):
     #: a night may have no file for this source; otherwise a path that matches nothing fails the
     #: ingest check (a mistyped path must not pass as an empty night)
     optional: bool = False
+    #: a text folder's symbolic links are read only while they stay inside the folder; true reads
+    #: links that leave it too (a link loop or a dangling link is never read)
+    follow_outside_links: bool = False
 
 
 class GopherQualityConfig(_Strict):
@@ -251,6 +254,10 @@ class ModelConfig(_Strict):
     max_chars: int = Field(5000, ge=100)
     #: the first and last this many non-blank lines also get n-gram features of their own (0 = off)
     edge_lines: int = Field(1, ge=0, le=20)
+    #: when the registry has a model that cannot be loaded (damaged file, LATEST naming a missing
+    #: version, unreadable metadata), scoring fails the night, because heuristic scores would silently
+    #: change which documents ship; true scores with the heuristic instead (said in metadata and log)
+    fallback_to_heuristic: bool = False
     #: inverse L2 regularization strength of the logistic regression
     C: float = Field(5.0, gt=0)
     cv_folds: int = Field(5, ge=2)

@@ -11,13 +11,16 @@ reader sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import xxhash
 
 ROW_GROUP_ROWS = 8192
 
@@ -58,3 +61,41 @@ def sink_parquet(frame: pl.LazyFrame | pl.DataFrame, path: Path) -> Path:
         else:
             frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return Path(path)
+
+
+class CorruptStateError(RuntimeError):
+    """A saved state file cannot be read: the message names the file, says what it holds and how to recover."""
+
+
+def _state_error(path: Path, what: str, recover: str, exc: BaseException) -> CorruptStateError:
+    return CorruptStateError(
+        f"{path} ({what}) cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
+        f"The file is truncated or damaged. To recover: {recover}"
+    )
+
+
+def read_state_json(path: Path, what: str, recover: str) -> Any:
+    """A JSON state file, or ``CorruptStateError`` naming it (``what`` it holds, how to ``recover``)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _state_error(path, what, recover, exc) from None
+
+
+def read_state_parquet(path: Path, what: str, recover: str) -> pl.DataFrame:
+    """A Parquet state file read whole, or ``CorruptStateError`` naming it."""
+    try:
+        return pl.read_parquet(path)
+    except (pl.exceptions.ComputeError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise _state_error(path, what, recover, exc) from None
+
+
+def file_checksum(path: Path) -> str:
+    """xxh3-128 of a file's bytes (a corruption check, not a signature), read in 1 MiB chunks."""
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

@@ -255,6 +255,33 @@ def test_rerun_and_next_night_never_send_twice(tmp_path, winnow_home, ls_server)
     assert _project_count(ls_server, title) == 1  # found by title, never duplicated
 
 
+def test_a_lost_ledger_is_rebuilt_from_label_studio_and_nothing_is_imported_twice(tmp_path, winnow_home, ls_server):
+    """Deleting the ledger re-imported the night's tasks with no warning (#14, item 6)."""
+    title = "Winnow IT lost ledger"
+    recipe = write_recipe(tmp_path / "recipe.yaml", title)
+    _scored(winnow_home, n=600)
+    n = _meta(_push(recipe, ls_server), "label_studio_tasks")["imported"]
+    for ledger_file in (winnow_home / "annotation" / "ledger").glob("*.parquet"):
+        ledger_file.unlink()  # every project's: this test's winnow_home is its own
+    rerun = _push(recipe, ls_server)
+    m = _meta(rerun, "label_studio_tasks")
+    assert m["imported"] == 0 and m["reconstructed"] == n and m["already_sent"] == n
+    doc_ids = [t["data"]["doc_id"] for t in _project_tasks(ls_server, title)]
+    assert len(doc_ids) == len(set(doc_ids)) == n
+    pushed = pl.read_parquet(winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet")
+    assert pushed.height == n and pushed["stratum"].null_count() == 0  # design columns come back from the sample
+    assert any("disagreed with Label Studio" in w for w in _warnings(rerun))
+    # with the ledger rebuilt, the next rerun walks nothing and still imports nothing
+    assert _meta(_push(recipe, ls_server), "label_studio_tasks")["reconstructed"] == 0
+
+
+def _warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    import logging
+
+    logs = result.dagster_run and result._instance.all_logs(result.run_id)  # noqa: SLF001
+    return [e.user_message for e in logs if e.level >= logging.WARNING]
+
+
 def _project_count(server, title: str) -> int:
     r = httpx.get(
         f"{server.url}/api/projects/",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from datetime import UTC, datetime
 
 import polars as pl
@@ -12,6 +13,7 @@ import pytest
 from winnow.dedup.index import IndexMismatchError, SignatureIndex, rebuild_index_from_releases
 from winnow.dedup.minhash import MinHashParams
 from winnow.dedup.pipeline import DedupSettings, DuplicateDocIdError, dedup_frames, run_dedup
+from winnow.storage import CorruptStateError
 
 _WORDS = [
     "river",
@@ -233,3 +235,46 @@ def test_rebuild_index_from_releases(tmp_path):
     assert res["dup_of"].to_list() == ["a0", "a1", None]
     with pytest.raises(FileNotFoundError, match="does not exist"):
         rebuild_index_from_releases(tmp_path / "nope", tmp_path / "idx2")
+
+
+def _two_nights(tmp_path) -> tuple:
+    index = SignatureIndex(tmp_path / "idx")
+    for i, night in enumerate(["2026-11-24", "2026-11-25"]):
+        out = run_dedup(_night(10 + i, 8, f"n{i}").lazy(), DedupSettings(), tmp_path / f"w{i}")
+        index.publish_partition(night, out.signatures)
+    return tmp_path / "idx", tmp_path / "idx" / "partitions"
+
+
+@pytest.mark.parametrize(
+    "damage,expected",
+    [
+        (lambda parts: (parts / "2026-11-24" / "band_003.parquet").unlink(), r"night 2026-11-24: band_003.parquet is missing"),
+        (lambda parts: shutil.rmtree(parts / "2026-11-25"), r"night 2026-11-25 is listed in nights.json but its folder"),
+        (
+            lambda parts: (parts / "2026-11-24" / "hashes.parquet").write_bytes(
+                (parts / "2026-11-24" / "hashes.parquet").read_bytes()[:-40]
+            ),
+            r"night 2026-11-24: hashes.parquet has \d+ bytes, not the \d+ written",
+        ),
+        (lambda parts: (parts.parent / "nights.json").unlink(), r"no nights.json"),
+        (
+            lambda parts: (parts.parent / "meta.json").write_text('{"bands": 1'),
+            r"meta.json \(the dedup index's MinHash parameters\) cannot be read: JSONDecodeError",
+        ),
+    ],
+)
+def test_a_partly_missing_or_damaged_index_fails_naming_the_night_file_and_rebuild(tmp_path, damage, expected):
+    """Deleting a night's band files silently changed the curated set (#14, items 7 and 8)."""
+    root, parts = _two_nights(tmp_path)
+    assert SignatureIndex(root).size() == 16
+    damage(parts)
+    with pytest.raises(CorruptStateError, match=expected) as err:
+        SignatureIndex(root)
+    assert "python -m winnow.dedup.index rebuild" in str(err.value)
+
+
+def test_a_night_swapped_in_but_not_yet_listed_is_listed(tmp_path):
+    """A crash between swapping a night's folder in and listing it loses nothing."""
+    root, _parts = _two_nights(tmp_path)
+    (root / "nights.json").write_text(json.dumps({"nights": ["2026-11-24"]}))
+    assert SignatureIndex(root).listed_nights() == ["2026-11-24", "2026-11-25"]

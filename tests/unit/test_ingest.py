@@ -220,3 +220,43 @@ def test_a_source_matching_no_file_is_an_error_naming_path_and_pattern(tmp_path)
     assert docs.height == 5
     (err,) = res.errors
     assert "source typo: no file matches" in err and f"{P}/wbe/*.jsonl" in err and "optional: true" in err
+
+
+def test_text_folder_links_outside_loops_and_dangling_are_skipped_and_listed(tmp_path):
+    """The reader ingested /etc/hostname through a link and skipped broken links silently (#14, item 4)."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("a file outside the source folder")
+    (outside / "more").mkdir()
+    (outside / "more" / "deep.txt").write_text("deep outside")
+    d = tmp_path / "in" / P / "txt"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_text("inside document one")
+    (d / "sub" / "b.md").write_text("inside document two")
+    (d / "inside_link.txt").symlink_to(d / "sub" / "b.md")  # inside: read, and its text repeats b.md
+    (d / "out.txt").symlink_to(outside / "secret.txt")
+    (d / "outdir").symlink_to(outside / "more")
+    (d / "dangling.txt").symlink_to(tmp_path / "nothing.txt")
+    (d / "loop.txt").symlink_to(d / "loop.txt")
+    (d / "sub" / "up").symlink_to(d)
+    src = {"name": "tx", "path": "{partition}/txt", "format": "text", "id_field": None}
+    res = ingest_partition(_recipe([src]), tmp_path / "in", P, tmp_path / "work")
+    docs, q = res.documents.collect(), res.quarantine.collect()
+    assert sorted(docs["text"]) == ["inside document one", "inside document two"]
+    reasons = dict(zip(q["source_file"].map_elements(lambda p: Path(p).name, return_dtype=pl.String), q["reason"]))
+    assert reasons == {
+        "b.md": "duplicate_id",  # the link sorts first, so its copy is the one kept
+        "out.txt": "link_outside_source",
+        "outdir": "link_outside_source",
+        "dangling.txt": "dangling_link",
+        "loop.txt": "link_loop",
+        "up": "directory_link_inside",
+    }
+    assert "follow_outside_links: true" in q.filter(pl.col("reason") == "link_outside_source")["message"][0]
+
+    followed = ingest_partition(
+        _recipe([{**src, "follow_outside_links": True}]), tmp_path / "in", P, tmp_path / "work2"
+    )
+    texts = sorted(followed.documents.collect()["text"])
+    assert texts == ["a file outside the source folder", "deep outside", "inside document one", "inside document two"]
+    assert "/etc" not in " ".join(res.documents.collect()["source_file"])

@@ -236,3 +236,18 @@ def test_discover_env_local_and_not_configured(tmp_path):
     (data / "credentials.env").unlink()
     with pytest.raises(LabelStudioError, match="WINNOW_LABEL_STUDIO_TOKEN"):
         discover_with(tmp_path)
+
+
+def test_a_truncated_ledger_names_the_file_and_the_recovery(tmp_path):
+    """A truncated ledger failed with polars' bare "File out of specification" (#14, item 8)."""
+    from winnow.annotation.ledger import Ledger
+    from winnow.storage import CorruptStateError
+
+    ledger = Ledger(tmp_path / "ledger" / "h__project1.parquet")
+    ledger.add_pending(pl.DataFrame({"doc_id": [f"d{i}" for i in range(50)], "partition": ["p"] * 50}), "b0")
+    data = ledger.path.read_bytes()
+    ledger.path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptStateError) as err:
+        ledger.read()
+    msg = str(err.value)
+    assert str(ledger.path) in msg and "annotation ledger" in msg and "rebuilds it from the project's tasks" in msg

@@ -209,3 +209,72 @@ def test_load_label_documents_reads_every_night_and_prefers_scored(tmp_path):
     tables = {n: sorted((tmp_path / n).glob("*.parquet")) for n in ("scored_documents", "document_signals")}
     got = load_label_documents(["a", "c", "zz"], tables).sort("doc_id")
     assert got["doc_id"].to_list() == ["a", "c"] and got["text"].to_list() == ["new", "sig"]
+
+
+def test_the_model_file_holds_arrays_only_and_loads_to_the_same_scores(tmp_path, trained):
+    """Models were pickled, so a swapped model.pkl ran a shell command (#14, item 16)."""
+    reg = ModelRegistry(tmp_path / "models")
+    reg.save(trained.model, {"threshold": trained.calibration.threshold})
+    path = tmp_path / "models" / "v0001" / "model.npz"
+    with np.load(path, allow_pickle=False) as z:  # every member is a plain array: nothing to unpickle
+        assert sorted(z.files) == ["classes", "coef", "intercept", "mean", "settings", "std"]
+    docs = labelled_documents("2026-11-25").drop(TRUTH_COLUMNS).head(200)
+    assert np.allclose(reg.load().model.predict(docs), trained.model.predict(docs))
+
+
+def test_a_pickled_model_is_never_loaded(tmp_path, trained):
+    import pickle
+
+    reg = ModelRegistry(tmp_path / "models")
+    reg.save(trained.model, {"threshold": 0.5})
+    folder = tmp_path / "models" / "v0001"
+    (folder / "model.npz").unlink()
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (marker.write_text, ("ran",))
+
+    (folder / "model.pkl").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(RegistryError, match="pickled model from an older Winnow"):
+        reg.load()
+    assert not marker.exists()
+
+
+def _broken_registries(tmp_path, trained) -> dict:
+    import shutil
+
+    cases = {}
+    for name in ("truncated", "replaced", "latest_missing", "meta_unreadable"):
+        reg = ModelRegistry(tmp_path / name)
+        reg.save(trained.model, {"threshold": 0.5})
+        cases[name] = reg
+    f = tmp_path / "truncated" / "v0001" / "model.npz"
+    f.write_bytes(f.read_bytes()[:1000])
+    other = ModelRegistry(tmp_path / "other")
+    trained.model.threshold, keep = 0.1, trained.model.threshold
+    other.save(trained.model, {"threshold": 0.1})
+    trained.model.threshold = keep
+    shutil.copy(tmp_path / "other" / "v0001" / "model.npz", tmp_path / "replaced" / "v0001" / "model.npz")
+    (tmp_path / "latest_missing" / "LATEST").write_text("v0002\n")
+    (tmp_path / "meta_unreadable" / "v0001" / "meta.json").write_text("{not json")
+    return cases
+
+
+def test_a_model_that_cannot_be_loaded_fails_scoring_unless_the_recipe_allows_a_fallback(tmp_path, trained):
+    """A damaged model gave a green night on heuristic scores, changing what ships (#14, item 9)."""
+    from winnow.model.lifecycle import scoring_model
+
+    expected = {
+        "truncated": "differs from",
+        "replaced": "differs from",
+        "latest_missing": "names 'v0002'",
+        "meta_unreadable": "cannot read model metadata",
+    }
+    for name, reg in _broken_registries(tmp_path, trained).items():
+        with pytest.raises(RegistryError) as err:
+            scoring_model(reg, enabled=True)
+        msg = str(err.value)
+        assert expected[name] in msg and "model.fallback_to_heuristic: true" in msg, (name, msg)
+        choice = scoring_model(reg, enabled=True, fallback_to_heuristic=True)
+        assert choice.loaded is None and choice.failed and "fallback_to_heuristic" in choice.note

@@ -306,14 +306,23 @@ class LabelStudioClient:
                 return
             page += 1
 
-    def doc_task_ids(self, project_id: int, doc_ids: set[str]) -> dict[str, int]:
-        """Task ids of tasks whose data.doc_id is in ``doc_ids`` (walks the project once)."""
-        found: dict[str, int] = {}
+    def doc_task_ids(self, project_id: int, doc_ids: set[str] | None = None) -> dict[str, int]:
+        """Task ids of tasks whose data.doc_id is in ``doc_ids`` (all when None); walks the project once."""
+        return {d: tid for d, (tid, _data) in self.doc_tasks(project_id, doc_ids).items()}
+
+    def doc_tasks(self, project_id: int, doc_ids: set[str] | None = None) -> dict[str, tuple[int, dict]]:
+        """(task id, task data) of the oldest task of each doc_id (in ``doc_ids``, or all when None)."""
+        found: dict[str, tuple[int, dict]] = {}
         for t in self.iter_tasks(project_id, include="id,data"):
-            d = (t.get("data") or {}).get("doc_id")
-            if d in doc_ids and d not in found:
-                found[d] = int(t["id"])
+            data = t.get("data") or {}
+            d = data.get("doc_id")
+            if d is not None and (doc_ids is None or d in doc_ids) and d not in found:
+                found[d] = (int(t["id"]), data)
         return found
+
+    def task_count(self, project_id: int) -> int:
+        """How many tasks the project holds (one cheap call; no task is listed)."""
+        return int(self._get(f"/api/projects/{project_id}/").get("task_number") or 0)
 
     def changed_tasks(self, project_id: int, since: datetime | None) -> list[dict]:
         """Annotated tasks updated after ``since`` (id, updated_at only): what a pull must fetch."""

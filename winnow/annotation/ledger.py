@@ -6,6 +6,9 @@ written as ``pending`` *before* it is sent and turned into ``sent`` (with its ta
 ids) once Label Studio confirmed it, so a crash between the two leaves ``pending``
 rows that the next push reconciles against the server (see ``winnow.annotation.push``)
 instead of importing them again. A file lock serializes concurrent pushes.
+
+The server stays the source of truth: every task carries its ``doc_id``, so a lost or
+stale ledger is rebuilt from the project's tasks before anything is imported.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from winnow.storage import atomic_path
+from winnow.storage import atomic_path, read_state_parquet
 
 LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "doc_id": pl.String(),
@@ -35,6 +38,10 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+#: batch_id of rows rebuilt from Label Studio after the ledger was lost or restored from an old copy
+RECONSTRUCTED = "reconstructed-from-label-studio"
+
+
 def ledger_path(root: Path, server_url: str, project_id: int) -> Path:
     host = re.sub(r"[^A-Za-z0-9]+", "_", server_url.split("://", 1)[-1]).strip("_")
     return root / "annotation" / "ledger" / f"{host}__project{project_id}.parquet"
@@ -47,7 +54,12 @@ class Ledger:
     def read(self) -> pl.DataFrame:
         if not self.path.exists():
             return pl.DataFrame(schema=LEDGER_SCHEMA)
-        return pl.read_parquet(self.path).select(list(LEDGER_SCHEMA))
+        frame = read_state_parquet(
+            self.path,
+            "the annotation ledger: which documents were sent to this Label Studio project",
+            f"delete {self.path}; the next push rebuilds it from the project's tasks, which carry their doc_id",
+        )
+        return frame.select(list(LEDGER_SCHEMA))
 
     def write(self, frame: pl.DataFrame) -> None:
         with atomic_path(self.path) as tmp:
@@ -75,6 +87,17 @@ class Ledger:
             task_id=pl.lit(None, dtype=pl.Int64),
             state=pl.lit("pending"),
             batch_id=pl.lit(batch_id),
+            sent_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")),
+        )
+        self.write(pl.concat([self.read(), new], how="diagonal_relaxed"))
+
+    def add_reconstructed(self, rows: pl.DataFrame) -> None:
+        """Rows rebuilt from the server's tasks (``doc_id``, ``task_id`` and what else is known) as ``sent``."""
+        now = datetime.now(UTC)
+        cols = [c for c in LEDGER_SCHEMA if c in rows.columns and c not in ("state", "batch_id", "sent_at")]
+        new = rows.select(cols).with_columns(
+            state=pl.lit("sent"),
+            batch_id=pl.lit(RECONSTRUCTED),
             sent_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")),
         )
         self.write(pl.concat([self.read(), new], how="diagonal_relaxed"))

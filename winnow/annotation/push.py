@@ -5,6 +5,10 @@
    the project's tasks are walked once (only after a crash) and every pending doc
    already on the server is marked ``sent`` with its task id; the others are
    forgotten and sent again below.
+   Then the ledger is checked against the project: when the project holds a different
+   number of tasks than the ledger lists as sent (the ledger was deleted, or restored
+   from an old copy), the project's tasks are walked and every doc_id the ledger lacks
+   is written back as ``sent`` (``reconstructed``), so nothing is imported twice.
 3. Rows whose doc_id the ledger marks ``sent`` (this night on a rerun, or any earlier
    night) are skipped: a document is never sent twice to a project.
 4. The rest go in batches of ``annotation.import_batch_size``: ledger ``pending`` ->
@@ -21,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from winnow.annotation.labelstudio import LabelStudioClient
-from winnow.annotation.ledger import Ledger, ledger_path
+from winnow.annotation.ledger import LEDGER_SCHEMA, Ledger, ledger_path
 from winnow.annotation.tasks import format_tasks, validate_tasks
 
 
@@ -33,6 +37,8 @@ class PushResult:
     imported: int = 0
     batches: int = 0
     recovered_pending: int = 0
+    reconstructed: int = 0  # ledger rows rebuilt from the project's tasks
+    missing_on_server: int = 0  # tasks the ledger lists that the project no longer has
     resent_pending: int = 0
     overlap_tasks: int = 0
     import_seconds: float = 0.0
@@ -62,6 +68,44 @@ def reconcile_pending(
     return len(found), len(wanted - set(found))
 
 
+def reconcile_with_server(
+    client: LabelStudioClient, project_id: int, ledger: Ledger, sample: pl.DataFrame
+) -> tuple[int, int]:
+    """Rebuild ledger rows the project has and the ledger lacks; returns (rebuilt, listed but gone).
+
+    One cheap count decides: when the project's task count equals the ledger's sent rows,
+    they agree and nothing is walked. Otherwise the walk reads each task's ``doc_id``;
+    the design columns come from ``sample`` for this night's documents and from the
+    task data for earlier nights'.
+    """
+    led = ledger.read()
+    known = led.filter(pl.col("state") == "sent")
+    on_server = client.task_count(project_id)
+    if on_server == known.height:
+        return 0, 0
+    tasks = client.doc_tasks(project_id)
+    missing_on_server = known.filter(~pl.col("doc_id").is_in(list(tasks))).height
+    lacking = [d for d in tasks if d not in set(led["doc_id"].to_list())]
+    if not lacking:
+        return 0, missing_on_server
+    design = [c for c in LEDGER_SCHEMA if c in sample.columns and c not in ("doc_id", "task_id", "state")]
+    server = pl.DataFrame(
+        {
+            "doc_id": lacking,
+            "task_id": [tasks[d][0] for d in lacking],
+            "partition": [str(tasks[d][1].get("partition") or "") or None for d in lacking],
+            "overlap": [bool(tasks[d][1].get("overlap", False)) for d in lacking],
+        },
+        schema={"doc_id": pl.String, "task_id": pl.Int64, "partition": pl.String, "overlap": pl.Boolean},
+    )
+    rows = server.join(sample.select("doc_id", *design), on="doc_id", how="left", suffix="_sample")
+    for c in ("partition", "overlap"):
+        if f"{c}_sample" in rows.columns:
+            rows = rows.with_columns(pl.coalesce(f"{c}_sample", c).alias(c)).drop(f"{c}_sample")
+    ledger.add_reconstructed(rows)
+    return len(lacking), missing_on_server
+
+
 def push_sample(
     client: LabelStudioClient,
     project_id: int,
@@ -87,6 +131,7 @@ def push_sample(
         result.recovered_pending, result.resent_pending = reconcile_pending(
             client, project_id, ledger, overlap_annotators
         )
+        result.reconstructed, result.missing_on_server = reconcile_with_server(client, project_id, ledger, sample)
         sent = ledger.sent_doc_ids()
         todo_mask = [d not in sent for d in sample["doc_id"].to_list()]
         result.already_sent = todo_mask.count(False)
@@ -140,6 +185,16 @@ class NightPush:
     project_id: int
     url: str
     seconds: float
+
+    def ledger_warning(self) -> str:
+        """What reconciling the ledger with the project found, for the run log."""
+        r = self.result
+        return (
+            f"the sent ledger disagreed with Label Studio project {self.project_id}: "
+            f"{r.reconstructed} tasks on the server were missing from the ledger and were written back "
+            f"(nothing was imported twice); {r.missing_on_server} tasks the ledger lists are no longer "
+            "in the project (deleted there; they are not sent again)"
+        )
 
     def metadata(self) -> dict:
         r, s = self.result, self.seconds

@@ -3,7 +3,9 @@
 Layout under ``<root>`` (by default ``winnow_home()/dedup_index``)::
 
     meta.json                       the MinHash parameters the index was built with
+    nights.json                     the nights the index must hold (its manifest)
     partitions/<partition>/
+        manifest.json               rows, and each file's size and xxh3-128 checksum
         hashes.parquet              doc_id, content_hash (u64)             -> exact lookups
         signatures.parquet          doc_id, signature (k × u64)            -> verifying candidates
         band_000.parquet … band_NNN doc_id, key (u64)                      -> LSH lookups, one file per band
@@ -16,6 +18,12 @@ history, never its text: the signature work of a night grows with the night's
 documents, and the history costs one streaming scan of 16-byte keys per band
 (with Parquet statistics to skip row groups). ``rebuild_index_from_releases``
 recreates the whole index from published releases.
+
+The index knows what it should contain: ``nights.json`` lists every night written and
+each night's ``manifest.json`` lists its files with checksums (written in the staging
+directory, so it is swapped in with the files). Opening the index checks all of it; a
+missing night, a missing or changed file fails with the night, the file and the rebuild
+command, because a partial index would silently keep documents it should drop.
 """
 
 from __future__ import annotations
@@ -32,13 +40,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from winnow.dedup.minhash import MinHasher, MinHashParams
-from winnow.storage import write_text_atomic
+from winnow.storage import CorruptStateError, file_checksum, read_state_json, write_text_atomic
+
+NIGHTS_FILE = "nights.json"
+MANIFEST_FILE = "manifest.json"
+REBUILD = "python -m winnow.dedup.index rebuild"
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 
 class IndexMismatchError(ValueError):
     """The index was built with other MinHash parameters than the recipe asks for."""
+
+
+class IndexIncompleteError(CorruptStateError):
+    """The index lacks a night or a file its manifest lists, or a file changed since it was written."""
 
 
 def _check_name(partition: str) -> str:
@@ -108,8 +124,18 @@ class PartitionWriter:
         self.rows += len(ids)
 
     def close(self) -> None:
+        """Close every file, then record their sizes and checksums in the partition's manifest."""
         for w in self._writers.values():
             w.close()
+        files = {
+            f"{name}.parquet": {
+                "bytes": (self.dir / f"{name}.parquet").stat().st_size,
+                "xxh3_128": file_checksum(self.dir / f"{name}.parquet"),
+            }
+            for name in self._writers
+        }
+        manifest = {"partition": self.dir.name, "rows": self.rows, "files": files}
+        write_text_atomic(self.dir / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 class SignatureIndex:
@@ -120,6 +146,7 @@ class SignatureIndex:
         self.params = params
         self.hasher = MinHasher(params)
         self.check_meta()
+        self.verify()
 
     # -- meta -----------------------------------------------------------------------
     @property
@@ -129,7 +156,7 @@ class SignatureIndex:
     def check_meta(self) -> None:
         if not self.meta_path.exists():
             return
-        found = json.loads(self.meta_path.read_text())
+        found = read_state_json(self.meta_path, "the dedup index's MinHash parameters", self._rebuild_hint())
         want = self.params.identity()
         if found != want:
             diff = {
@@ -139,6 +166,70 @@ class SignatureIndex:
                 f"dedup index {self.root} was built with other MinHash parameters than the recipe's "
                 f"(index, recipe): {diff}. Its keys cannot be compared; rebuild it with "
                 f"`python -m winnow.dedup.index rebuild <releases root>` (or delete {self.root})."
+            )
+
+    def _rebuild_hint(self) -> str:
+        return f"rebuild the index from the published releases: `{REBUILD}` (writes {self.root} anew)"
+
+    @property
+    def nights_path(self) -> Path:
+        return self.root / NIGHTS_FILE
+
+    def listed_nights(self) -> list[str]:
+        if not self.nights_path.exists():
+            return []
+        return list(read_state_json(self.nights_path, "the dedup index's list of nights", self._rebuild_hint())["nights"])
+
+    def _write_nights(self, nights: list[str]) -> None:
+        write_text_atomic(self.nights_path, json.dumps({"nights": sorted(set(nights))}, indent=2))
+
+    def verify(self) -> None:
+        """Fail unless every listed night is present with every file its manifest names, unchanged.
+
+        A night folder that is not listed but carries a valid manifest is a publish that
+        stopped between swapping its folder in and listing it: it is listed now.
+        """
+        present = self.partitions()
+        listed = self.listed_nights()
+        if present and not self.nights_path.exists():
+            raise IndexIncompleteError(
+                f"dedup index {self.root} has nights {present[0]}…{present[-1]} but no {NIGHTS_FILE}, so what "
+                f"it should hold cannot be checked. {self._rebuild_hint()}"
+            )
+        for night in listed:
+            if night not in present:
+                raise IndexIncompleteError(
+                    f"dedup index {self.root}: night {night} is listed in {NIGHTS_FILE} but its folder "
+                    f"{self.partitions_dir / night} is missing, so its documents would no longer count as seen. "
+                    f"{self._rebuild_hint()}"
+                )
+        for night in present:
+            self._verify_night(night)
+        unlisted = [n for n in present if n not in listed]
+        if unlisted:
+            self._write_nights(listed + unlisted)
+
+    def _verify_night(self, night: str) -> None:
+        folder = self.partitions_dir / night
+        mpath = folder / MANIFEST_FILE
+        if not mpath.exists():
+            raise IndexIncompleteError(
+                f"dedup index {self.root}: night {night} has no {MANIFEST_FILE}. {self._rebuild_hint()}"
+            )
+        manifest = read_state_json(mpath, f"the dedup index's file list for night {night}", self._rebuild_hint())
+        for name, want in sorted(manifest["files"].items()):
+            f = folder / name
+            if not f.exists():
+                why = "is missing"
+            elif f.stat().st_size != want["bytes"]:
+                why = f"has {f.stat().st_size} bytes, not the {want['bytes']} written"
+            elif file_checksum(f) != want["xxh3_128"]:
+                why = "changed since it was written (checksum differs)"
+            else:
+                continue
+            raise IndexIncompleteError(
+                f"dedup index {self.root}: night {night}: {name} {why}, so tonight's deduplication would keep "
+                f"documents it should drop. {self._rebuild_hint()}"
             )
 
     def _write_meta(self) -> None:
@@ -254,6 +345,7 @@ class SignatureIndex:
         rows = writer.rows
         self._write_meta()
         _swap_in(writer.dir, self.partitions_dir / partition)
+        self._write_nights([*self.listed_nights(), partition])
         return rows
 
 
@@ -321,7 +413,8 @@ def rebuild_index_from_releases(
         for w in writers.values():
             w.close()
         (build / "partitions").mkdir(parents=True, exist_ok=True)
-        SignatureIndex(build, params)._write_meta()
+        write_text_atomic(build / NIGHTS_FILE, json.dumps({"nights": sorted(writers)}, indent=2))
+        SignatureIndex(build, params)._write_meta()  # opening it checks every file just written
         _swap_in(build, root)
     except BaseException:
         for w in writers.values():
@@ -335,7 +428,7 @@ def rebuild_index_from_releases(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m winnow.dedup.index rebuild <releases_root> [--index DIR] [--recipe FILE]``."""
+    """``python -m winnow.dedup.index rebuild [releases_root] [--index DIR] [--recipe FILE]``."""
     import argparse
 
     from schemas.recipe import load_recipe
@@ -345,14 +438,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m winnow.dedup.index")
     sub = ap.add_subparsers(dest="cmd", required=True)
     rb = sub.add_parser("rebuild", help="rebuild the dedup index from published releases")
-    rb.add_argument("releases_root", type=Path)
+    rb.add_argument("releases_root", type=Path, nargs="?", default=None, help="default: the settings' releases")
     rb.add_argument("--index", type=Path, default=None)
     rb.add_argument("--recipe", type=Path, default=None)
     args = ap.parse_args(argv)
     settings = load_settings()
     recipe = load_recipe(args.recipe or settings.recipe)
     index = args.index or Store(settings.home).dedup_index
-    counts = rebuild_index_from_releases(args.releases_root, index, MinHashParams.from_config(recipe.dedup.minhash))
+    counts = rebuild_index_from_releases(args.releases_root or settings.releases_root, index, MinHashParams.from_config(recipe.dedup.minhash))
     print(json.dumps({"partitions": counts, "documents": sum(counts.values())}, indent=2))
     return 0
 

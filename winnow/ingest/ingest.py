@@ -93,8 +93,12 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
     ingested_at = datetime.now(UTC).replace(microsecond=0)
     parts = _Parts()
     for source in recipe.sources:
-        paths = resolve_source_files(source, partition, recipe_dir)
-        if not paths:
+        found = resolve_source_files(source, partition, recipe_dir)
+        paths = found.files
+        for link in found.skipped:
+            log.warning("source %s: %s", source.name, link.message)
+            parts.failures.append(_failure(source, link.path, partition, link.reason, link.message, link.target))
+        if not paths and not found.skipped:
             pattern = source.path.replace("{partition}", partition)
             where = pattern if Path(pattern).is_absolute() else str(recipe_dir / pattern)
             if source.optional:
@@ -137,17 +141,8 @@ def _read_file(
         msg = str(exc) if isinstance(exc, CorruptFileError) else f"{path}: {exc}"
         parts.errors.append(msg)
         log.error("ingest of %s failed: %s", path, msg)
-        parts.failures.append(
-            {
-                "source": source.name,
-                "source_file": str(path),
-                "source_line": None,
-                "raw_excerpt": "",
-                "reason": "corrupt_file",
-                "message": msg + " (no rows of this file were ingested; fix or replace it and rerun)",
-                "partition": partition,
-            }
-        )
+        note = " (no rows of this file were ingested; fix or replace it and rerun)"
+        parts.failures.append(_failure(source, path, partition, "corrupt_file", msg + note))
     finally:
         docs_w.close()
         q_w.close()
@@ -167,6 +162,19 @@ def _read_file(
             "status": status,
         }
     )
+
+
+def _failure(source: SourceSpec, path: Path, partition: str, reason: str, message: str, excerpt: str = "") -> dict:
+    """A quarantine row for a whole file or link that gave no records."""
+    return {
+        "source": source.name,
+        "source_file": str(path),
+        "source_line": None,
+        "raw_excerpt": excerpt,
+        "reason": reason,
+        "message": message,
+        "partition": partition,
+    }
 
 
 def _first_of_each_id(doc_parts: list[Path]) -> tuple[pl.LazyFrame, pl.LazyFrame]:

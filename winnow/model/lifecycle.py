@@ -78,14 +78,28 @@ class ScoringChoice:
     failed: bool = False
 
 
-def scoring_model(registry: ModelRegistry, enabled: bool) -> ScoringChoice:
+def scoring_model(registry: ModelRegistry, enabled: bool, fallback_to_heuristic: bool = False) -> ScoringChoice:
+    """The model that scores tonight, or None for heuristic scores, and why.
+
+    A model the registry has but cannot load raises ``RegistryError`` unless the recipe
+    allows the fallback: which documents ship must never change without a failed step.
+    """
     if not enabled:
         return ScoringChoice(None, "model.enabled is false in the recipe (heuristic scores)")
     try:
         loaded = registry.load()
     except RegistryError as exc:
+        if not fallback_to_heuristic:
+            raise RegistryError(
+                f"the quality model cannot be loaded, so scoring stops instead of silently switching to heuristic "
+                f"scores (which would change which documents ship): {exc}. Fix it by retraining "
+                f"(materialize quality_model) or by pointing {registry.root / 'LATEST'} at a good version; "
+                "or set model.fallback_to_heuristic: true in the recipe to score with the heuristic meanwhile"
+            ) from None
         return ScoringChoice(
-            None, f"the latest model could not be loaded, heuristic scores used instead: {exc}", failed=True
+            None,
+            f"the latest model could not be loaded; heuristic scores used (model.fallback_to_heuristic): {exc}",
+            failed=True,
         )
     if loaded is None:
         return ScoringChoice(None, "cold start: no trained quality model yet (heuristic scores)")

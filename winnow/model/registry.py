@@ -3,9 +3,10 @@
 Layout::
 
     models/
-      v0001/model.pkl      the pickled QualityModel (featurizer + classifier + threshold)
+      v0001/model.npz      the QualityModel as arrays + JSON (``winnow.model.model_file``; never pickle)
       v0001/meta.json      version, created_at, metrics, label counts, calibration, feature
-                           columns, recipe hash, library versions, labels fingerprint
+                           columns, recipe hash, library versions, labels fingerprint,
+                           model_sha256 (checked before the model is loaded)
       v0001/calibration.parquet   the precision / tokens-kept curve
       LATEST               the current version's name (replaced atomically)
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import shutil
 import tempfile
@@ -28,10 +28,11 @@ from pathlib import Path
 
 import polars as pl
 
+from winnow.model.model_file import MODEL_FILE, ModelFileError, load_model_file, model_bytes, sha256
 from winnow.storage import write_text_atomic
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
-MODEL_FILE = "model.pkl"
+LEGACY_PICKLE = "model.pkl"
 META_FILE = "meta.json"
 CURVE_FILE = "calibration.parquet"
 LATEST = "LATEST"
@@ -70,7 +71,8 @@ class ModelRegistry:
         if not f.is_file():
             return None
         v = f.read_text(encoding="utf-8").strip()
-        if not VERSION_RE.match(v) or not (self.root / v / MODEL_FILE).is_file():
+        files = (self.root / v / MODEL_FILE, self.root / v / LEGACY_PICKLE)
+        if not VERSION_RE.match(v) or not any(f.is_file() for f in files):
             raise RegistryError(f"{f}: names {v!r}, which is not a complete model version under {self.root}")
         return v
 
@@ -87,12 +89,18 @@ class ModelRegistry:
         if version is None:
             return None
         path = self.root / version
+        if not (path / MODEL_FILE).is_file() and (path / LEGACY_PICKLE).is_file():
+            raise RegistryError(
+                f"{path / LEGACY_PICKLE}: a pickled model from an older Winnow; pickles can run code when loaded, "
+                "so they are no longer read. Retrain (materialize quality_model) to write it as model.npz"
+            )
+        meta = self.meta(version)
         try:
-            model = pickle.loads((path / MODEL_FILE).read_bytes())
-        except Exception as exc:
-            raise RegistryError(f"{path / MODEL_FILE}: cannot load model {version}: {exc}") from None
+            model = load_model_file(path / MODEL_FILE, meta.get("model_sha256"))
+        except (ModelFileError, OSError) as exc:
+            raise RegistryError(f"cannot load model {version}: {exc}") from None
         model.version = version
-        return LoadedModel(version=version, model=model, meta=self.meta(version), path=path)
+        return LoadedModel(version=version, model=model, meta=meta, path=path)
 
     def find_fingerprint(self, fingerprint: str) -> str | None:
         for v in reversed(self.versions()):
@@ -119,8 +127,15 @@ class ModelRegistry:
             for _ in range(100):
                 version = self._next_version()
                 model.version = version
-                meta = {**meta, "version": version, "created_at": datetime.now(UTC).isoformat()}
-                (scratch / MODEL_FILE).write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+                data = model_bytes(model)
+                meta = {
+                    **meta,
+                    "version": version,
+                    "created_at": datetime.now(UTC).isoformat(),
+                    "model_file": MODEL_FILE,
+                    "model_sha256": sha256(data),
+                }
+                (scratch / MODEL_FILE).write_bytes(data)
                 (scratch / META_FILE).write_text(
                     json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8"
                 )
