@@ -115,9 +115,8 @@ def label_studio_tasks(
         model_version=cfg.prediction_model_version,
         overlap_annotators=cfg.overlap_annotators,
         log=context.log.info,
+        warn=context.log.warning,
     )
-    if night.result.reconstructed or night.result.missing_on_server:
-        context.log.warning(night.ledger_warning())
     return dg.Output(
         night.pushed,
         metadata={

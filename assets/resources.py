@@ -46,10 +46,11 @@ class StoreResource(dg.ConfigurableResource):
 
     root: str = Field(description="The data directory (WINNOW_HOME).")
     releases: str | None = Field(default=None, description="Published releases; None = <root>/releases.")
+    mode: str = Field(default="0700", description="The data directory's permissions (settings data_dir_mode).")
 
     @property
     def store(self) -> Store:
-        return Store(Path(self.root), Path(self.releases) if self.releases else None).ensure()
+        return Store(Path(self.root), Path(self.releases) if self.releases else None, int(self.mode, 8)).ensure()
 
 
 @lru_cache(maxsize=16)

@@ -10,7 +10,7 @@ from winnow.settings import Settings
 def build_resources(settings: Settings) -> dict:
     """The resources a run needs; tests build theirs the same way from their own settings."""
     ops = SettingsResource.of(settings)
-    store = StoreResource(root=str(settings.home), releases=str(settings.releases_root))
+    store = StoreResource(root=str(settings.home), releases=str(settings.releases_root), mode=settings.data_dir_mode)
     return {
         "settings": ops,
         "store": store,

@@ -6,7 +6,8 @@ One suite per gate:
 - ``curated_documents``: the same, plus unique content hashes, the recipe's languages
   and every quality signal within its range (what gets published);
 - ``annotation_sample``: what annotators will see: no e-mail or phone patterns left
-  in the (redacted) text, positive inclusion probabilities;
+  in the (redacted) text, the shown id (``task_doc_id``) or the url, positive
+  inclusion probabilities;
 - ``annotations``: the annotation schema, labels within the label set, positive
   inclusion probabilities, one row per (task, annotator);
 - ``release_manifest``: one row per shard, manifest figures against the files.
@@ -264,7 +265,25 @@ def annotation_sample_spec(recipe: Recipe, columns: list[str]) -> SuiteSpec:
         Rule("ExpectColumnValuesToNotBeNull", {"column": "inclusion_prob"}, "every sampled row has its probability"),
         _probability_rule("inclusion_prob"),
     ]
+    # a task shows these too (Label Studio's Data Manager lists them): no PII there either
+    for column in [c for c in SHOWN_FIELDS if c in columns]:
+        rules += [
+            Rule(
+                "ExpectColumnValuesToNotMatchRegex",
+                {"column": column, "regex": cfg.email_pattern},
+                f"no unredacted e-mail address in {column}, which a task shows (validation.email_pattern)",
+            ),
+            Rule(
+                "ExpectColumnValuesToNotMatchRegex",
+                {"column": column, "regex": cfg.phone_pattern},
+                f"no unredacted phone number in {column}, which a task shows (validation.phone_pattern)",
+            ),
+        ]
     return SuiteSpec(SAMPLE_SUITE, rules, id_columns=["doc_id"])
+
+
+#: the sample's columns a task shows besides its text (winnow.annotation.redact makes them PII-free)
+SHOWN_FIELDS = ("task_doc_id", "url")
 
 
 def tags_regex(tags: tuple[str, ...] = ISSUE_TAGS, sep: str = TAGS_SEPARATOR) -> str:

@@ -92,6 +92,10 @@ class Settings(_Strict):
     recipe: Path = REPO_ROOT / "recipes" / "sample.yaml"
     #: published releases; None = ``<home>/releases``
     releases: Path | None = None
+    #: permissions of the data directory, which holds raw text with PII, labels and the Dagster
+    #: databases: owner only by default. Releases (0755 folders, 0644 files) that other users must
+    #: read belong outside it (``releases``), or use 0711 here to let them reach ``<home>/releases``
+    data_dir_mode: str = Field("0700", pattern=r"^0?[0-7]{3}$")
     #: recorded in manifests instead of asking git (a build without a checkout)
     code_version: str | None = None
     label_studio: LabelStudioSettings = Field(default_factory=LabelStudioSettings)

@@ -17,6 +17,7 @@ Layout under ``root``::
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ class Store:
     root: Path
     #: published releases; None = ``<root>/releases``
     releases_root: Path | None = None
+    #: the root's permissions (settings ``data_dir_mode``): raw text with PII lives here
+    mode: int = 0o700
 
     @property
     def releases(self) -> Path:
@@ -107,5 +110,14 @@ class Store:
             shutil.rmtree(path, ignore_errors=True)
 
     def ensure(self) -> Store:
+        """Create the root, and give it ``mode`` (also when it existed with wider permissions)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if (self.root.stat().st_mode & 0o777) != self.mode:
+            try:
+                os.chmod(self.root, self.mode)
+            except PermissionError as exc:
+                raise PermissionError(
+                    f"cannot set {self.root} to {self.mode:04o} (settings data_dir_mode): {exc.strerror}; "
+                    "the data directory must belong to the pipeline's user"
+                ) from None
         return self

@@ -109,10 +109,15 @@ def test_curated_release_publishes_with_card_report_metadata_and_check(tmp_path,
     (winnow_home / "validation" / "raw_documents").mkdir(parents=True)
     (winnow_home / "validation" / "raw_documents" / f"{P}.json").write_text(json.dumps({"success": True}))
 
+    winnow_home.chmod(0o755)  # a data directory made world-readable before (#14, item 18)
     result = _run(recipe, tmp_path / "releases")
     assert result.success
     release = tmp_path / "releases" / "tiny" / f"{P}-v2"
     assert verify_release(release) == []
+    # releases are for training jobs: folders 0755, files 0644; the data directory is the owner's only
+    assert release.stat().st_mode & 0o777 == 0o755
+    assert {f.stat().st_mode & 0o777 for f in release.iterdir()} == {0o644}
+    assert winnow_home.stat().st_mode & 0o777 == 0o700
     assert read_latest(release.parent) == f"{P}-v2"
 
     [mat] = result.asset_materializations_for_node("curated_release")

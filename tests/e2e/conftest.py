@@ -21,7 +21,7 @@ def free_port() -> int:
 
 def _cli_env(home: Path) -> dict:
     (home / "dagster_home").mkdir(parents=True)
-    (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster_home" / "dagster.yaml").write_text((REPO / "pipelines" / "dagster.yaml").read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WINNOW_", "LABEL_STUDIO"))}
     env.update(WINNOW_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"), POLARS_MAX_THREADS="2")
     return env

@@ -9,6 +9,7 @@ a stopped server gives an error that says what to start.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import dagster as dg
@@ -55,7 +56,7 @@ def _resources(recipe: Path, server) -> dict:
     return resources_for(recipe, recipe.parent / "releases", label_studio=server_settings(server))
 
 
-def _push(recipe: Path, server, partition: str = P) -> dg.ExecuteInProcessResult:
+def _push(recipe: Path, server, partition: str = P, instance: dg.DagsterInstance | None = None):
     from pipelines.definitions import all_assets
 
     return dg.materialize(
@@ -63,6 +64,7 @@ def _push(recipe: Path, server, partition: str = P) -> dg.ExecuteInProcessResult
         selection=["annotation_sample", "label_studio_tasks"],
         partition_key=partition,
         resources=_resources(recipe, server),
+        instance=instance,
     )
 
 
@@ -263,23 +265,18 @@ def test_a_lost_ledger_is_rebuilt_from_label_studio_and_nothing_is_imported_twic
     n = _meta(_push(recipe, ls_server), "label_studio_tasks")["imported"]
     for ledger_file in (winnow_home / "annotation" / "ledger").glob("*.parquet"):
         ledger_file.unlink()  # every project's: this test's winnow_home is its own
-    rerun = _push(recipe, ls_server)
+    instance = dg.DagsterInstance.ephemeral()
+    rerun = _push(recipe, ls_server, instance=instance)
     m = _meta(rerun, "label_studio_tasks")
     assert m["imported"] == 0 and m["reconstructed"] == n and m["already_sent"] == n
     doc_ids = [t["data"]["doc_id"] for t in _project_tasks(ls_server, title)]
     assert len(doc_ids) == len(set(doc_ids)) == n
     pushed = pl.read_parquet(winnow_home / "storage" / "label_studio_tasks" / f"{P}.parquet")
     assert pushed.height == n and pushed["stratum"].null_count() == 0  # design columns come back from the sample
-    assert any("disagreed with Label Studio" in w for w in _warnings(rerun))
+    warnings = [e.user_message for e in instance.all_logs(rerun.run_id) if e.level >= logging.WARNING]
+    assert any("disagreed with Label Studio" in w for w in warnings)
     # with the ledger rebuilt, the next rerun walks nothing and still imports nothing
     assert _meta(_push(recipe, ls_server), "label_studio_tasks")["reconstructed"] == 0
-
-
-def _warnings(result: dg.ExecuteInProcessResult) -> list[str]:
-    import logging
-
-    logs = result.dagster_run and result._instance.all_logs(result.run_id)  # noqa: SLF001
-    return [e.user_message for e in logs if e.level >= logging.WARNING]
 
 
 def _project_count(server, title: str) -> int:

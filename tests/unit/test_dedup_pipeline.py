@@ -248,8 +248,14 @@ def _two_nights(tmp_path) -> tuple:
 @pytest.mark.parametrize(
     "damage,expected",
     [
-        (lambda parts: (parts / "2026-11-24" / "band_003.parquet").unlink(), r"night 2026-11-24: band_003.parquet is missing"),
-        (lambda parts: shutil.rmtree(parts / "2026-11-25"), r"night 2026-11-25 is listed in nights.json but its folder"),
+        (
+            lambda parts: (parts / "2026-11-24" / "band_003.parquet").unlink(),
+            r"night 2026-11-24: band_003.parquet is missing",
+        ),
+        (
+            lambda parts: shutil.rmtree(parts / "2026-11-25"),
+            r"night 2026-11-25 is listed in nights.json but its folder",
+        ),
         (
             lambda parts: (parts / "2026-11-24" / "hashes.parquet").write_bytes(
                 (parts / "2026-11-24" / "hashes.parquet").read_bytes()[:-40]

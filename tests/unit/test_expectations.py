@@ -575,3 +575,47 @@ def test_data_docs_render_styled_offline_from_the_installed_static_files(tmp_pat
         for a, _ in links:
             assert (page.parent / a).resolve().is_file(), a
     assert not any(url in html for url in CDN_FILES) and "great-expectations-web-assets" not in html
+
+
+def test_pii_in_doc_id_and_url_never_reaches_a_task_and_the_sample_suite_checks_them():
+    """A doc_id of user-jane.doe@corp-mail.com and a url with ?email=&phone= reached annotators (#14, item 14)."""
+    from schemas.recipe import Recipe
+    from winnow.annotation.redact import task_doc_id
+    from winnow.annotation.sampling import select_sample
+    from winnow.annotation.tasks import format_tasks
+
+    n = 60
+    ids = [f"web:user-jane.doe{i}@corp-mail.com" if i % 2 else f"web:{i}" for i in range(n)]
+    scored = pl.DataFrame(
+        {
+            "doc_id": ids,
+            "text": [f"Some page text number {i}." for i in range(n)],
+            "text_redacted": [f"Some page text number {i}." for i in range(n)],
+            "url": [f"https://shop.example/u/{i}?email=jane{i}@corp-mail.com&phone=555-123-4567#top" for i in range(n)],
+            "source": ["web"] * n,
+            "lang": ["en"] * n,
+            "lang_detected": ["en"] * n,
+            "partition": ["2026-11-24"] * n,
+            "status": ["kept"] * n,
+            "quality_score": [0.5 + i / 200 for i in range(n)],
+        }
+    )
+    src = [{"name": "web", "path": "x.jsonl", "format": "jsonl"}]
+    recipe = Recipe.model_validate({"name": "t", "version": 1, "sources": src, "sampling": {"fraction": 0.5}})
+    sample = select_sample(scored.lazy(), recipe).collect()
+    shown = " ".join(str(v) for t in format_tasks(sample) for v in t["data"].values())
+    assert "@" not in shown and "jane" not in shown and "555-123" not in shown
+    pii_rows = sample.filter(pl.col("doc_id").str.contains("@"))
+    assert pii_rows.height and pii_rows["task_doc_id"].str.starts_with("web:redacted-").all()
+    assert (
+        sample.filter(~pl.col("doc_id").str.contains("@"))["task_doc_id"].to_list()
+        == sample.filter(~pl.col("doc_id").str.contains("@"))["doc_id"].to_list()
+    )  # ids without PII are shown as they are
+    assert task_doc_id(pii_rows["doc_id"][0]) == pii_rows["task_doc_id"][0]  # a pure function: pulls map back
+    spec = annotation_sample_spec(_recipe(), sample.columns)
+    assert _run(sample, spec).success
+    leaked = sample.with_columns(task_doc_id=pl.col("doc_id"), url=pl.lit("https://x.example/?mail=a.b@c.de"))
+    assert _failed(_run(leaked, spec)) == {
+        ("expect_column_values_to_not_match_regex", "task_doc_id"),
+        ("expect_column_values_to_not_match_regex", "url"),
+    }

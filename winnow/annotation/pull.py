@@ -131,10 +131,19 @@ def attach_design(table: pl.DataFrame, sample_files: Sequence[Path]) -> pl.DataF
             pl.col(c).cast(t).alias(f"_s_{c}") if c in names else pl.lit(None, dtype=t).alias(f"_s_{c}")
             for c, t in DESIGN_FROM_SAMPLE.items()
         ]
-        parts.append(pl.scan_parquet(path).select("doc_id", "partition", *cols).collect())
+        shown = pl.col("task_doc_id") if "task_doc_id" in names else pl.col("doc_id")
+        parts.append(pl.scan_parquet(path).select("doc_id", "partition", *cols, _shown=shown).collect())
     if not parts or table.height == 0:
         return table
     design = pl.concat(parts).unique(["doc_id", "partition"], keep="last")
+    # a task shows task_doc_id (PII-free); its label belongs to the sample's doc_id
+    real = design.select("_shown", "partition", _real="doc_id").unique(["_shown", "partition"], keep="last")
+    table = (
+        table.join(real, left_on=["doc_id", "partition"], right_on=["_shown", "partition"], how="left")
+        .with_columns(doc_id=pl.coalesce("_real", "doc_id"))
+        .drop("_real")
+    )
+    design = design.drop("_shown")
     joined = table.join(design, on=["doc_id", "partition"], how="left")
     return joined.with_columns(
         [pl.coalesce(pl.col(f"_s_{c}"), pl.col(c).cast(t)).alias(c) for c, t in DESIGN_FROM_SAMPLE.items()]

@@ -26,6 +26,7 @@ import polars as pl
 
 from winnow.annotation.labelstudio import LabelStudioClient
 from winnow.annotation.ledger import LEDGER_SCHEMA, Ledger, ledger_path
+from winnow.annotation.redact import task_doc_ids
 from winnow.annotation.tasks import format_tasks, validate_tasks
 
 
@@ -51,6 +52,12 @@ class PushResult:
         return d
 
 
+def _shown(doc_ids: set[str]) -> dict[str, str]:
+    """task_doc_id -> doc_id for these documents (the id a task shows is PII-free)."""
+    ordered = sorted(doc_ids)
+    return dict(zip(task_doc_ids(pl.Series(ordered, dtype=pl.String)).to_list(), ordered))
+
+
 def reconcile_pending(
     client: LabelStudioClient, project_id: int, ledger: Ledger, overlap_annotators: int = 2
 ) -> tuple[int, int]:
@@ -60,7 +67,8 @@ def reconcile_pending(
     if pending.height == 0:
         return 0, 0
     wanted = set(pending["doc_id"].to_list())
-    found = client.doc_task_ids(project_id, wanted)
+    shown = _shown(wanted)
+    found = {shown[d]: tid for d, tid in client.doc_task_ids(project_id, set(shown)).items()}
     overlap_docs = set(pending.filter(pl.col("overlap").fill_null(False))["doc_id"].to_list())
     client.set_overlap([tid for d, tid in found.items() if d in overlap_docs], overlap_annotators)
     ledger.mark_sent(found)
@@ -83,9 +91,12 @@ def reconcile_with_server(
     on_server = client.task_count(project_id)
     if on_server == known.height:
         return 0, 0
-    tasks = client.doc_tasks(project_id)
+    # tasks show task_doc_id, not the doc_id: map them back through the ids we know
+    shown = _shown(set(led["doc_id"].to_list()) | set(sample["doc_id"].to_list()))
+    tasks = {shown.get(d, d): t for d, t in client.doc_tasks(project_id).items()}
     missing_on_server = known.filter(~pl.col("doc_id").is_in(list(tasks))).height
-    lacking = [d for d in tasks if d not in set(led["doc_id"].to_list())]
+    in_ledger = set(led["doc_id"].to_list())
+    lacking = [d for d in tasks if d not in in_ledger]
     if not lacking:
         return 0, missing_on_server
     design = [c for c in LEDGER_SCHEMA if c in sample.columns and c not in ("doc_id", "task_id", "state")]
@@ -218,6 +229,7 @@ def push_night(
     model_version: str,
     overlap_annotators: int,
     log: Callable[[str], None] = lambda _m: None,
+    warn: Callable[[str], None] = lambda _m: None,
 ) -> NightPush:
     """Find or create the project, push the sample through the ledger, and read back what was sent."""
     t0 = time.perf_counter()
@@ -251,4 +263,7 @@ def push_night(
             project_id=pl.lit(project_id, dtype=pl.Int64),
         )
     )
-    return NightPush(pushed, result, project_id, client.url, time.perf_counter() - t0)
+    night = NightPush(pushed, result, project_id, client.url, time.perf_counter() - t0)
+    if result.reconstructed or result.missing_on_server:
+        warn(night.ledger_warning())
+    return night

@@ -76,6 +76,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.recipe import Recipe, SamplingConfig
+from winnow.annotation.redact import redact_shown_fields
 from winnow.ids import OVERLAP_STREAM, hash_seed_fraction, is_holdout, push_rank
 
 #: Columns the sample carries from ``scored_documents`` when they exist.
@@ -302,8 +303,9 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
     an annotator sees, cut at ``annotation.max_task_chars``), ``text_truncated``, ``stratum``, ``population``, ``sample_lang``, ``score_bucket``,
     ``stratum_size``, ``stratum_sample_size``, ``inclusion_prob``, ``sample_kind``,
     ``overlap``, ``budget_bound``, ``stratum_rule``, ``sample_rank``, ``design_key``,
-    ``push_rank`` (rows come sorted by it), ``holdout`` and the
-    ``PASS_THROUGH`` columns present in the input.
+    ``push_rank`` (rows come sorted by it), ``holdout``, ``task_doc_id`` (the id a task
+    shows, PII-free) and the ``PASS_THROUGH`` columns present in the input (``url``
+    redacted as a task shows it; ``winnow.annotation.redact``).
     """
     cfg = recipe.sampling
     # Only the small key columns are collected; the text is joined back for chosen rows.
@@ -333,6 +335,7 @@ def select_sample(scored: pl.LazyFrame, recipe: Recipe, previous: pl.DataFrame |
             holdout=random & is_holdout(pl.col("doc_id"), recipe.seed, recipe.estimates.holdout_share),
         )
         .sort("push_rank")
+        .pipe(redact_shown_fields)
     )
 
 

@@ -97,7 +97,7 @@ def format_task(row: dict, model_version: str = "winnow-score") -> dict:
     data = {
         "text": row.get("text") or "",
         "info": info_line(row),
-        "doc_id": row["doc_id"],
+        "doc_id": row.get("task_doc_id") or row["doc_id"],  # PII-free (winnow.annotation.redact)
         "partition": row.get("partition"),
         "source": row.get("source"),
         "lang": row.get("sample_lang"),

@@ -178,7 +178,9 @@ class SignatureIndex:
     def listed_nights(self) -> list[str]:
         if not self.nights_path.exists():
             return []
-        return list(read_state_json(self.nights_path, "the dedup index's list of nights", self._rebuild_hint())["nights"])
+        return list(
+            read_state_json(self.nights_path, "the dedup index's list of nights", self._rebuild_hint())["nights"]
+        )
 
     def _write_nights(self, nights: list[str]) -> None:
         write_text_atomic(self.nights_path, json.dumps({"nights": sorted(set(nights))}, indent=2))
@@ -445,7 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     recipe = load_recipe(args.recipe or settings.recipe)
     index = args.index or Store(settings.home).dedup_index
-    counts = rebuild_index_from_releases(args.releases_root or settings.releases_root, index, MinHashParams.from_config(recipe.dedup.minhash))
+    counts = rebuild_index_from_releases(
+        args.releases_root or settings.releases_root, index, MinHashParams.from_config(recipe.dedup.minhash)
+    )
     print(json.dumps({"partitions": counts, "documents": sum(counts.values())}, indent=2))
     return 0
 

@@ -78,7 +78,9 @@ def _walk_text_folder(root: Path, follow_outside: bool, found: SourceFiles) -> N
                 elif path.is_dir():
                     if path.resolve() in seen:
                         found.skipped.append(
-                            SkippedLink(path, target, "link_loop", f"symbolic link {path} -> {target} re-enters a folder")
+                            SkippedLink(
+                                path, target, "link_loop", f"symbolic link {path} -> {target} re-enters a folder"
+                            )
                         )
                     else:
                         seen.add(path.resolve())

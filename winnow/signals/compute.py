@@ -17,7 +17,8 @@ from functools import partial
 import polars as pl
 
 from schemas.recipe import FiltersConfig, Recipe
-from winnow.signals import c4, fineweb, gopher, langid, lines, pii, words
+from winnow import pii
+from winnow.signals import c4, fineweb, gopher, langid, lines, words
 from winnow.signals.text import OTHER_LINE_BREAKS
 
 #: text bytes per vectorized slice: bounds the exploded frames (~300 MB peak at 4 MB; speed is flat from 2 to 16 MB)

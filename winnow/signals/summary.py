@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from winnow.signals.pii import COLUMNS as PII_COLUMNS
+from winnow.pii import COLUMNS as PII_COLUMNS
 
 
 def language_summary(decided: pl.LazyFrame, top: int = 15) -> pl.DataFrame:
