@@ -323,10 +323,10 @@ def read_parquet(source: SourceSpec, path: Path) -> Iterator[Batch]:
 
 
 def read_text_file(source: SourceSpec, path: Path, root: Path | None = None) -> Iterator[Batch]:
-    """One ``.txt``/``.md`` file is one document; its id comes from source and content."""
+    """One ``.txt``/``.md`` file is one document; its id comes from source and content (a BOM is dropped)."""
     row = _Row(source, path)
     batch = Batch()
-    raw = path.read_bytes()
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
