@@ -374,3 +374,27 @@ def test_an_empty_night_is_not_published_and_latest_stays(tmp_path):
         _publish(tmp_path, tables)
     assert "0 curated documents, fewer than publish.min_documents = 1" in str(err.value)
     assert not (tmp_path / "releases" / "unit-ds").exists() or not any((tmp_path / "releases" / "unit-ds").iterdir())
+
+
+def test_card_and_manifest_show_the_quarantine_count_and_the_failed_files(tmp_path):
+    """Item 12 of #14: a release must always say what ingest could not use."""
+    from schemas.documents import QUARANTINE_SCHEMA
+
+    tables = _night(tmp_path)
+    clean = _publish(tmp_path / "clean", tables)
+    assert clean.manifest["intake"] == {"quarantined": 0, "by_reason": {}, "failed_files": []}
+    assert "**Quarantine.** 0 input records" in clean.card and "**Failed files.** 0 (every input" in clean.card
+    rows = [
+        ("web", "/data/in/a.jsonl", 3, "{", "malformed_json", "/data/in/a.jsonl:3: malformed JSON"),
+        ("web", "/data/in/b.jsonl", 9, "x", "malformed_json", "/data/in/b.jsonl:9: malformed JSON"),
+        ("web", "/data/in/c.jsonl.gz", None, "", "corrupt_file", "/data/in/c.jsonl.gz: cannot read past line 7"),
+    ]
+    tables.quarantine = pl.DataFrame(
+        [dict(zip(QUARANTINE_SCHEMA, (*r, "2026-11-24"))) for r in rows], schema=QUARANTINE_SCHEMA
+    ).lazy()
+    res = _publish(tmp_path / "q", tables)
+    intake = res.manifest["intake"]
+    assert intake["quarantined"] == 3 and intake["by_reason"] == {"corrupt_file": 1, "malformed_json": 2}
+    assert intake["failed_files"] == [{"path": "/data/in/c.jsonl.gz", "message": rows[2][5]}]
+    assert "**Quarantine.** 3 input records could not be used tonight (corrupt_file: 1, malformed_json: 2)" in res.card
+    assert "**Failed files.** 1:" in res.card and "- `/data/in/c.jsonl.gz`: " in res.card

@@ -63,6 +63,8 @@ class CardContext:
     checks: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)  # role -> file name in the release
     scoring: dict | None = None  # {"score_source", "model_versions"}: what selected the curated set
+    #: what ingest could not use: {"quarantined", "by_reason": {reason: n}, "failed_files": [{path, message}]}
+    intake: dict = field(default_factory=lambda: {"quarantined": 0, "by_reason": {}, "failed_files": []})
 
 
 def _front_matter(ctx: CardContext) -> str:
@@ -110,7 +112,24 @@ def _funnel_section(ctx: CardContext) -> list[str]:
     ]
     if "funnel" in ctx.images:
         out += [f"![Curation funnel]({ctx.images['funnel']})", ""]
-    return out
+    return out + _intake_lines(ctx.intake)
+
+
+def _intake_lines(intake: dict) -> list[str]:
+    """The night's quarantine and failed files: always shown, also when there are none."""
+    n, failed = intake.get("quarantined", 0), intake.get("failed_files", [])
+    reasons = ", ".join(f"{r}: {c}" for r, c in sorted(intake.get("by_reason", {}).items()))
+    out = [
+        f"**Quarantine.** {n} input records could not be used tonight" + (f" ({reasons})" if reasons else "")
+        + "; each is in the night's `quarantine` table with its file, line and reason.",
+        "",
+        f"**Failed files.** {len(failed)}" + (":" if failed else " (every input file was read to the end)."),
+        "",
+    ]  # fmt: skip
+    out += [f"- `{f['path']}`: {f['message']}" for f in failed[:20]]
+    if len(failed) > 20:
+        out.append(f"- … and {len(failed) - 20} more (see the manifest)")
+    return out + ([""] if failed else [])
 
 
 def _dedup_section(ctx: CardContext) -> list[str]:

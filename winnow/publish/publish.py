@@ -119,6 +119,27 @@ def _source_files(tables: NightTables) -> dict[str, str]:
     return out
 
 
+def _intake_summary(quarantine: pl.LazyFrame | None, prefix: str | None) -> dict:
+    """The night's quarantine count by reason, and the files that could not be read to the end."""
+    if quarantine is None:
+        return {"quarantined": 0, "by_reason": {}, "failed_files": []}
+    q = quarantine.select("reason", "source_file", "message").collect()
+    by_reason = dict(q.group_by("reason").len().sort("reason").iter_rows())
+    failed = q.filter(pl.col("reason") == "corrupt_file")
+
+    def rel(p: str | None) -> str:
+        return p.removeprefix(prefix) if p and prefix else str(p)
+
+    return {
+        "quarantined": q.height,
+        "by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "failed_files": [
+            {"path": rel(f), "message": (m or "").replace(prefix or "\0", "")}
+            for f, m in failed.select("source_file", "message").iter_rows()
+        ],
+    }
+
+
 def _annotation_summary(annotations: pl.LazyFrame | None) -> dict | None:
     if annotations is None:
         return None
@@ -250,6 +271,7 @@ def _manifest(ctx: CardContext, shards: list[dict]) -> dict:
             "validation": ctx.checks,
         },
         "funnel": ctx.funnel.to_dicts(),
+        "intake": ctx.intake,
         "language_mix": ctx.language_mix.to_dicts(),
         "dedup": None if ctx.dedup is None else ctx.dedup.to_dicts(),
         "compute": {"file": COMPUTE_JSON, "tokens": ctx.compute["tokens"]},
@@ -337,6 +359,7 @@ def publish_night(
             checks=checks or {},
             images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG},
             scoring=scoring_summary(tables.scored if tables.scored is not None else tables.curated),
+            intake=_intake_summary(tables.quarantine, prefix),
         )
         card = build_card(ctx)
         stage.write_file(CARD, card)
