@@ -21,12 +21,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CrawlConfig(_Strict):
+    """How a ``warc`` or ``wet`` source becomes documents (winnow/ingest/warc.py; docs/ingest.md)."""
+
+    #: HTML to text: resiliparse (the default, fastest; bench/crawl) or trafilatura
+    extractor: Literal["resiliparse", "trafilatura"] = "resiliparse"
+    #: keep each page's decoded HTML in the document metadata (``html``), for audits
+    keep_html: bool = False
+    #: a larger HTTP payload is quarantined (page_too_large) instead of extracted
+    max_page_mb: float = Field(10.0, gt=0)
+    #: blocklist files (relative to the recipe), one domain or URL prefix per line, ``#`` comments
+    url_blocklists: list[str] = Field(default_factory=list)
+    #: a URL with one of these words as a token is filtered (url_banned_word)
+    banned_url_words: list[str] = Field(default_factory=list)
+    #: at most this many documents per host and night (domain_cap); None = no cap
+    max_docs_per_domain: int | None = Field(None, ge=1)
+
+
 class SourceSpec(_Strict):
     """One input source. ``path`` may contain ``{partition}`` (the day, YYYY-MM-DD) and globs."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     path: str
-    format: Literal["jsonl", "parquet", "text"]
+    #: warc: crawl responses (.warc, .warc.gz), HTML extracted; wet: extracted text (.wet, .wet.gz)
+    format: Literal["jsonl", "parquet", "text", "warc", "wet"]
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"
@@ -39,6 +57,8 @@ class SourceSpec(_Strict):
     #: a text folder's symbolic links are read only while they stay inside the folder; true reads
     #: links that leave it too (a link loop or a dangling link is never read)
     follow_outside_links: bool = False
+    #: warc / wet sources only
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
 
 
 class GopherQualityConfig(_Strict):

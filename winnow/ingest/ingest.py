@@ -28,6 +28,8 @@ from winnow.ingest.readers import (
     read_text_file,
 )
 from winnow.ingest.sources import resolve_source_files
+from winnow.ingest.url_filter import UrlFilter, load_blocklist
+from winnow.ingest.warc import read_warc
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +42,24 @@ class IngestResult:
     errors: list[str] = field(default_factory=list)  # one message per file that failed
 
 
-def _read(source: SourceSpec, path: Path, root: Path) -> Iterator[Batch]:
+def _read(source: SourceSpec, path: Path, root: Path, url_filter: UrlFilter | None) -> Iterator[Batch]:
     if source.format == "jsonl":
         return read_jsonl(source, path)
     if source.format == "parquet":
         return read_parquet(source, path)
+    if source.format in ("warc", "wet"):
+        return read_warc(source, path, url_filter)
     return read_text_file(source, path, root)
+
+
+def _url_filter(source: SourceSpec, recipe_dir: Path) -> UrlFilter | None:
+    """A crawl source's URL rules, its blocklists read once (relative to the recipe)."""
+    if source.format not in ("warc", "wet"):
+        return None
+    c = source.crawl
+    domains, prefixes = load_blocklist([p if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists])
+    words = frozenset(w.lower() for w in c.banned_url_words)
+    return UrlFilter(domains, prefixes, words, c.max_docs_per_domain)
 
 
 class _PartWriter:
@@ -112,8 +126,10 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
                 log.error(msg)
         root = Path(source.path.replace("{partition}", partition))
         root = root if root.is_absolute() else recipe_dir / root
+        rules = _url_filter(source, recipe_dir)  # one per source and night: the domain cap spans its files
         for path in paths:
-            _read_file(source, path, root, partition, ingested_at, work_dir / f"{len(parts.files) + 1:05d}", parts)
+            stem = work_dir / f"{len(parts.files) + 1:05d}"
+            _read_file(source, path, root, partition, ingested_at, stem, parts, rules)
     if parts.failures:
         failed = work_dir / "quarantine-files.parquet"
         pl.DataFrame(parts.failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
@@ -125,14 +141,21 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
 
 
 def _read_file(
-    source: SourceSpec, path: Path, root: Path, partition: str, ingested_at: datetime, stem: Path, parts: _Parts
+    source: SourceSpec,
+    path: Path,
+    root: Path,
+    partition: str,
+    ingested_at: datetime,
+    stem: Path,
+    parts: _Parts,
+    url_filter: UrlFilter | None = None,
 ) -> None:
     """One file into its own document and quarantine parts, kept only if it was read to the end."""
     docs_w = _PartWriter(stem.with_name(f"docs-{stem.name}.parquet"))
     q_w = _PartWriter(stem.with_name(f"quarantine-{stem.name}.parquet"))
     status = "ok"
     try:
-        for batch in _read(source, path, root):
+        for batch in _read(source, path, root, url_filter):
             d, q = batch_frames(batch, partition, ingested_at)
             docs_w.write(d)
             q_w.write(q)
