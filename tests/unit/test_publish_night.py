@@ -398,3 +398,6 @@ def test_card_and_manifest_show_the_quarantine_count_and_the_failed_files(tmp_pa
     assert intake["failed_files"] == [{"path": "/data/in/c.jsonl.gz", "message": rows[2][5]}]
     assert "**Quarantine.** 3 input records could not be used tonight (corrupt_file: 1, malformed_json: 2)" in res.card
     assert "**Failed files.** 1:" in res.card and "- `/data/in/c.jsonl.gz`: " in res.card
+    ingest = res.funnel.filter((pl.col("stage") == "ingest") & (pl.col("kind") == "removed"))
+    assert dict(zip(ingest["reason"], ingest["documents"])) == {"malformed_json": 2, "corrupt_file": 1}
+    assert res.funnel["documents"][0] == clean.funnel["documents"][0] + 3  # raw counts every record

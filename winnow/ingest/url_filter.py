@@ -73,6 +73,9 @@ class UrlFilter:
                 return "url_banned_word", f"banned word(s) in the URL: {', '.join(hit)}"
         if self.max_docs_per_domain is not None:
             if self.counts[host] >= self.max_docs_per_domain:
-                return "domain_cap", f"{host} already has {self.max_docs_per_domain} documents tonight (max_docs_per_domain)"
+                return (
+                    "domain_cap",
+                    f"{host} already has {self.max_docs_per_domain} documents tonight (max_docs_per_domain)",
+                )
             self.counts[host] += 1
         return None

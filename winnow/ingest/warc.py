@@ -114,4 +114,3 @@ def _record(batch, row, data, offset, n, wet, rules, max_bytes, cfg) -> tuple[st
         meta["html"] = text
     date = rec.record_date.isoformat() if rec.record_date is not None else None
     return row.add(batch, {"id": rid.strip("<>"), "url": url, "date": date, **meta}, n, body)
-

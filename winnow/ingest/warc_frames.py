@@ -104,7 +104,9 @@ def _split(buf: bytes, base: int, final: bool) -> tuple[list[Frame], int]:
             end = n if nxt < 0 else nxt
             junk = buf[pos:end]
             if junk.strip():
-                frames.append(Frame(base + pos, b"", ("unframed_bytes", f"{len(junk)} bytes that are not a WARC record")))
+                frames.append(
+                    Frame(base + pos, b"", ("unframed_bytes", f"{len(junk)} bytes that are not a WARC record"))
+                )
             pos = end
             continue
         hdr_end = buf.find(b"\r\n\r\n", pos)
@@ -151,7 +153,10 @@ def frames(path: Path) -> Iterator[Frame]:
             for f in got:
                 f.offset = offset  # a member's records are found again through the member
                 if f.problem is not None and f.problem[0] == "truncated_record":  # the member is whole: the length lied
-                    f.problem = ("content_length_mismatch", f.problem[1].replace("the file ends", "its gzip member ends"))
+                    f.problem = (
+                        "content_length_mismatch",
+                        f.problem[1].replace("the file ends", "its gzip member ends"),
+                    )
                 yield f
         return
     buf, base = b"", 0

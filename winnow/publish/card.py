@@ -101,8 +101,10 @@ def _funnel_section(ctx: CardContext) -> list[str]:
     out = [
         "## Funnel",
         "",
-        "Every document of the night is either in this release or removed at exactly one stage, "
-        "with the reason of that stage: the first failing filter rule (`drop_reason`), the kind of "
+        "Every record of the night is either in this release or removed at exactly one stage, "
+        "with the reason of that stage: at ingest, a crawl record's URL rule or extraction outcome, or why "
+        "a record could not be read (the night's `quarantine` table; no tokens, as no text was kept); "
+        "the first failing filter rule (`drop_reason`), the kind of "
         "duplicate, `model_below_threshold` (the quality model scored it under its calibrated threshold) "
         "or `not_curated` (scored but left out after deduplication). Removed documents are kept in the "
         "`rejected_documents`, `duplicates` and `scored_documents` tables, never lost.",

@@ -31,6 +31,7 @@ from winnow.publish.release import (
 )
 from winnow.publish.stats import (
     count_removed,
+    ingest_removed_counts,
     curated_by_lang,
     dedup_stats,
     funnel_table,
@@ -217,7 +218,8 @@ def _night_statistics(
     by_source = (
         release.group_by("source").agg(documents=pl.len(), tokens=pl.col("n_tokens").sum()).sort("source").collect()
     )
-    funnel = funnel_table(removed_counts, totals["rows"], totals["tokens"])
+    ingest_counts = ingest_removed_counts(tables.quarantine)  # URL filter, extraction, broken records
+    funnel = funnel_table(pl.concat([ingest_counts, removed_counts]), totals["rows"], totals["tokens"])
     mix = language_mix(removed_counts, curated_by_lang(release))
     dedup = dedup_stats(tables.duplicates, removed_counts)
     raw_tokens = int(funnel.filter(pl.col("kind") == "total")["tokens"][0])

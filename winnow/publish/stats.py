@@ -30,7 +30,21 @@ REMOVED_SCHEMA = {
     "reason": pl.String,
 }
 #: Order of the stages in the funnel.
-STAGES = ("filter", "dedup", "other")
+STAGES = ("ingest", "filter", "dedup", "other")
+#: quarantine reasons of crawl records, by funnel family (the rest are "input": broken records)
+CRAWL_FAMILIES = {
+    "url_filter": ("url_blocked_domain", "url_blocked", "url_banned_word", "domain_cap"),
+    "extraction": (
+        "http_redirect",
+        "http_status",
+        "non_http_record",
+        "non_html_payload",
+        "empty_payload",
+        "page_too_large",
+        "undecodable_charset",
+        "no_main_text",
+    ),
+}
 
 
 def lang_key(frame: pl.LazyFrame) -> pl.Expr:
@@ -100,6 +114,34 @@ def removed_documents(
     return pl.concat(parts, how="vertical_relaxed")
 
 
+def ingest_removed_counts(quarantine: pl.LazyFrame | None) -> pl.DataFrame:
+    """The night's quarantine as funnel rows (stage ``ingest``): records that never became documents.
+
+    Their tokens are 0: a filtered URL or a PDF was never extracted, a broken line has no text.
+    """
+    schema = {"stage": pl.String, "family": pl.String, "reason": pl.String, "lang_key": pl.String,
+              "documents": pl.Int64, "tokens": pl.Int64, "characters": pl.Int64}  # fmt: skip
+    if quarantine is None:
+        return pl.DataFrame(schema=schema)
+    family = pl.lit("input")
+    for name, reasons in CRAWL_FAMILIES.items():
+        family = pl.when(pl.col("reason").is_in(list(reasons))).then(pl.lit(name)).otherwise(family)
+    return (
+        quarantine.group_by("reason")
+        .agg(documents=pl.len().cast(pl.Int64))
+        .with_columns(
+            stage=pl.lit("ingest"),
+            family=family,
+            lang_key=pl.lit(UNKNOWN_LANG),
+            tokens=pl.lit(0, pl.Int64),
+            characters=pl.lit(0, pl.Int64),
+        )  # fmt: skip
+        .select(list(schema))
+        .sort("reason")
+        .collect()
+    )
+
+
 def count_removed(removed: pl.LazyFrame, tokenizer: str = "gpt2") -> pl.DataFrame:
     """Tokenize the removed documents (batched, streaming) and keep what the stats need."""
     return (
@@ -155,7 +197,12 @@ def funnel_table(removed_counts: pl.DataFrame, curated_docs: int, curated_tokens
     raw_tokens = curated_tokens + int(by_reason["tokens"].sum() or 0)
     rows = [("raw (all documents of the night)", "total", None, None, raw_docs, raw_tokens)]
     docs, toks = raw_docs, raw_tokens
-    labels = {"filter": "after filters", "dedup": "after deduplication", "other": "after scoring"}
+    labels = {
+        "ingest": "after ingest (documents)",
+        "filter": "after filters",
+        "dedup": "after deduplication",
+        "other": "after scoring",
+    }
     present = [s for s in STAGES if s in set(by_reason["stage"].to_list())]
     last_stage = present[-1] if present else None
     for stage in STAGES:
