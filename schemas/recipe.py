@@ -36,6 +36,9 @@ class CrawlConfig(_Strict):
     banned_url_words: list[str] = Field(default_factory=list)
     #: at most this many documents per host and night (domain_cap); None = no cap
     max_docs_per_domain: int | None = Field(None, ge=1)
+    #: a line found in at least this many documents of one host in the night is site boilerplate
+    #: (menus, banners, footers) and removed from them, as CCNet does; None keeps every line
+    site_boilerplate_min_docs: int | None = Field(3, ge=2)
 
 
 class SourceSpec(_Strict):

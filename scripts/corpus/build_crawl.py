@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts.corpus.fetch_debian_text import DEFAULT_CACHE, fetch_deb  # noqa: E402
+from scripts.corpus.fetch_debian_text import DEFAULT_CACHE, fetch_deb
 
 NIGHT = "2026-11-24"
 SEED = 20261124
@@ -104,7 +104,7 @@ def site_page(package: str, rel: str, raw: bytes) -> Page:
     host = SITES[package][0]
     if package == "python3.11-doc":
         host = PY_HOSTS[int(hashlib.sha1(rel.encode()).hexdigest(), 16) % len(PY_HOSTS)]
-    inner = (m.group(1) if (m := _BODY.search(raw)) else raw)
+    inner = m.group(1) if (m := _BODY.search(raw)) else raw
     title = m2.group(1) if (m2 := _TITLE.search(raw)) else b""
     path = rel.split("/html/", 1)[-1].split("/debian-reference/", 1)[-1]
     return Page(f"https://{host}/{path}", body=chrome(package, inner, title).encode("utf-8"))
@@ -159,9 +159,14 @@ def noise_pages(pages: list[tuple[str, str, bytes]]) -> list[Page]:
     pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
     png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
     farm = [
-        Page(f"https://deals-deals.example/cheap-offer-{i}.html",
-             body=(f"<html><body><h1>Best deal {i}</h1><p>" + "Buy now and save big on top brands today. " * 20
-                   + "</p></body></html>").encode())  # fmt: skip
+        Page(
+            f"https://deals-deals.example/cheap-offer-{i}.html",
+            body=(
+                f"<html><body><h1>Best deal {i}</h1><p>"
+                + "Buy now and save big on top brands today. " * 20
+                + "</p></body></html>"
+            ).encode(),
+        )  # fmt: skip
         for i in range(40)
     ]
     return [

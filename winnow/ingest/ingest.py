@@ -27,6 +27,7 @@ from winnow.ingest.readers import (
     read_parquet,
     read_text_file,
 )
+from winnow.ingest.site_lines import strip_site_boilerplate
 from winnow.ingest.sources import resolve_source_files
 from winnow.ingest.url_filter import UrlFilter, load_blocklist
 from winnow.ingest.warc import read_warc
@@ -57,7 +58,7 @@ def _url_filter(source: SourceSpec, recipe_dir: Path) -> UrlFilter | None:
     if source.format not in ("warc", "wet"):
         return None
     c = source.crawl
-    domains, prefixes = load_blocklist([p if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists])
+    domains, prefixes = load_blocklist([Path(p) if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists])
     words = frozenset(w.lower() for w in c.banned_url_words)
     return UrlFilter(domains, prefixes, words, c.max_docs_per_domain)
 
@@ -135,6 +136,12 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
         pl.DataFrame(parts.failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
         parts.quarantine.append(failed)
     documents, duplicates = _first_of_each_id(parts.docs)
+    site_lines = {
+        s.name: s.crawl.site_boilerplate_min_docs
+        for s in recipe.sources
+        if s.format in ("warc", "wet") and s.crawl.site_boilerplate_min_docs is not None
+    }
+    documents = strip_site_boilerplate(documents, site_lines)
     base_q = pl.scan_parquet(parts.quarantine) if parts.quarantine else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
     quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), duplicates.cast(QUARANTINE_SCHEMA)])  # type: ignore[arg-type]
     return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, parts.files, parts.errors)  # type: ignore[arg-type]

@@ -31,10 +31,10 @@ from winnow.publish.release import (
 )
 from winnow.publish.stats import (
     count_removed,
-    ingest_removed_counts,
     curated_by_lang,
     dedup_stats,
     funnel_table,
+    ingest_removed_counts,
     language_mix,
     removed_documents,
 )
