@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.metadata import bullet_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import RecipeResource, StoreResource
+from assets.resources import RecipeResource, SettingsResource, StoreResource
 from winnow.ingest import IngestResult, ingest_partition
 
 GROUP = "ingest"
@@ -35,11 +35,12 @@ FILES_CHECK = "all_files_readable"
         )
     ],
 )
-def ingest(context: dg.AssetExecutionContext, recipe: RecipeResource, store: StoreResource):
+def ingest(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource, store: StoreResource):
     """Read every source of the recipe for this partition; bad rows go to quarantine."""
     night = context.partition_key
     with store.store.scratch(f"ingest-{night}") as work:
-        res = ingest_partition(recipe.load(), recipe.recipe_dir, night, work_dir=work)
+        workers = settings.get().work.ingest_workers
+        res = ingest_partition(recipe.load(), recipe.recipe_dir, night, work_dir=work, workers=workers)
         for err in res.errors:
             context.log.error(f"ingest error: {err}")
         yield dg.Output(res.documents, output_name="raw_documents", metadata=_documents_metadata(res))

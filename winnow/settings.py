@@ -70,6 +70,9 @@ class WorkSettings(_Strict):
     dedup_batch_mb: float = Field(8, gt=0)
     #: dedup signature processes: 1 = in the step's process (least memory); more = spawned workers
     dedup_workers: int = Field(1, ge=1)
+    #: ingest reads this many files at once on spawned processes (worth it for crawls, whose HTML
+    #: extraction is CPU-bound; each process costs about a second to start); 1 = in the step's process
+    ingest_workers: int = Field(1, ge=1)
 
 
 class ValidationSettings(_Strict):

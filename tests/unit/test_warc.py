@@ -181,3 +181,24 @@ def test_lines_repeated_across_a_sites_pages_are_removed_as_boilerplate(tmp_path
     assert {json.loads(m)["site_boilerplate_lines"] for m in blog["metadata"]} == {2}
     other = docs.filter(pl.col("url").str.contains("other.example"))  # 2 pages: under the 3-document threshold
     assert other["text"].str.contains("newsletter").all()
+
+
+def test_files_read_on_two_processes_give_the_same_night_and_the_cap_spans_files(tmp_path):
+    pages = [
+        Page(f"https://farm.example/{i}.html", body=f"<html><body><p>Offer {i}, buy now.</p></body></html>".encode())
+        for i in range(6)
+    ]
+    files = {f"f{k}.warc.gz": b"".join(warc_members(pages[k * 3 : (k + 1) * 3], second=k * 3)) for k in range(2)}
+    d = tmp_path / "in" / P
+    d.mkdir(parents=True)
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    src = {"name": "cc", "path": "{partition}/*.warc.gz", "format": "warc", "crawl": {"max_docs_per_domain": 4}}
+    recipe = Recipe.model_validate({"name": "t", "version": 1, "sources": [src]})
+    one = ingest_partition(recipe, tmp_path / "in", P, tmp_path / "w1")
+    two = ingest_partition(recipe, tmp_path / "in", P, tmp_path / "w2", workers=2)
+    a, b = one.documents.collect(), two.documents.collect()
+    assert a.drop("ingested_at").equals(b.drop("ingested_at")) and a.height == 4  # the first 4 in file order
+    assert sorted(a["url"]) == sorted(p.url for p in pages[:4])
+    qa, qb = one.quarantine.collect(), two.quarantine.collect()
+    assert qa.equals(qb) and qa["reason"].to_list() == ["domain_cap", "domain_cap"]

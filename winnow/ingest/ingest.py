@@ -27,7 +27,7 @@ from winnow.ingest.readers import (
     read_parquet,
     read_text_file,
 )
-from winnow.ingest.site_lines import strip_site_boilerplate
+from winnow.ingest.crawl_night import cap_per_domain, strip_site_boilerplate
 from winnow.ingest.sources import resolve_source_files
 from winnow.ingest.url_filter import UrlFilter, load_blocklist
 from winnow.ingest.warc import read_warc
@@ -60,7 +60,7 @@ def _url_filter(source: SourceSpec, recipe_dir: Path) -> UrlFilter | None:
     c = source.crawl
     domains, prefixes = load_blocklist([Path(p) if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists])
     words = frozenset(w.lower() for w in c.banned_url_words)
-    return UrlFilter(domains, prefixes, words, c.max_docs_per_domain)
+    return UrlFilter(domains, prefixes, words)
 
 
 class _PartWriter:
@@ -96,17 +96,22 @@ class _Parts:
     failures: list[dict] = field(default_factory=list)
 
 
-def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path) -> IngestResult:
+def ingest_partition(
+    recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path, workers: int = 1
+) -> IngestResult:
     """Read every source of ``recipe`` for ``partition`` into parts under ``work_dir``.
 
     Phases: read each file into its own part (a corrupt file contributes one row naming
-    it), then move repeated ids to quarantine. Returns lazy scans of the documents and
-    the quarantine (both in canonical schemas); the caller persists them before
-    ``work_dir`` is removed.
+    it), on ``workers`` processes when more than one; then, over the whole night in file
+    order, move repeated ids to quarantine and apply the crawl rules that need the night.
+    Returns lazy scans of the documents and the quarantine (both in canonical schemas);
+    the caller persists them before ``work_dir`` is removed. The result does not depend
+    on ``workers``.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     ingested_at = datetime.now(UTC).replace(microsecond=0)
     parts = _Parts()
+    jobs: list[tuple[SourceSpec, Path, Path, UrlFilter | None]] = []
     for source in recipe.sources:
         found = resolve_source_files(source, partition, recipe_dir)
         paths = found.files
@@ -127,15 +132,20 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
                 log.error(msg)
         root = Path(source.path.replace("{partition}", partition))
         root = root if root.is_absolute() else recipe_dir / root
-        rules = _url_filter(source, recipe_dir)  # one per source and night: the domain cap spans its files
-        for path in paths:
-            stem = work_dir / f"{len(parts.files) + 1:05d}"
-            _read_file(source, path, root, partition, ingested_at, stem, parts, rules)
+        rules = _url_filter(source, recipe_dir)
+        jobs += [(source, path, root, rules) for path in paths]
+    _read_all(jobs, partition, ingested_at, work_dir, parts, workers)
     if parts.failures:
         failed = work_dir / "quarantine-files.parquet"
         pl.DataFrame(parts.failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
         parts.quarantine.append(failed)
     documents, duplicates = _first_of_each_id(parts.docs)
+    caps = {
+        s.name: s.crawl.max_docs_per_domain
+        for s in recipe.sources
+        if s.format in ("warc", "wet") and s.crawl.max_docs_per_domain is not None
+    }
+    documents, capped = cap_per_domain(documents, caps)
     site_lines = {
         s.name: s.crawl.site_boilerplate_min_docs
         for s in recipe.sources
@@ -143,8 +153,43 @@ def ingest_partition(recipe: Recipe, recipe_dir: Path, partition: str, work_dir:
     }
     documents = strip_site_boilerplate(documents, site_lines)
     base_q = pl.scan_parquet(parts.quarantine) if parts.quarantine else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
-    quarantine = pl.concat([base_q.select(list(QUARANTINE_SCHEMA)), duplicates.cast(QUARANTINE_SCHEMA)])  # type: ignore[arg-type]
+    quarantine = pl.concat(
+        [base_q.select(list(QUARANTINE_SCHEMA)), duplicates.cast(QUARANTINE_SCHEMA), capped]  # type: ignore[arg-type]
+    )
     return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, parts.files, parts.errors)  # type: ignore[arg-type]
+
+
+def _read_all(jobs: list, partition: str, ingested_at: datetime, work_dir: Path, parts: _Parts, workers: int) -> None:
+    """Every file into its own parts, merged in job order (so the night is the same for any ``workers``)."""
+    stems = [work_dir / f"{i + 1:05d}" for i in range(len(jobs))]
+    if workers <= 1 or len(jobs) <= 1:
+        for (source, path, root, rules), stem in zip(jobs, stems):
+            _read_file(source, path, root, partition, ingested_at, stem, parts, rules)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [
+            pool.submit(_read_one, source, path, root, partition, ingested_at, stem, rules)
+            for (source, path, root, rules), stem in zip(jobs, stems)
+        ]
+        for f in futures:  # in job order
+            one = f.result()
+            parts.docs += one.docs
+            parts.quarantine += one.quarantine
+            parts.files += one.files
+            parts.errors += one.errors
+            parts.failures += one.failures
+
+
+def _read_one(
+    source: SourceSpec, path: Path, root: Path, partition: str, ingested_at: datetime, stem: Path, rules
+) -> _Parts:
+    """One file in a worker process: its parts and stats."""
+    one = _Parts()
+    _read_file(source, path, root, partition, ingested_at, stem, one, rules)
+    return one
 
 
 def _read_file(

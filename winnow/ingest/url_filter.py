@@ -5,8 +5,9 @@ Rules, in order, each with its reason code (they reach the funnel through quaran
 * ``url_blocked_domain``: the host, or a parent domain of it, is in a blocklist file;
 * ``url_blocked``: the URL starts with a blocked URL (an entry holding a ``/``);
 * ``url_banned_word``: a banned word is a token of the lower-cased URL (split at
-  non-alphanumerics, so "sex" does not match "essex");
-* ``domain_cap``: the night already has ``max_docs_per_domain`` documents of this host.
+  non-alphanumerics, so "sex" does not match "essex").
+
+The per-domain cap needs the whole night: ``winnow.ingest.crawl_night``.
 
 Blocklists are plain files named in the recipe, one entry per line, ``#`` comments: nothing
 is downloaded at run time.
@@ -15,8 +16,7 @@ is downloaded at run time.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,16 +48,14 @@ def host_of(url: str) -> str:
 
 @dataclass
 class UrlFilter:
-    """The recipe's URL rules for one source; ``counts`` carries the per-domain cap across a night's files."""
+    """The recipe's URL rules for one source."""
 
     domains: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     banned_words: frozenset[str] = frozenset()
-    max_docs_per_domain: int | None = None
-    counts: Counter = field(default_factory=Counter)
 
     def check(self, url: str) -> tuple[str, str] | None:
-        """Why ``url`` is filtered, as (reason, message), or None to keep it (and count it for the cap)."""
+        """Why ``url`` is filtered, as (reason, message), or None to keep it."""
         host = host_of(url)
         parts = host.split(".")
         for i in range(len(parts) - 1):
@@ -71,11 +69,4 @@ class UrlFilter:
             hit = sorted(self.banned_words.intersection(_TOKEN.findall(url.lower())))
             if hit:
                 return "url_banned_word", f"banned word(s) in the URL: {', '.join(hit)}"
-        if self.max_docs_per_domain is not None:
-            if self.counts[host] >= self.max_docs_per_domain:
-                return (
-                    "domain_cap",
-                    f"{host} already has {self.max_docs_per_domain} documents tonight (max_docs_per_domain)",
-                )
-            self.counts[host] += 1
         return None
