@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from schemas.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA
 from schemas.recipe import Recipe, SourceSpec
+from winnow.ingest.crawl_night import cap_per_domain, strip_site_boilerplate
 from winnow.ingest.readers import (
     Batch,
     CorruptFileError,
@@ -27,7 +28,6 @@ from winnow.ingest.readers import (
     read_parquet,
     read_text_file,
 )
-from winnow.ingest.crawl_night import cap_per_domain, strip_site_boilerplate
 from winnow.ingest.sources import resolve_source_files
 from winnow.ingest.url_filter import UrlFilter, load_blocklist
 from winnow.ingest.warc import read_warc
