@@ -16,27 +16,44 @@ is downloaded at run time.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import numpy as np
+import xxhash
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def load_blocklist(paths: list[Path]) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(blocked domains, blocked URL prefixes) from blocklist files."""
-    domains: set[str] = set()
-    prefixes: list[str] = []
-    for p in paths:
-        for line in Path(p).read_text(encoding="utf-8").splitlines():
-            entry = line.split("#", 1)[0].strip().lower()
-            if not entry:
-                continue
-            if "/" in entry:
-                prefixes.append(entry.split("://", 1)[-1])
-            else:
-                domains.add(entry.lstrip("."))
-    return frozenset(domains), tuple(sorted(prefixes))
+def load_blocklist(paths: list[Path]) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
+    """(sorted xxh64 hashes of the blocked domains, blocked URL prefixes by host) from blocklist files.
+
+    Real blocklists hold millions of domains (datatrove's integrated list: 4.6 million); as
+    8-byte hashes they take 37 MB instead of about 400 MB of Python strings, and pickle
+    cheaply to worker processes. A lookup is a binary search per parent domain of the host.
+    """
+    key = tuple((str(p), Path(p).stat().st_mtime_ns, Path(p).stat().st_size) for p in paths)
+    return _load(key)
+
+
+@lru_cache(maxsize=8)
+def _load(key: tuple) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
+    hashes: list[int] = []
+    prefixes: dict[str, list[str]] = {}
+    for path, _mtime, _size in key:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                entry = line.split("#", 1)[0].strip().lower()
+                if not entry:
+                    continue
+                if "/" in entry:
+                    bare = entry.split("://", 1)[-1]
+                    prefixes.setdefault(bare.split("/", 1)[0], []).append(bare)
+                else:
+                    hashes.append(xxhash.xxh64_intdigest(entry.lstrip(".").encode()))
+    return np.unique(np.array(hashes, dtype=np.uint64)), {h: tuple(sorted(v)) for h, v in prefixes.items()}
 
 
 def host_of(url: str) -> str:
@@ -50,21 +67,26 @@ def host_of(url: str) -> str:
 class UrlFilter:
     """The recipe's URL rules for one source."""
 
-    domains: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
+    domains: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # sorted xxh64 hashes
+    prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # host -> blocked URL prefixes
     banned_words: frozenset[str] = frozenset()
 
     def check(self, url: str) -> tuple[str, str] | None:
         """Why ``url`` is filtered, as (reason, message), or None to keep it."""
         host = host_of(url)
         parts = host.split(".")
-        for i in range(len(parts) - 1):
-            if ".".join(parts[i:]) in self.domains:
-                return "url_blocked_domain", f"domain {'.'.join(parts[i:])} is in a blocklist"
-        bare = url.lower().split("://", 1)[-1]
-        for prefix in self.prefixes:
-            if bare.startswith(prefix):
-                return "url_blocked", f"URL starts with blocked {prefix}"
+        if self.domains.size:
+            for i in range(len(parts) - 1):
+                domain = ".".join(parts[i:])
+                h = np.uint64(xxhash.xxh64_intdigest(domain.encode()))
+                j = int(np.searchsorted(self.domains, h))
+                if j < self.domains.size and self.domains[j] == h:
+                    return "url_blocked_domain", f"domain {domain} is in a blocklist"
+        if self.prefixes:
+            bare = url.lower().split("://", 1)[-1]
+            for prefix in self.prefixes.get(host, ()):
+                if bare.startswith(prefix):
+                    return "url_blocked", f"URL starts with blocked {prefix}"
         if self.banned_words:
             hit = sorted(self.banned_words.intersection(_TOKEN.findall(url.lower())))
             if hit:
