@@ -15,7 +15,6 @@ Each tool runs in its own process tree: wall time, CPU seconds of the tree and i
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 import time
@@ -119,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for tool in ("datatrove", "winnow"):
         out = Path(tempfile.mkdtemp(prefix=f"bench-crawl-{tool}-"))
-        m = run_measured([sys.executable, "-m", "bench.crawl.run", "--child", tool, str(args.dir), str(out)], capture=True)
+        m = run_measured(
+            [sys.executable, "-m", "bench.crawl.run", "--child", tool, str(args.dir), str(out)], capture=True
+        )
         got = json.loads(m.pop("stdout").strip().splitlines()[-1])
         summary[tool] = {
             **m,
