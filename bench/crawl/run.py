@@ -63,9 +63,11 @@ def _child(tool: str, folder: str, out: str) -> None:
         recipe = Recipe.model_validate({"name": "bench", "version": 1, "sources": [src]})
         res = ingest_partition(recipe, folder_p, "2026-11-24", out_p / "work", workers=2)
         res.documents.sink_parquet(out_p / "docs.parquet")
-        docs = res.documents.select("text").collect()
-        n, chars = docs.height, int(docs["text"].str.len_chars().sum())
-        q = res.quarantine.collect().height
+        import polars as pl
+
+        stats = pl.scan_parquet(out_p / "docs.parquet").select(n=pl.len(), c=pl.col("text").str.len_chars().sum())
+        n, chars = (int(v) for v in stats.collect().row(0))
+        q = res.quarantine.select(pl.len()).collect().item()
     else:
         from datatrove.executor import LocalPipelineExecutor
         from datatrove.pipeline.extractors import Trafilatura
