@@ -46,7 +46,8 @@ class SourceSpec(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     path: str
-    #: warc: crawl responses (.warc, .warc.gz), HTML extracted; wet: extracted text (.wet, .wet.gz)
+    #: warc: crawl responses (.warc, .warc.gz, also ARC: .arc, .arc.gz), HTML extracted;
+    #: wet: extracted text (.wet, .wet.gz)
     format: Literal["jsonl", "parquet", "text", "warc", "wet"]
     text_field: str = "text"
     id_field: str | None = "id"

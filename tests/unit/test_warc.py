@@ -202,3 +202,19 @@ def test_files_read_on_two_processes_give_the_same_night_and_the_cap_spans_files
     assert sorted(a["url"]) == sorted(p.url for p in pages[:4])
     qa, qb = one.quarantine.collect(), two.quarantine.collect()
     assert qa.equals(qb) and qa["reason"].to_list() == ["domain_cap", "domain_cap"]
+
+
+def test_arc_files_are_read_like_warc(tmp_path):
+    pages = [_page(i) for i in range(3)]
+
+    def arc_record(url: str, payload: bytes) -> bytes:
+        return f"{url} 10.0.0.1 20261124030000 text/html {len(payload)}\n".encode() + payload + b"\n"
+
+    desc = b"1 0 Winnow\nURL IP-address Archive-date Content-type Archive-length\n"
+    head = f"filedesc://sample.arc 0.0.0.0 20261124030000 text/plain {len(desc)}\n".encode() + desc + b"\n"
+    records = [arc_record(p.url, http_response(p, DATE)) for p in pages]
+    docs, q = _ingest(tmp_path, {"a.arc.gz": b"".join(gzip.compress(r) for r in [head, *records])})
+    assert q.height == 0 and sorted(docs["url"]) == sorted(p.url for p in pages)
+    assert str(docs["created_at"][0]).startswith("2026-11-24 03:00:00")
+    plain, q2 = _ingest(tmp_path / "plain", {"a.arc": head + b"".join(records)[:-300]})  # cut inside the last record
+    assert plain.height == 2 and q2["reason"].to_list() == ["truncated_record"]

@@ -14,6 +14,9 @@ then parsed by fastwarc:
   one Common Crawl's index gives. A corrupt member is skipped to the next gzip header; a
   cut member at the end is reported as truncated.
 
+ARC files (the Internet Archive's format before WARC: ``.arc``, ``.arc.gz``) are framed by
+their record header lines and handed on as WARC response records.
+
 ``frames(path)`` yields ``Frame``s: the record's bytes and offset, or a problem (reason code
 and message) for bytes that are not a whole record. Memory holds one record at a time.
 """
@@ -21,6 +24,7 @@ and message) for bytes that are not a whole record. Memory holds one record at a
 from __future__ import annotations
 
 import re
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -139,9 +143,59 @@ def _split(buf: bytes, base: int, final: bool) -> tuple[list[Frame], int]:
     return frames, pos
 
 
+_ARC_HEADER = re.compile(rb"(\S+) (\S+) (\d{14}) (\S*) (\d+)\r?\n")
+
+
+def _split_arc(buf: bytes, base: int, final: bool) -> tuple[list[Frame], int]:
+    """ARC v1 records (``URL IP date mime length`` line, then the HTTP response) as WARC response records.
+
+    The ``filedesc://`` record that opens an ARC file describes it and is skipped; each record
+    becomes the WARC record a crawler would write today, so parsing is the same for both.
+    """
+    frames: list[Frame] = []
+    pos, n = 0, len(buf)
+    while pos < n:
+        while pos < n and buf[pos : pos + 1] in (b"\n", b"\r"):
+            pos += 1
+        if pos >= n:
+            break
+        m = _ARC_HEADER.match(buf, pos)
+        if m is None:
+            eol = buf.find(b"\n", pos)
+            if eol < 0 and not final:
+                break
+            frames.append(Frame(base + pos, b"", ("unframed_bytes", "a line that is not an ARC record header")))
+            pos = n if eol < 0 else eol + 1
+            continue
+        start, end = m.end(), m.end() + int(m.group(5))
+        if end > n:
+            if not final:
+                break
+            frames.append(
+                Frame(
+                    base + pos, b"", ("truncated_record", f"ARC length {m.group(5).decode()}, but the file ends early")
+                )
+            )
+            return frames, n
+        url, date = m.group(1).decode("utf-8", "replace"), m.group(3).decode()
+        if not url.startswith("filedesc:"):
+            payload = buf[start:end]
+            iso = f"{date[:4]}-{date[4:6]}-{date[6:8]}T{date[8:10]}:{date[10:12]}:{date[12:14]}Z"
+            rid = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'arc:{url}:{date}:{base + pos}')}>"
+            head = (
+                f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: {rid}\r\nWARC-Date: {iso}\r\n"
+                f"WARC-Target-URI: {url}\r\nContent-Type: application/http; msgtype=response\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n"
+            )
+            frames.append(Frame(base + pos, head.encode() + payload + b"\r\n\r\n"))
+        pos = end
+    return frames, pos
+
+
 def frames(path: Path) -> Iterator[Frame]:
-    """Every record of a ``.warc``/``.warc.gz``/``.wet``/``.wet.gz`` file, or the problem in its place."""
+    """Every record of a WARC, WET or ARC file (plain or ``.gz``), or the problem in its place."""
     path = Path(path)
+    split = _split_arc if ".arc" in path.name.lower() else _split
     if path.name.lower().endswith(".gz"):
         for offset, data, problem in _decompressed(path):
             if problem is not None:
@@ -149,7 +203,7 @@ def frames(path: Path) -> Iterator[Frame]:
                 yield Frame(offset, b"", (reason, problem))
                 continue
             assert data is not None
-            got, used = _split(data, offset, final=True)
+            got, used = split(data, offset, final=True)
             for f in got:
                 f.offset = offset  # a member's records are found again through the member
                 if f.problem is not None and f.problem[0] == "truncated_record":  # the member is whole: the length lied
@@ -164,7 +218,7 @@ def frames(path: Path) -> Iterator[Frame]:
         if not buf:
             base = offset
         buf += data
-        got, used = _split(buf, base, final=at_end)
+        got, used = split(buf, base, final=at_end)
         yield from got
         buf, base = buf[used:], base + used
         if at_end:
