@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 
 from schemas.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA
 from schemas.recipe import Recipe, SourceSpec
-from winnow.ingest.crawl_night import cap_per_domain, strip_site_boilerplate
 from winnow.ingest.readers import (
     Batch,
     CorruptFileError,
@@ -28,9 +27,10 @@ from winnow.ingest.readers import (
     read_parquet,
     read_text_file,
 )
+from winnow.ingest.site_boilerplate import strip_site_boilerplate
 from winnow.ingest.sources import resolve_source_files
 from winnow.ingest.url_filter import UrlFilter, load_blocklist
-from winnow.ingest.warc import read_warc
+from winnow.ingest.warc import domain_caps, read_warc
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,15 @@ class IngestResult:
     errors: list[str] = field(default_factory=list)  # one message per file that failed
 
 
-def _read(source: SourceSpec, path: Path, root: Path, url_filter: UrlFilter | None) -> Iterator[Batch]:
+def _read(
+    source: SourceSpec, path: Path, root: Path, url_filter: UrlFilter | None, capped: dict[int, str] | None
+) -> Iterator[Batch]:
     if source.format == "jsonl":
         return read_jsonl(source, path)
     if source.format == "parquet":
         return read_parquet(source, path)
     if source.format in ("warc", "wet"):
-        return read_warc(source, path, url_filter)
+        return read_warc(source, path, url_filter, capped)
     return read_text_file(source, path, root)
 
 
@@ -111,7 +113,7 @@ def ingest_partition(
     work_dir.mkdir(parents=True, exist_ok=True)
     ingested_at = datetime.now(UTC).replace(microsecond=0)
     parts = _Parts()
-    jobs: list[tuple[SourceSpec, Path, Path, UrlFilter | None]] = []
+    jobs: list[tuple[SourceSpec, Path, Path, UrlFilter | None, dict[int, str] | None]] = []
     for source in recipe.sources:
         found = resolve_source_files(source, partition, recipe_dir)
         paths = found.files
@@ -133,19 +135,14 @@ def ingest_partition(
         root = Path(source.path.replace("{partition}", partition))
         root = root if root.is_absolute() else recipe_dir / root
         rules = _url_filter(source, recipe_dir)
-        jobs += [(source, path, root, rules) for path in paths]
+        caps = domain_caps(source, paths, rules) if source.format in ("warc", "wet") else {}
+        jobs += [(source, path, root, rules, caps.get(path)) for path in paths]
     _read_all(jobs, partition, ingested_at, work_dir, parts, workers)
     if parts.failures:
         failed = work_dir / "quarantine-files.parquet"
         pl.DataFrame(parts.failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
         parts.quarantine.append(failed)
     documents, duplicates = _first_of_each_id(parts.docs)
-    caps = {
-        s.name: s.crawl.max_docs_per_domain
-        for s in recipe.sources
-        if s.format in ("warc", "wet") and s.crawl.max_docs_per_domain is not None
-    }
-    documents, capped = cap_per_domain(documents, caps)
     site_lines = {
         s.name: s.crawl.site_boilerplate_min_docs
         for s in recipe.sources
@@ -154,7 +151,7 @@ def ingest_partition(
     documents = strip_site_boilerplate(documents, site_lines)
     base_q = pl.scan_parquet(parts.quarantine) if parts.quarantine else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
     quarantine = pl.concat(
-        [base_q.select(list(QUARANTINE_SCHEMA)), duplicates.cast(QUARANTINE_SCHEMA), capped]  # type: ignore[arg-type]
+        [base_q.select(list(QUARANTINE_SCHEMA)), duplicates.cast(QUARANTINE_SCHEMA)]  # type: ignore[arg-type]
     )
     return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, parts.files, parts.errors)  # type: ignore[arg-type]
 
@@ -163,16 +160,16 @@ def _read_all(jobs: list, partition: str, ingested_at: datetime, work_dir: Path,
     """Every file into its own parts, merged in job order (so the night is the same for any ``workers``)."""
     stems = [work_dir / f"{i + 1:05d}" for i in range(len(jobs))]
     if workers <= 1 or len(jobs) <= 1:
-        for (source, path, root, rules), stem in zip(jobs, stems):
-            _read_file(source, path, root, partition, ingested_at, stem, parts, rules)
+        for (source, path, root, rules, capped), stem in zip(jobs, stems):
+            _read_file(source, path, root, partition, ingested_at, stem, parts, rules, capped)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [
-            pool.submit(_read_one, source, path, root, partition, ingested_at, stem, rules)
-            for (source, path, root, rules), stem in zip(jobs, stems)
+            pool.submit(_read_one, source, path, root, partition, ingested_at, stem, rules, capped)
+            for (source, path, root, rules, capped), stem in zip(jobs, stems)
         ]
         for f in futures:  # in job order
             one = f.result()
@@ -184,11 +181,11 @@ def _read_all(jobs: list, partition: str, ingested_at: datetime, work_dir: Path,
 
 
 def _read_one(
-    source: SourceSpec, path: Path, root: Path, partition: str, ingested_at: datetime, stem: Path, rules
+    source: SourceSpec, path: Path, root: Path, partition: str, ingested_at: datetime, stem: Path, rules, capped
 ) -> _Parts:
     """One file in a worker process: its parts and stats."""
     one = _Parts()
-    _read_file(source, path, root, partition, ingested_at, stem, one, rules)
+    _read_file(source, path, root, partition, ingested_at, stem, one, rules, capped)
     return one
 
 
@@ -201,13 +198,14 @@ def _read_file(
     stem: Path,
     parts: _Parts,
     url_filter: UrlFilter | None = None,
+    capped: dict[int, str] | None = None,
 ) -> None:
     """One file into its own document and quarantine parts, kept only if it was read to the end."""
     docs_w = _PartWriter(stem.with_name(f"docs-{stem.name}.parquet"))
     q_w = _PartWriter(stem.with_name(f"quarantine-{stem.name}.parquet"))
     status = "ok"
     try:
-        for batch in _read(source, path, root, url_filter):
+        for batch in _read(source, path, root, url_filter, capped):
             d, q = batch_frames(batch, partition, ingested_at)
             docs_w.write(d)
             q_w.write(q)

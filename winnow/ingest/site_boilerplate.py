@@ -1,13 +1,7 @@
-"""Night-level crawl rules, applied once every file is read: the per-domain cap and site boilerplate.
+"""Site boilerplate: lines repeated across many pages of one host are removed, as CCNet does.
 
-They need the whole night, so they run here rather than in the reader, which keeps file
-reading parallel and the result independent of the order files finish in.
-
-**Per-domain cap.** At most ``max_docs_per_domain`` documents per host and night, the first
-in file and record order; the others go to quarantine (``domain_cap``). Their extraction was
-already done: the cost of reading files in parallel.
-
-**Site boilerplate.** Lines repeated across many pages of one host are removed (as CCNet does).
+It runs once every file of the night is read, in file order, so files can be read in
+parallel with the same result.
 
 A navigation menu, a cookie banner or a footer is the same on every page of a site, and the
 extractor's main-content heuristics do not catch all of it. Within a night, a line (compared
@@ -20,34 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.documents import QUARANTINE_SCHEMA
-
 HOST = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
-
-
-def cap_per_domain(docs: pl.LazyFrame, caps: dict[str, int]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(documents within each source's cap, the rest as quarantine rows); ``caps``: source -> cap."""
-    if not caps:
-        return docs, pl.LazyFrame(schema=QUARANTINE_SCHEMA)
-    cap = pl.col("source").replace_strict(caps, default=None, return_dtype=pl.Int64)
-    host = pl.col("url").str.extract(HOST, 1).str.to_lowercase()
-    ranked = docs.with_columns(_host=host, _cap=cap).with_columns(
-        _rank=pl.int_range(pl.len()).over("source", "_host")  # docs come in file and record order
-    )
-    over = pl.col("_cap").is_not_null() & pl.col("_host").is_not_null() & (pl.col("_rank") >= pl.col("_cap"))
-    quarantine = ranked.filter(over).select(
-        "source",
-        "source_file",
-        "source_line",
-        pl.col("text").str.slice(0, 500).alias("raw_excerpt"),
-        pl.lit("domain_cap").alias("reason"),
-        pl.format(
-            "{}:{}: {} already has {} documents tonight (crawl.max_docs_per_domain)",
-            "source_file", "source_line", "_host", "_cap",
-        ).alias("message"),
-        "partition",
-    )  # fmt: skip
-    return ranked.filter(~over).drop("_host", "_cap", "_rank"), quarantine.cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
 
 
 def strip_site_boilerplate(docs: pl.LazyFrame, min_docs: dict[str, int]) -> pl.LazyFrame:
