@@ -105,6 +105,6 @@ def test_cold_start_with_only_curated():
     assert removed.height == 0
     f = funnel_table(count_removed(removed.lazy()), 7, 20)
     assert f.select("step", "documents").rows() == [
-        ("raw (all documents of the night)", 7),
+        ("raw (all records of the night)", 7),
         ("= curated (this release)", 7),
     ]

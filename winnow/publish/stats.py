@@ -114,6 +114,9 @@ def removed_documents(
     return pl.concat(parts, how="vertical_relaxed")
 
 
+INGEST_FAMILY_LABELS = {"url_filter": "URL filter", "extraction": "extraction", "input": "broken input"}
+
+
 def ingest_removed_counts(quarantine: pl.LazyFrame | None) -> pl.DataFrame:
     """The night's quarantine as funnel rows (stage ``ingest``): records that never became documents.
 
@@ -195,7 +198,7 @@ def funnel_table(removed_counts: pl.DataFrame, curated_docs: int, curated_tokens
     )
     raw_docs = curated_docs + int(by_reason["documents"].sum() or 0)
     raw_tokens = curated_tokens + int(by_reason["tokens"].sum() or 0)
-    rows = [("raw (all documents of the night)", "total", None, None, raw_docs, raw_tokens)]
+    rows = [("raw (all records of the night)", "total", None, None, raw_docs, raw_tokens)]
     docs, toks = raw_docs, raw_tokens
     labels = {
         "ingest": "after ingest (documents)",
@@ -210,7 +213,10 @@ def funnel_table(removed_counts: pl.DataFrame, curated_docs: int, curated_tokens
         if part.height == 0:
             continue
         for r in part.iter_rows(named=True):
-            rows.append((f"− {r['reason']}", "removed", stage, r["reason"], int(r["documents"]), int(r["tokens"])))  # type: ignore[arg-type]
+            label = f"− {r['reason']}" + (
+                f" ({INGEST_FAMILY_LABELS.get(r['family'], r['family'])})" if stage == "ingest" else ""
+            )
+            rows.append((label, "removed", stage, r["reason"], int(r["documents"]), int(r["tokens"])))  # type: ignore[arg-type]
             docs -= int(r["documents"])
             toks -= int(r["tokens"])
         if stage != last_stage:  # the last subtotal is the release itself
