@@ -140,6 +140,56 @@ class FineWebConfig(_Strict):
     stop_chars: list[str] | None = None
 
 
+class CjkQualityConfig(_Strict):
+    """Rules Chinese, Japanese and Korean web text needs (winnow/signals/cjk.py; docs/curate.md).
+
+    Defaults follow Data-Juicer's filters (character repetition: 10-grams, 0.5) and the
+    Chinese corpus pipelines; ``garbled_text`` applies to every language.
+    """
+
+    enabled: bool = True
+    #: the detected languages the CJK rules apply to
+    languages: list[str] = Field(default_factory=lambda: ["zh", "ja", "ko"])
+    #: the rules judge documents with at least this many CJK characters
+    min_cjk_chars: int = Field(50, ge=1)
+    #: CJK characters among letters: below this a "Chinese" page is mostly something else
+    min_script_share: float = Field(0.1, ge=0, le=1)
+    #: full-width punctuation marks per CJK character: below this the text is keyword lists or SEO stuffing
+    min_fullwidth_punct_per_char: float = Field(0.002, ge=0)
+    #: character n-gram repetition (Data-Juicer character_repetition_filter: rep_len 10, max_ratio 0.5)
+    char_rep_n: int = Field(10, ge=2)
+    max_char_rep_ratio: float = Field(0.5, ge=0, le=1)
+    #: spam and advertising lures (contact lures, QQ numbers, download bait) at or above this count
+    max_spam_hits: int = Field(3, ge=1)
+    spam_patterns: list[str] = Field(
+        default_factory=lambda: [
+            r"加[微威][信心]",
+            r"[加\+]\s*[vV][xX]?\b",
+            r"微信[号:：]",
+            r"[qQ]{2}\s*[群号:：]?\s*\d{5,11}",
+            r"点击(下载|进入|查看)",
+            r"免费下载",
+            r"代开.{0,2}发票",
+            r"刷单",
+            r"兼职日结",
+            r"(博彩|彩票|六合彩|时时彩)",
+            r"(无抵押|快速)贷款",
+            r"扫码(添加|关注)",
+        ]  # fmt: skip
+    )
+    #: flagged words per language; a document whose flagged-word occurrences per CJK character exceed
+    #: max_flagged_ratio is dropped (flagged_words)
+    flagged_words: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "zh": ["色情", "裸聊", "约炮", "赌场", "博彩", "成人视频", "毛片"],
+            "ja": ["アダルト", "出会い系"],
+        }
+    )
+    max_flagged_ratio: float = Field(0.005, ge=0)
+    #: garbled text (replacement characters, mojibake, GBK read as Latin-1) per character, any language
+    max_garbled_ratio: float = Field(0.01, ge=0, le=1)
+
+
 class LanguageConfig(_Strict):
     """Language ID filter: keep documents whose detected language is allowed."""
 
@@ -159,6 +209,7 @@ class FiltersConfig(_Strict):
     gopher_repetition: GopherRepetitionConfig = Field(default_factory=GopherRepetitionConfig)
     c4: C4Config = Field(default_factory=C4Config)
     fineweb: FineWebConfig = Field(default_factory=FineWebConfig)
+    cjk_quality: CjkQualityConfig = Field(default_factory=CjkQualityConfig)
     language: LanguageConfig = Field(default_factory=LanguageConfig)
     #: apply the English-designed Gopher quality, C4 and FineWeb rules only to these detected
     #: languages ("*" = every language, as datatrove does); Gopher repetition applies to all

@@ -35,7 +35,7 @@ def _truth(store: Store) -> pl.DataFrame:
     files = store.table_files("raw_documents")
     if not files:
         raise SystemExit("no raw_documents yet: run `make demo` first")
-    frames = [truth_for(pl.read_parquet(f, columns=["doc_id", "source", "source_file"]), f.stem) for f in files]
+    frames = [truth_for(pl.read_parquet(f, columns=["doc_id", "source", "source_file", "url"]), f.stem) for f in files]
     return pl.concat(frames).drop_nulls("content_kind").with_columns(u=hash_seed_fraction(pl.col("doc_id"), 7))
 
 

@@ -21,11 +21,18 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.recipe import Recipe
-from winnow.signals import c4, fineweb, gopher, langid
+from winnow.signals import c4, cjk, fineweb, gopher, langid
 from winnow.signals.family import Family, Rule
 
 #: the rule families, in the order their rules are checked (the FineWeb pipeline's order)
-REGISTRY: tuple[Family, ...] = (langid.FAMILY, gopher.REPETITION, gopher.QUALITY, c4.FAMILY, fineweb.FAMILY)
+REGISTRY: tuple[Family, ...] = (
+    langid.FAMILY,
+    gopher.REPETITION,
+    gopher.QUALITY,
+    c4.FAMILY,
+    fineweb.FAMILY,
+    cjk.FAMILY,
+)
 FAMILIES = tuple(f.name for f in REGISTRY)
 
 #: every reason code a rule can write, with what it means (docs/reference.md lists these)

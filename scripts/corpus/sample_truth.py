@@ -58,11 +58,17 @@ def human_keep(content_kind: pl.Expr) -> pl.Expr:
     return content_kind.is_in(list(KEEP_KINDS))
 
 
+#: the sample crawl's pages that a careful annotator drops (scripts/corpus/build_crawl.py): the
+#: link farm, the ad page and the casino page; every other page is a real manual page
+CRAWL_SPAM = r"^https?://(deals-deals\.example|ads\.trackerhub\.example)/|casino"
+
+
 def truth_for(raw: pl.DataFrame, night: str) -> pl.DataFrame:
     """``doc_id`` -> ``content_kind`` and ``truth_keep`` for the ingested documents of ``night``.
 
-    ``raw`` needs ``doc_id``, ``source`` and ``source_file`` (the ``raw_documents`` table): a man
-    page is known by its file name, every other document by the id its source gave.
+    ``raw`` needs ``doc_id``, ``source``, ``source_file`` and ``url`` (the ``raw_documents``
+    table): a man page is known by its file name, a crawl page by its URL, every other document
+    by the id its source gave.
     """
     pid = (
         pl.when(pl.col("source") == "manpages")
@@ -71,4 +77,8 @@ def truth_for(raw: pl.DataFrame, night: str) -> pl.DataFrame:
     )
     prov = provenance().filter(pl.col("partition") == night).select(pl.col("id").alias("pid"), "content_kind")
     out = raw.with_columns(pid=pid).join(prov, on="pid", how="left")
+    if "url" in raw.columns:
+        crawl_kind = pl.when(pl.col("url").str.contains(CRAWL_SPAM)).then(pl.lit("spam")).otherwise(pl.lit("real"))
+        crawl = pl.col("source_file").str.contains(r"\.(warc|arc|wet)(\.gz)?$")
+        out = out.with_columns(content_kind=pl.when(crawl).then(crawl_kind).otherwise("content_kind"))
     return out.select("doc_id", "content_kind", truth_keep=human_keep(pl.col("content_kind")))

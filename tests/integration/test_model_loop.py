@@ -82,7 +82,7 @@ def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 def _truth(home: Path, night: str) -> pl.DataFrame:
     """doc_id -> the provenance kind of its content and the annotator's decision."""
     raw = pl.read_parquet(
-        home / "storage" / "raw_documents" / f"{night}.parquet", columns=["doc_id", "source", "source_file"]
+        home / "storage" / "raw_documents" / f"{night}.parquet", columns=["doc_id", "source", "source_file", "url"]
     )
     out = truth_for(raw, night)
     assert out["content_kind"].null_count() == 0

@@ -48,7 +48,17 @@ CLEAN = {
     "fineweb_short_line_ratio": 0.2,
     "fineweb_char_dup_ratio": 0.0,
     "fineweb_newlines_per_word": 0.05,
+    "cjk_chars": 0,
+    "cjk_script_share": 0.0,
+    "cjk_fullwidth_punct_per_char": 0.0,
+    "cjk_char_rep_ratio": 0.0,
+    "cjk_spam_hits": 0,
+    "cjk_flagged_ratio": 0.0,
+    "garbled_ratio": 0.0,
 }
+#: the CJK rules judge a CJK-language document with enough CJK characters
+CJK = {"lang_detected": "zh", "cjk_chars": 400, "cjk_script_share": 0.95, "cjk_fullwidth_punct_per_char": 0.05,
+       "cjk_char_rep_ratio": 0.1, "cjk_flagged_ratio": 0.0}  # fmt: skip
 for n in (2, 3, 4):
     CLEAN[f"gopher_top_{n}_gram_frac"] = 0.05
 for n in range(5, 11):
@@ -88,6 +98,12 @@ CASES = [
     ("fineweb", "short_line_ratio", {"fineweb_short_line_ratio": 0.68}),
     ("fineweb", "char_dup_ratio", {"fineweb_char_dup_ratio": 0.011}),
     ("fineweb", "list_ratio", {"fineweb_newlines_per_word": 0.31}),
+    ("cjk_quality", "cjk_low_script_share", {**CJK, "cjk_script_share": 0.09}),
+    ("cjk_quality", "cjk_no_punctuation", {**CJK, "cjk_fullwidth_punct_per_char": 0.001}),
+    ("cjk_quality", "cjk_char_repetition", {**CJK, "cjk_char_rep_ratio": 0.51}),
+    ("cjk_quality", "cjk_spam", {**CJK, "cjk_spam_hits": 3}),
+    ("cjk_quality", "flagged_words", {**CJK, "cjk_flagged_ratio": 0.006}),
+    ("cjk_quality", "garbled_text", {"garbled_ratio": 0.011}),
 ]
 
 

@@ -18,7 +18,7 @@ import polars as pl
 
 from schemas.recipe import FiltersConfig, Recipe
 from winnow import pii
-from winnow.signals import c4, fineweb, gopher, langid, lines, words
+from winnow.signals import c4, cjk, fineweb, gopher, langid, lines, words
 from winnow.signals.text import OTHER_LINE_BREAKS
 
 #: text bytes per vectorized slice: bounds the exploded frames (~300 MB peak at 4 MB; speed is flat from 2 to 16 MB)
@@ -27,7 +27,7 @@ _STRUCT = "__winnow_signals"
 
 
 #: the families whose columns ``compute_signals`` adds, in column order
-COLUMN_FAMILIES = (langid.FAMILY, gopher.QUALITY, gopher.REPETITION, c4.FAMILY, fineweb.FAMILY)
+COLUMN_FAMILIES = (langid.FAMILY, gopher.QUALITY, gopher.REPETITION, c4.FAMILY, fineweb.FAMILY, cjk.FAMILY)
 
 
 def signal_schema(cfg: FiltersConfig) -> dict[str, pl.DataType]:
@@ -159,5 +159,6 @@ def signals_frame(
         *c4.signals(),
         *fineweb.signals(n_chars - pl.col("n_newlines"), pl.col("n_newlines")),
     )
-    out = pl.concat([out, pii.pii_frame(docs["text"], extra_email, extra_phone)], how="horizontal")
+    cjk_part = cjk.signals_frame(docs["text"], out["lang_detected"], cfg.cjk_quality)
+    out = pl.concat([out, cjk_part, pii.pii_frame(docs["text"], extra_email, extra_phone)], how="horizontal")
     return out.select([pl.col(c).cast(t) for c, t in schema.items()])

@@ -1,0 +1,78 @@
+"""The rules Chinese and Japanese web text needs (#16, item 3): each drops what it is for, with its
+reason code, and keeps clean text; garbled text is caught in every language."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from schemas.recipe import Recipe
+from winnow.filters import apply_filters, build_rules
+from winnow.signals import compute_signals
+from winnow.signals.cjk import FAMILY, char_rep_ratio
+
+CLEAN_ZH = (
+    "数据清洗是训练大模型之前最重要的工作之一。我们从网页、书籍和论文中收集文本，然后去掉重复的内容，"
+    "过滤掉质量不高的页面，并请人工标注一部分样本，以便估计整体的质量。"
+    "这样做可以用更少的计算资源训练出更好的模型，对中小企业来说尤其重要。"
+    "在实际工作中，我们还会检查语言、编码和个人信息，确保发布的数据可以放心使用。"
+)
+CASES = {
+    "cjk_no_punctuation": "关键词排名优化 网站优化 百度排名 快速排名 搜索引擎优化 " * 12,
+    # a long page of varied text, with one advertising phrase pasted hundreds of times
+    "cjk_char_repetition": "，".join(
+        "".join(chr(0x4E00 + (i * 7919 + j * 104729) % 20000) for j in range(20)) for i in range(150)
+    )
+    + "。"
+    + "限时抢购买一送一，" * 400,
+    "cjk_spam": CLEAN_ZH + "加微信领取资料，QQ 123456789，点击下载完整版，免费下载！",
+    "flagged_words": CLEAN_ZH + "色情 裸聊 约炮 赌场 博彩 成人视频",
+    "cjk_low_script_share": "系统说明文档，" * 12
+    + "This manual page documents the command line options in detail. " * 40,
+}
+
+
+RECIPE = Recipe.model_validate({"name": "t", "version": 1, "sources": [{"name": "s", "path": "x", "format": "jsonl"}]})
+
+
+def _run(texts: list[str]) -> pl.DataFrame:
+    docs = pl.DataFrame({"doc_id": [str(i) for i in range(len(texts))], "text": texts})
+    return apply_filters(compute_signals(docs.lazy(), RECIPE), RECIPE).collect()
+
+
+def _failing(row: pl.DataFrame) -> list[str]:
+    """Every rule the (one-row) frame fails, not only the first."""
+    return [r.reason for r in build_rules(RECIPE) if not row.select(r.keep.fill_null(True)).item()]
+
+
+CJK_REASONS = set(FAMILY.reasons)
+
+
+def test_clean_chinese_text_passes_every_cjk_rule():
+    out = _run([CLEAN_ZH * 2])
+    assert out["lang_detected"][0] == "zh" and not CJK_REASONS & set(_failing(out))
+
+
+@pytest.mark.parametrize("reason", list(CASES))
+def test_each_cjk_rule_drops_what_it_is_for(reason):
+    out = _run([CASES[reason]])
+    if reason == "cjk_low_script_share":
+        out = out.with_columns(lang_detected=pl.lit("zh"))  # a page a detector calls Chinese
+    failing = _failing(out)
+    assert reason in failing and CJK_REASONS & set(failing) == {reason}, failing
+
+
+def test_garbled_text_is_caught_in_any_language():
+    gbk_as_latin1 = "中文网页内容，数据清洗。".encode("gbk").decode("latin-1") * 10
+    utf8_as_cp1252 = "Café déjà vu, naïve résumé über straße. ".encode().decode("cp1252") * 10
+    replacement = "Some text with broken bytes \ufffd\ufffd here and \ufffd there. " * 10
+    out = _run(
+        [gbk_as_latin1, utf8_as_cp1252, replacement, "Café déjà vu, naïve résumé über die Straße, ganz normal. " * 10]
+    )
+    assert all("garbled_text" in _failing(out[i]) for i in range(3))
+    assert out["garbled_ratio"][3] == 0.0  # real accented text is not garbled
+
+
+def test_char_repetition_is_data_juicers_measure():
+    assert char_rep_ratio("abcdefghij" * 30, 10) > 0.3
+    assert char_rep_ratio("短", 10) == 0.0
