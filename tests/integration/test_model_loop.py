@@ -40,6 +40,10 @@ def _recipe(tmp_path: Path) -> Path:
     r = yaml.safe_load((REPO / "recipes" / "sample.yaml").read_text())
     for s in r["sources"]:
         s["path"] = s["path"].replace("../data", str(REPO / "data"))
+        if "crawl" in s:
+            s["crawl"]["url_blocklists"] = [
+                b.replace("../data", str(REPO / "data")) for b in s["crawl"]["url_blocklists"]
+            ]
     r["sampling"] = {
         "fraction": 0.15,
         "rejected_fraction": 0.03,

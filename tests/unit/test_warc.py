@@ -218,3 +218,10 @@ def test_arc_files_are_read_like_warc(tmp_path):
     assert str(docs["created_at"][0]).startswith("2026-11-24 03:00:00")
     plain, q2 = _ingest(tmp_path / "plain", {"a.arc": head + b"".join(records)[:-300]})  # cut inside the last record
     assert plain.height == 2 and q2["reason"].to_list() == ["truncated_record"]
+
+
+def test_a_missing_blocklist_stops_the_night_naming_it(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"source cc: crawl.url_blocklists names .*nope.txt, which does not exist"
+    ):
+        _ingest(tmp_path, {"a.warc.gz": b"".join(warc_members([_page(1)]))}, crawl={"url_blocklists": ["nope.txt"]})

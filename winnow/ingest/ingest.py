@@ -60,7 +60,14 @@ def _url_filter(source: SourceSpec, recipe_dir: Path) -> UrlFilter | None:
     if source.format not in ("warc", "wet"):
         return None
     c = source.crawl
-    domains, prefixes = load_blocklist([Path(p) if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists])
+    paths = [Path(p) if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:  # a filter that cannot run as configured must not let blocked pages through
+        raise FileNotFoundError(
+            f"source {source.name}: crawl.url_blocklists names {', '.join(missing)}, which does not exist "
+            f"(paths are relative to the recipe's folder {recipe_dir})"
+        )
+    domains, prefixes = load_blocklist(paths)
     words = frozenset(w.lower() for w in c.banned_url_words)
     return UrlFilter(domains, prefixes, words)
 
