@@ -185,3 +185,18 @@ def test_one_permutation_densification_fills_every_bin_consistently():
         s2, _ = h.signatures_from_shingles(np.concatenate([a, b]), np.array([0, 40, 80]))
         est.append((s2[0] == s2[1]).mean())
     assert abs(np.mean(est) - 30 / 50) < 0.02
+
+
+def test_traditional_and_simplified_versions_of_a_page_are_duplicates():
+    """#16, item 3: the same Chinese page in both scripts is one document twice."""
+    import opencc
+
+    simplified = (
+        "数据清洗是训练大模型之前最重要的工作之一。我们从网页和书籍中收集文本，去掉重复的内容，过滤掉质量不高的页面。"
+    )
+    traditional = opencc.OpenCC("s2t").convert(simplified)
+    assert traditional != simplified
+    other = "今天天气很好，我们一起去公园散步，看看花草树木，呼吸新鲜空气，然后回家吃饭休息，晚上早点睡觉。"
+    s = MinHasher().compute(pl.Series([simplified, traditional, other]), skip_exact_repeats=False)
+    assert s.content_hash[0] == s.content_hash[1] != s.content_hash[2]
+    assert (s.signature[0] == s.signature[1]).all() and not (s.signature[0] == s.signature[2]).all()

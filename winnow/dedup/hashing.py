@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 #: version of the token/shingle/signature hashing scheme, stored in the index meta
-HASH_SCHEME = 1
+#: (2: traditional Chinese characters hash as their simplified forms)
+HASH_SCHEME = 2
 
 MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15

@@ -8,6 +8,8 @@ Normalization (the same for exact and near-duplicate detection):
 * CJK-aware: every Han, Hiragana, Katakana, Thai, Lao, Khmer or Myanmar character
   is a token of its own (these scripts do not separate words with spaces), so a
   Chinese text is shingled as character n-grams and mixed text as mixed n-grams;
+* a traditional Chinese character is read as its simplified form (OpenCC's ``t2s``
+  characters, ``winnow.dedup.chinese_scripts``), so the two versions of a page match;
 * each token is lowercased, every run of digits (with its decimal separators)
   becomes ``0`` and diacritics are removed (NFD, combining marks dropped), like
   datatrove's ``simplify_text``.
@@ -26,6 +28,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from winnow.dedup.chinese_scripts import traditional_to_simplified
 from winnow.dedup.hashing import fmix64, hash_tokens, sequence_hashes, splitmix64
 
 #: scripts written without spaces between words: one token per character
@@ -47,9 +50,11 @@ class TokenBatch:
 
 
 def normalize_tokens(tokens: pl.Series) -> pl.Series:
-    """The full normalization of individual tokens (lowercase, digits → 0, no diacritics)."""
+    """The full normalization of individual tokens (simplified Chinese, lowercase, digits → 0, no diacritics)."""
+    src, dst = traditional_to_simplified()
     return (
-        tokens.str.to_lowercase()
+        tokens.str.replace_many([chr(c) for c in src], [chr(c) for c in dst])
+        .str.to_lowercase()
         .str.replace_all(r"[\p{Nd}.,]+", "0")
         .str.normalize("NFD")
         .str.replace_all(r"\p{Mn}+", "")
