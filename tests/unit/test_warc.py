@@ -225,3 +225,10 @@ def test_a_missing_blocklist_stops_the_night_naming_it(tmp_path):
         FileNotFoundError, match=r"source cc: crawl.url_blocklists names .*nope.txt, which does not exist"
     ):
         _ingest(tmp_path, {"a.warc.gz": b"".join(warc_members([_page(1)]))}, crawl={"url_blocklists": ["nope.txt"]})
+
+
+def test_a_file_of_junk_is_reported_in_bounded_pieces_and_a_record_after_it_is_read(tmp_path):
+    junk = bytes(range(256)).replace(b"W", b"w") * 20_000  # 5 MB with no WARC header
+    data = junk + _response(_page(1))
+    docs, q = _ingest(tmp_path, {"junk.warc": data})
+    assert docs.height == 1 and set(q["reason"]) == {"unframed_bytes"} and q.height >= 3

@@ -104,7 +104,9 @@ def _split(buf: bytes, base: int, final: bool) -> tuple[list[Frame], int]:
             if nxt < 0 and not final:
                 if buf[pos:].strip() == b"":
                     return frames, n
-                break
+                if n - pos < CHUNK:
+                    break  # read on: the next header may be in the next chunk
+                nxt = n - 8  # a megabyte of non-WARC bytes: report it now, so memory stays bounded
             end = n if nxt < 0 else nxt
             junk = buf[pos:end]
             if junk.strip():
