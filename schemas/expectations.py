@@ -247,38 +247,34 @@ def sample_text_column(columns: list[str]) -> str:
     return "text_redacted" if "text_redacted" in columns else "text"
 
 
+def _no_pii_rules(column: str, cfg, where: str = "") -> list[Rule]:
+    """No e-mail and no phone pattern left in ``column`` (the recipe's validation patterns)."""
+    return [
+        Rule(
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": column, "regex": cfg.email_pattern},
+            f"no unredacted e-mail address in {column}{where} (validation.email_pattern)",
+        ),
+        Rule(
+            "ExpectColumnValuesToNotMatchRegex",
+            {"column": column, "regex": cfg.phone_pattern},
+            f"no unredacted phone number in {column}{where} (validation.phone_pattern)",
+        ),
+    ]
+
+
 def annotation_sample_spec(recipe: Recipe, columns: list[str]) -> SuiteSpec:
     cfg = recipe.validation
     text = sample_text_column(columns)
     rules = _key_rules(SAMPLE_SUITE) + [
         Rule("ExpectColumnValuesToNotBeNull", {"column": text}, f"every task has its {text}"),
-        Rule(
-            "ExpectColumnValuesToNotMatchRegex",
-            {"column": text, "regex": cfg.email_pattern},
-            f"no unredacted e-mail address in {text} (validation.email_pattern)",
-        ),
-        Rule(
-            "ExpectColumnValuesToNotMatchRegex",
-            {"column": text, "regex": cfg.phone_pattern},
-            f"no unredacted phone number in {text} (validation.phone_pattern)",
-        ),
+        *_no_pii_rules(text, cfg),
         Rule("ExpectColumnValuesToNotBeNull", {"column": "inclusion_prob"}, "every sampled row has its probability"),
         _probability_rule("inclusion_prob"),
     ]
     # a task shows these too (Label Studio's Data Manager lists them): no PII there either
     for column in [c for c in SHOWN_FIELDS if c in columns]:
-        rules += [
-            Rule(
-                "ExpectColumnValuesToNotMatchRegex",
-                {"column": column, "regex": cfg.email_pattern},
-                f"no unredacted e-mail address in {column}, which a task shows (validation.email_pattern)",
-            ),
-            Rule(
-                "ExpectColumnValuesToNotMatchRegex",
-                {"column": column, "regex": cfg.phone_pattern},
-                f"no unredacted phone number in {column}, which a task shows (validation.phone_pattern)",
-            ),
-        ]
+        rules += _no_pii_rules(column, cfg, ", which a task shows")
     return SuiteSpec(SAMPLE_SUITE, rules, id_columns=["doc_id"])
 
 
