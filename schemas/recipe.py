@@ -64,6 +64,11 @@ class SourceSpec(_Strict):
     #: warc / wet sources only
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
 
+    @property
+    def is_crawl(self) -> bool:
+        """A web crawl (``warc`` or ``wet``): read by winnow/ingest/warc.py, with the ``crawl`` rules."""
+        return self.format in ("warc", "wet")
+
 
 class GopherQualityConfig(_Strict):
     """Published Gopher quality thresholds (Rae et al. 2021; datatrove defaults)."""

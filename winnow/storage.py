@@ -11,10 +11,11 @@ reader sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,10 +93,20 @@ def read_state_parquet(path: Path, what: str, recover: str) -> pl.DataFrame:
         raise _state_error(path, what, recover, exc) from None
 
 
-def file_checksum(path: Path) -> str:
-    """xxh3-128 of a file's bytes (a corruption check, not a signature), read in 1 MiB chunks."""
-    h = xxhash.xxh3_128()
+def file_digest(path: Path, new: Callable[[], Any]) -> str:
+    """The hex digest of a file's bytes with the hash object ``new()`` makes, read in 1 MiB chunks."""
+    h = new()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file: what release manifests record, so anyone can check them."""
+    return file_digest(path, hashlib.sha256)
+
+
+def file_checksum(path: Path) -> str:
+    """xxh3-128 of a file: a fast corruption check for Winnow's own state, not a signature."""
+    return file_digest(path, xxhash.xxh3_128)

@@ -92,10 +92,10 @@ def reconcile_with_server(
     if on_server == known.height:
         return 0, 0
     # tasks show task_doc_id, not the doc_id: map them back through the ids we know
-    shown = _shown(set(led["doc_id"].to_list()) | set(sample["doc_id"].to_list()))
+    in_ledger = set(led["doc_id"].to_list())
+    shown = _shown(in_ledger | set(sample["doc_id"].to_list()))
     tasks = {shown.get(d, d): t for d, t in client.doc_tasks(project_id).items()}
     missing_on_server = known.filter(~pl.col("doc_id").is_in(list(tasks))).height
-    in_ledger = set(led["doc_id"].to_list())
     lacking = [d for d in tasks if d not in in_ledger]
     if not lacking:
         return 0, missing_on_server

@@ -50,14 +50,14 @@ def _read(
         return read_jsonl(source, path)
     if source.format == "parquet":
         return read_parquet(source, path)
-    if source.format in ("warc", "wet"):
+    if source.is_crawl:
         return read_warc(source, path, url_filter, capped)
     return read_text_file(source, path, root)
 
 
 def _url_filter(source: SourceSpec, recipe_dir: Path) -> UrlFilter | None:
     """A crawl source's URL rules, its blocklists read once (relative to the recipe)."""
-    if source.format not in ("warc", "wet"):
+    if not source.is_crawl:
         return None
     c = source.crawl
     paths = [Path(p) if Path(p).is_absolute() else recipe_dir / p for p in c.url_blocklists]
@@ -104,6 +104,14 @@ class _Parts:
     errors: list[str] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
 
+    def extend(self, other: _Parts) -> None:
+        """Append what another reader (a worker process) produced."""
+        self.docs += other.docs
+        self.quarantine += other.quarantine
+        self.files += other.files
+        self.errors += other.errors
+        self.failures += other.failures
+
 
 def ingest_partition(
     recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path, workers: int = 1
@@ -142,7 +150,7 @@ def ingest_partition(
         root = Path(source.path.replace("{partition}", partition))
         root = root if root.is_absolute() else recipe_dir / root
         rules = _url_filter(source, recipe_dir)
-        caps = domain_caps(source, paths, rules) if source.format in ("warc", "wet") else {}
+        caps = domain_caps(source, paths, rules) if source.is_crawl else {}
         jobs += [(source, path, root, rules, caps.get(path)) for path in paths]
     _read_all(jobs, partition, ingested_at, work_dir, parts, workers)
     if parts.failures:
@@ -153,7 +161,7 @@ def ingest_partition(
     site_lines = {
         s.name: s.crawl.site_boilerplate_min_docs
         for s in recipe.sources
-        if s.format in ("warc", "wet") and s.crawl.site_boilerplate_min_docs is not None
+        if s.is_crawl and s.crawl.site_boilerplate_min_docs is not None
     }
     documents = strip_site_boilerplate(documents, site_lines)
     base_q = pl.scan_parquet(parts.quarantine) if parts.quarantine else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
@@ -179,12 +187,7 @@ def _read_all(jobs: list, partition: str, ingested_at: datetime, work_dir: Path,
             for (source, path, root, rules, capped), stem in zip(jobs, stems)
         ]
         for f in futures:  # in job order
-            one = f.result()
-            parts.docs += one.docs
-            parts.quarantine += one.quarantine
-            parts.files += one.files
-            parts.errors += one.errors
-            parts.failures += one.failures
+            parts.extend(f.result())
 
 
 def _read_one(

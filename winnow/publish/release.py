@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import shutil
@@ -34,7 +33,7 @@ import pyarrow.parquet as pq
 from schemas.documents import RELEASE_SCHEMA, conform
 from schemas.expectations import MANIFEST_FRAME_SCHEMA
 from winnow.settings import REPO_ROOT
-from winnow.storage import write_text_atomic
+from winnow.storage import sha256_file, write_text_atomic
 from winnow.tokens import count_tokens
 
 SHARD_PATTERN = "part-{:05d}.parquet"
@@ -53,14 +52,6 @@ class ReleaseError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- hashing
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def code_version(repo: Path = REPO_ROOT, override: str | None = None) -> dict:
     """The git sha of the code that published, or why it is unknown (not a git checkout).
 
