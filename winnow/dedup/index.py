@@ -183,7 +183,7 @@ class SignatureIndex:
         )
 
     def _write_nights(self, nights: list[str]) -> None:
-        write_text_atomic(self.nights_path, json.dumps({"nights": sorted(set(nights))}, indent=2))
+        _write_nights(self.root, nights)
 
     def verify(self) -> None:
         """Fail unless every listed night is present with every file its manifest names, unchanged.
@@ -351,6 +351,11 @@ class SignatureIndex:
         return rows
 
 
+def _write_nights(root: Path, nights: list[str]) -> None:
+    """The index's manifest of nights (``nights.json``), written atomically."""
+    write_text_atomic(root / NIGHTS_FILE, json.dumps({"nights": sorted(set(nights))}, indent=2))
+
+
 def _swap_in(new: Path, final: Path) -> None:
     """Replace directory ``final`` by ``new`` (readers see the old or the new one, never a mix)."""
     old = final.with_name(f".old-{final.name}-{os.getpid()}")
@@ -415,7 +420,7 @@ def rebuild_index_from_releases(
         for w in writers.values():
             w.close()
         (build / "partitions").mkdir(parents=True, exist_ok=True)
-        write_text_atomic(build / NIGHTS_FILE, json.dumps({"nights": sorted(writers)}, indent=2))
+        _write_nights(build, list(writers))
         SignatureIndex(build, params)._write_meta()  # opening it checks every file just written
         _swap_in(build, root)
     except BaseException:
