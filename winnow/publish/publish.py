@@ -201,7 +201,13 @@ class NightStatistics:
 
 
 def _night_statistics(
-    stage: ReleaseStage, shards: list[dict], tables: NightTables, recipe: Recipe, version: str, watch: Stopwatch
+    stage: ReleaseStage,
+    shards: list[dict],
+    tables: NightTables,
+    recipe: Recipe,
+    version: str,
+    watch: Stopwatch,
+    intake: dict,
 ) -> NightStatistics:
     """The funnel, language mix, dedup figures and compute report; writes the charts and the report files."""
     cfg = recipe.publish
@@ -218,7 +224,7 @@ def _night_statistics(
     by_source = (
         release.group_by("source").agg(documents=pl.len(), tokens=pl.col("n_tokens").sum()).sort("source").collect()
     )
-    ingest_counts = ingest_removed_counts(tables.quarantine)  # URL filter, extraction, broken records
+    ingest_counts = ingest_removed_counts(intake["by_reason"])  # URL filter, extraction, broken records
     funnel = funnel_table(pl.concat([ingest_counts, removed_counts]), totals["rows"], totals["tokens"])
     mix = language_mix(removed_counts, curated_by_lang(release))
     dedup = dedup_stats(tables.duplicates, removed_counts)
@@ -332,7 +338,8 @@ def publish_night(
             tokenizer=cfg.tokenizer,
         )
         watch.lap("shards_and_curated_tokens")
-        stats = _night_statistics(stage, shards, tables, recipe, version, watch)
+        intake = _intake_summary(tables.quarantine, prefix)
+        stats = _night_statistics(stage, shards, tables, recipe, version, watch, intake)
         lineage = _lineage(tables, partition, fingerprint_cache, prefix, upstream)
         watch.lap("fingerprints")
         code = code if code is not None else code_version()
@@ -361,7 +368,7 @@ def publish_night(
             checks=checks or {},
             images={"funnel": FUNNEL_PNG, "compute": COMPUTE_PNG},
             scoring=scoring_summary(tables.scored if tables.scored is not None else tables.curated),
-            intake=_intake_summary(tables.quarantine, prefix),
+            intake=intake,
         )
         card = build_card(ctx)
         stage.write_file(CARD, card)

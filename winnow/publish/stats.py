@@ -117,31 +117,30 @@ def removed_documents(
 INGEST_FAMILY_LABELS = {"url_filter": "URL filter", "extraction": "extraction", "input": "broken input"}
 
 
-def ingest_removed_counts(quarantine: pl.LazyFrame | None) -> pl.DataFrame:
-    """The night's quarantine as funnel rows (stage ``ingest``): records that never became documents.
+def ingest_removed_counts(by_reason: dict[str, int]) -> pl.DataFrame:
+    """The night's quarantine counts (reason -> records) as funnel rows of stage ``ingest``.
 
     Their tokens are 0: a filtered URL or a PDF was never extracted, a broken line has no text.
     """
     schema = {"stage": pl.String, "family": pl.String, "reason": pl.String, "lang_key": pl.String,
               "documents": pl.Int64, "tokens": pl.Int64, "characters": pl.Int64}  # fmt: skip
-    if quarantine is None:
-        return pl.DataFrame(schema=schema)
     family = pl.lit("input")
     for name, reasons in CRAWL_FAMILIES.items():
         family = pl.when(pl.col("reason").is_in(list(reasons))).then(pl.lit(name)).otherwise(family)
+    counts = pl.DataFrame(
+        {"reason": list(by_reason), "documents": list(by_reason.values())},
+        schema={"reason": pl.String, "documents": pl.Int64},
+    )
     return (
-        quarantine.group_by("reason")
-        .agg(documents=pl.len().cast(pl.Int64))
-        .with_columns(
+        counts.with_columns(
             stage=pl.lit("ingest"),
             family=family,
             lang_key=pl.lit(UNKNOWN_LANG),
             tokens=pl.lit(0, pl.Int64),
             characters=pl.lit(0, pl.Int64),
-        )  # fmt: skip
+        )
         .select(list(schema))
         .sort("reason")
-        .collect()
     )
 
 
