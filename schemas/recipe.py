@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -83,17 +84,10 @@ class GopherQualityConfig(_Strict):
     max_ellipsis_lines_ratio: float = 0.3
     max_non_alpha_words_ratio: float = 0.8
     min_stop_words: int = 2
-    #: stop words per detected language (datatrove's English list; 8 frequent function words for the
-    #: other rule languages); a language without a list uses "en"
+    #: stop words per detected language; these win over a language's list in
+    #: ``filters.language_thresholds`` (FineWeb-2's); a language with neither uses "en"
     stop_words: dict[str, list[str]] = Field(
-        default_factory=lambda: {
-            "en": ["the", "be", "to", "of", "and", "that", "have", "with"],
-            "de": ["der", "die", "das", "und", "zu", "ist", "mit", "von"],
-            "fr": ["le", "la", "les", "de", "et", "à", "un", "est"],
-            "es": ["el", "la", "de", "que", "y", "en", "los", "es"],
-            "it": ["il", "la", "di", "che", "e", "in", "un", "è"],
-            "pt": ["o", "a", "de", "que", "e", "em", "um", "é"],
-        }
+        default_factory=lambda: {"en": ["the", "be", "to", "of", "and", "that", "have", "with"]}
     )
 
 
@@ -207,8 +201,37 @@ class LanguageConfig(_Strict):
     detect_chars: int = Field(1000, ge=16)
 
 
+@cache
+def _language_table() -> dict[str, Any]:
+    """``schemas/language_thresholds.yaml`` (FineWeb-2's per-language values), read once."""
+    path = Path(__file__).with_name("language_thresholds.yaml")
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["languages"])
+
+
+#: the family configs a language's thresholds may override
+_PER_LANGUAGE = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
+
+
+class LanguageThresholds(_Strict):
+    """One language's values of the Gopher, C4 and FineWeb families that differ from the defaults."""
+
+    #: where the values come from (a FineWeb-2 config, a recipe author, a label-tuned suggestion)
+    source: str = "recipe"
+    stop_words: list[str] | None = None
+    gopher_quality: dict[str, Any] = Field(default_factory=dict)
+    gopher_repetition: dict[str, Any] = Field(default_factory=dict)
+    c4: dict[str, Any] = Field(default_factory=dict)
+    fineweb: dict[str, Any] = Field(default_factory=dict)
+
+
 class FiltersConfig(_Strict):
-    """The rule families and their thresholds (winnow/filters.py; docs/curate.md)."""
+    """The rule families and their thresholds (winnow/filters.py; docs/curate.md, docs/languages.md).
+
+    The family configs hold the defaults: datatrove's, tuned on English. Every language gets
+    every family; ``language_thresholds`` changes values per detected language (by default
+    FineWeb-2's tuned values for 30 languages, ``schemas/language_thresholds.yaml``). A language
+    with no row of its own is judged on the defaults, and the funnel says so.
+    """
 
     gopher_quality: GopherQualityConfig = Field(default_factory=GopherQualityConfig)
     gopher_repetition: GopherRepetitionConfig = Field(default_factory=GopherRepetitionConfig)
@@ -216,9 +239,43 @@ class FiltersConfig(_Strict):
     fineweb: FineWebConfig = Field(default_factory=FineWebConfig)
     cjk_quality: CjkQualityConfig = Field(default_factory=CjkQualityConfig)
     language: LanguageConfig = Field(default_factory=LanguageConfig)
-    #: apply the English-designed Gopher quality, C4 and FineWeb rules only to these detected
-    #: languages ("*" = every language, as datatrove does); Gopher repetition applies to all
-    rule_languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "es", "it", "pt"])
+    #: per detected language, the family values that differ from the defaults ({} = the defaults
+    #: for every language, as datatrove runs its English filters)
+    language_thresholds: dict[str, LanguageThresholds] = Field(
+        default_factory=lambda: {k: LanguageThresholds(**v) for k, v in _language_table().items()}
+    )
+    #: split Chinese, Japanese, Korean and Thai into words with their packaged segmenters
+    #: (winnow/signals/segment.py); false counts each CJK character as a word (faster, cruder)
+    segment_words: bool = True
+
+    @model_validator(mode="after")
+    def _thresholds_are_valid(self) -> FiltersConfig:
+        for lang in self.language_thresholds:
+            try:
+                self.for_language(lang)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"language_thresholds.{lang}: {where}: {first['msg']}") from None
+        return self
+
+    def for_language(self, lang: str) -> FiltersConfig:
+        """This config with ``lang``'s thresholds in place of the defaults (validated)."""
+        row = self.language_thresholds.get(lang)
+        if row is None:
+            return self
+        update: dict[str, Any] = {}
+        for name in _PER_LANGUAGE:
+            overrides = getattr(row, name)
+            if overrides:
+                family = getattr(self, name)
+                update[name] = type(family).model_validate({**family.model_dump(), **overrides})
+        return self.model_copy(update=update)
+
+    def stop_words_by_language(self) -> dict[str, list[str]]:
+        """Stop words per language: ``gopher_quality.stop_words`` over the language rows' lists."""
+        rows = {k: v.stop_words for k, v in self.language_thresholds.items() if v.stop_words}
+        return rows | self.gopher_quality.stop_words
 
 
 class MinHashConfig(_Strict):

@@ -10,10 +10,12 @@ when no rule fails. Reason codes follow datatrove's (``gopher_short_doc``,
 ...); C4's are prefixed (``c4_too_few_sentences`` ...), see ``REASONS``.
 
 Order: language, Gopher repetition, Gopher quality, C4, FineWeb (the order of the
-FineWeb pipeline). Gopher quality, C4 and FineWeb were designed for English: they
-apply only to documents whose detected language is in ``filters.rule_languages``.
-Gopher repetition applies to every language (its word n-grams count each CJK
-character as a word).
+FineWeb pipeline), then the CJK rules. Every family applies to every language. A rule's
+threshold is the family default (datatrove's, tuned on English) unless the document's
+detected language has its own value in ``filters.language_thresholds`` (FineWeb-2's, by
+default): each such rule is one ``when(lang).then(...)`` chain, so the pass stays one
+vectorized expression per rule. ``threshold_sources`` says which languages ran on the
+defaults for want of their own (docs/languages.md).
 """
 
 from __future__ import annotations
@@ -41,15 +43,73 @@ REASONS: dict[str, str] = {code: text for family in REGISTRY for code, text in f
 
 def build_rules(recipe: Recipe) -> list[Rule]:
     """The recipe's rules, in the order they are checked. A threshold of 0/None disables its
-    rule, as in datatrove (``if self.min_doc_words and ...``)."""
+    rule, as in datatrove (``if self.min_doc_words and ...``); per language too."""
     f = recipe.filters
-    in_rule_langs = pl.lit(True) if "*" in f.rule_languages else pl.col("lang_detected").is_in(f.rule_languages)
+    views = {lang: f.for_language(lang) for lang in judged_languages(recipe)}
     rules: list[Rule] = []
     for family in REGISTRY:
-        if family.enabled(f):
-            for reason, keep in family.rules(f):
-                rules.append(Rule(family.name, reason, (~in_rule_langs | keep) if family.rule_languages_only else keep))
+        base = dict(family.rules(f)) if family.enabled(f) else {}
+        per = {lang: dict(family.rules(v)) if family.enabled(v) else {} for lang, v in views.items()}
+        reasons = list(base) + [r for rows in per.values() for r in rows if r not in base]
+        for reason in dict.fromkeys(reasons):
+            default = base.get(reason, pl.lit(True))
+            branches: list[tuple[list[str], pl.Expr]] = []
+            for lang, rows in per.items():
+                keep = rows.get(reason, pl.lit(True))
+                if keep.meta.eq(default):
+                    continue
+                same = next((b for b in branches if b[1].meta.eq(keep)), None)
+                if same:
+                    same[0].append(lang)
+                else:
+                    branches.append(([lang], keep))
+            rules.append(Rule(family.name, reason, _by_language(branches, default)))
     return rules
+
+
+def _by_language(branches: list[tuple[list[str], pl.Expr]], default: pl.Expr) -> pl.Expr:
+    """``when(lang in langs) then keep ... otherwise default``, or ``default`` with no branch."""
+    expr = default
+    for langs, keep in reversed(branches):
+        expr = pl.when(pl.col("lang_detected").is_in(langs)).then(keep).otherwise(expr)
+    return expr
+
+
+def judged_languages(recipe: Recipe) -> list[str]:
+    """The languages whose own thresholds can matter: the allowed ones while the language filter
+    is on (the rest are dropped first), else every language with a row."""
+    f = recipe.filters
+    rows = list(f.language_thresholds)
+    return [lang for lang in rows if lang in f.language.allowed] if f.language.enabled else rows
+
+
+#: the language the family defaults were tuned on
+DEFAULTS_LANGUAGE = "en"
+
+
+def threshold_sources(filtered: pl.LazyFrame, recipe: Recipe) -> pl.DataFrame:
+    """Per detected language: documents, kept, and whose thresholds judged them.
+
+    ``thresholds`` is the row's source (FineWeb-2's config file ...), ``defaults`` for English,
+    or ``defaults (fallback: no thresholds of its own)``; ``fallback`` is true for the last.
+    Documents the language filter dropped are not counted (no quality rule judged them).
+    """
+    rows = recipe.filters.language_thresholds
+    judged = filtered
+    if recipe.filters.language.enabled:
+        judged = judged.filter(pl.col("drop_family").fill_null("") != "language")
+    table = (
+        judged.group_by(pl.col("lang_detected").fill_null("(none)"))
+        .agg(documents=pl.len().cast(pl.Int64), kept=pl.col("keep").sum().cast(pl.Int64))
+        .sort(["documents", "lang_detected"], descending=[True, False])
+        .collect()
+    )
+    own = {lang: row.source for lang, row in rows.items()}
+    own[DEFAULTS_LANGUAGE] = own.get(DEFAULTS_LANGUAGE, "defaults (datatrove, tuned on English)")
+    fallback = "defaults (fallback: no thresholds of its own)"
+    return table.with_columns(
+        thresholds=pl.col("lang_detected").replace_strict(own, default=fallback, return_dtype=pl.String),
+    ).with_columns(fallback=pl.col("thresholds") == fallback)
 
 
 def apply_filters(signals: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:

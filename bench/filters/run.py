@@ -12,7 +12,7 @@ Then, one after the other, each in its own niced subprocess:
   ``POLARS_MAX_THREADS=1``), the same process layout as datatrove's. Most of the work is in
   polars and numpy calls made from Python, so one process does not keep two cores busy. It computes *every* signal
   (also language ID and PII, which the reference does not do) and decides with the same four
-  rule families; to match the reference the language rule is off and ``rule_languages: ["*"]``
+  rule families; to match the reference the language rule is off and ``language_thresholds: {}``
   (datatrove applies its English rules, and English stop words, to every document).
 - ``datatrove``: ``LocalPipelineExecutor(tasks=2, workers=2)`` running ``ParquetReader ->
   GopherRepetitionFilter -> GopherQualityFilter -> C4QualityFilter -> FineWebQualityFilter ->
@@ -95,9 +95,9 @@ def bench_recipe():
 
     recipe = load_recipe(REPO / "recipes" / "sample.yaml")
     recipe.filters.language.enabled = False
-    recipe.filters.rule_languages = ["*"]
-    # datatrove uses its English stop words for every document
-    recipe.filters.gopher_quality.stop_words = {"en": recipe.filters.gopher_quality.stop_words["en"]}
+    # datatrove's filters: the English defaults and stop words for every document, no segmentation
+    recipe.filters.language_thresholds = {}
+    recipe.filters.segment_words = False
     return recipe
 
 

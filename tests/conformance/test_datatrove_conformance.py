@@ -60,7 +60,8 @@ def winnow_decisions(english_docs) -> dict[str, list[str]]:
 
     recipe = load_recipe(REPO / "recipes" / "sample.yaml")
     recipe.filters.language.enabled = False
-    recipe.filters.rule_languages = ["*"]
+    recipe.filters.language_thresholds = {}
+    recipe.filters.segment_words = False
     signals = compute_signals(english_docs.lazy(), recipe).collect()
     out = {}
     for family in FAMILIES:

@@ -143,14 +143,51 @@ def test_all_rules_in_one_pass_first_failure_wins():
     assert out["drop_reason"].to_list() == [reason for _, reason, _ in CASES]
 
 
-def test_english_rules_apply_only_to_rule_languages():
-    zh = CLEAN | {"lang_detected": "zh", "gopher_stop_words": 0, "c4_sentences": 0, "fineweb_line_punct_ratio": 0.0}
-    assert _decide([zh])["keep"].to_list() == [True]
-    # repetition applies to every language
-    assert _decide([zh | {"gopher_top_2_gram_frac": 0.5}])["drop_reason"].to_list() == ["top_2_gram"]
-    # "*" = every language, as datatrove
-    everywhere = _recipe(rule_languages=["*"])
-    assert _decide([zh], everywhere)["drop_reason"].to_list() == ["gopher_enough_stop_words"]
+def test_every_language_gets_every_family_with_its_own_thresholds():
+    # a Chinese document is judged by Gopher quality, C4 and FineWeb too (it used to face repetition alone)
+    zh = CLEAN | {"lang_detected": "zh"}
+    assert _decide([zh | {"gopher_stop_words": 0}])["drop_reason"].to_list() == ["gopher_enough_stop_words"]
+    assert _decide([zh | {"c4_sentences": 0}])["drop_reason"].to_list() == ["c4_too_few_sentences"]
+    # ... on FineWeb-2's thresholds for Chinese: mean word length 1..5, not English's 3..10
+    short_words = CLEAN | {"gopher_mean_word_length": 1.6}
+    assert _decide([short_words])["drop_reason"].to_list() == ["gopher_below_avg_threshold"]
+    assert _decide([short_words | {"lang_detected": "zh"}])["keep"].to_list() == [True]
+    # FineWeb-2 turns the duplicated-paragraph rules off, and sets its own n-gram limits
+    dup_para = {"gopher_dup_para_frac": 0.5, "gopher_top_2_gram_frac": 0.23}
+    assert _decide([CLEAN | dup_para])["drop_reason"].to_list() == ["dup_para_frac"]
+    assert _decide([zh | dup_para])["keep"].to_list() == [True]
+    # a recipe's row wins; {} judges every language on the defaults, as datatrove's English filters
+    own = _recipe(language_thresholds={"zh": {"gopher_quality": {"min_avg_word_length": 2}}})
+    assert _decide([short_words | {"lang_detected": "zh"}], own)["drop_reason"].to_list() == [
+        "gopher_below_avg_threshold"
+    ]
+    defaults = _recipe(language_thresholds={})
+    assert _decide([zh | dup_para], defaults)["drop_reason"].to_list() == ["dup_para_frac"]
+
+
+def test_a_language_without_thresholds_falls_back_to_the_defaults_and_says_so():
+    from winnow.filters import threshold_sources
+
+    recipe = _recipe(language={"allowed": ["en", "zh", "eo"]})
+    rows = [CLEAN | {"doc_id": "e", "lang_detected": "eo", "gopher_mean_word_length": 1.6}]
+    rows += [CLEAN | {"doc_id": "z", "lang_detected": "zh"}, CLEAN | {"doc_id": "n"}]
+    rows += [CLEAN | {"doc_id": "r", "lang_detected": "ru"}]  # not allowed: the language rule judged it
+    decided = apply_filters(pl.LazyFrame(rows), recipe)
+    # Esperanto has no row: the English defaults judge it (a 1.6-character mean word is too short)
+    assert decided.collect()["drop_reason"].to_list()[0] == "gopher_below_avg_threshold"
+    table = threshold_sources(decided, recipe)
+    by = {r["lang_detected"]: r for r in table.iter_rows(named=True)}
+    assert set(by) == {"eo", "zh", "en"}
+    assert by["eo"]["fallback"] and by["eo"]["thresholds"].startswith("defaults (fallback")
+    assert by["zh"]["thresholds"] == "FineWeb-2 configs/cmn_Hani.yml" and not by["zh"]["fallback"]
+    assert by["en"]["thresholds"].startswith("defaults (datatrove") and not by["en"]["fallback"]
+
+
+def test_a_bad_per_language_threshold_names_the_language_and_the_field():
+    with pytest.raises(ValueError, match=r"language_thresholds\.zh: .*min_doc_words"):
+        _recipe(language_thresholds={"zh": {"gopher_quality": {"min_doc_words": "many"}}})
+    with pytest.raises(ValueError, match=r"language_thresholds\.zh: .*no_such_rule"):
+        _recipe(language_thresholds={"zh": {"fineweb": {"no_such_rule": 1}}})
 
 
 def test_thresholds_come_from_the_recipe():
@@ -176,7 +213,7 @@ def test_null_signal_never_drops():
 
 def test_every_rule_reads_an_existing_signal_column():
     names = set(signal_schema(RECIPE.filters))
-    everything = _recipe(c4={"max_removed_line_frac": 0.5}, rule_languages=["*"])
+    everything = _recipe(c4={"max_removed_line_frac": 0.5}, language={"enabled": False})
     for rule in build_rules(everything):
         assert set(rule.keep.meta.root_names()) <= names, rule.reason
 

@@ -69,12 +69,37 @@ def test_every_signal_is_defined_for_bad_input():
     assert rows["crlf"]["n_lines"] == 4  # str.splitlines(): CRLF counts once
 
 
-def test_cjk_word_counting_one_character_one_word():
-    zh, ja, mixed = _signals("我们测试分词。", "これはテストです。", "Hello 世界 wide web")
-    assert zh["n_words"] == 6  # six Han characters; "。" is a symbol, not a word
-    assert ja["n_words"] == 8  # kana and kanji, one word each
-    assert mixed["n_words"] == 5  # Hello, 世, 界, wide, web
-    assert zh["gopher_mean_word_length"] == 1.0
+def test_cjk_words_come_from_the_segmenters_and_the_fast_path_counts_characters():
+    texts = ("我们在北京大学学习自然语言处理。", "東京都に住んでいます。", "Hello 世界 wide web")
+    zh, ja, mixed = _signals(*texts)
+    assert zh["n_words"] == 6  # 我们 / 在 / 北京大学 / 学习 / 自然语言 / 处理 (jieba); "。" is a symbol
+    assert zh["gopher_mean_word_length"] == 15 / 6
+    assert ja["n_words"] == 7  # 東京 / 都 / に / 住ん / で / い / ます (sudachi, mode A), and 。 is not one
+    assert mixed["lang_detected"] == "zh" and mixed["n_words"] == 4  # Hello, 世界, wide, web
+    # segment_words: false is the fast path for every language: one CJK character, one word
+    fast = FiltersConfig(segment_words=False)
+    zh_fast, ja_fast, mixed_fast = _signals(*texts, cfg=fast)
+    assert zh_fast["n_words"] == 15 and zh_fast["gopher_mean_word_length"] == 1.0
+    assert ja_fast["n_words"] == 10 and mixed_fast["n_words"] == 5  # Hello, 世, 界, wide, web
+
+
+def test_korean_and_thai_are_segmented_with_their_packaged_segmenters():
+    from winnow.signals.segment import cutter
+
+    assert cutter("ko")("한국어 문장을 분석합니다.")[:3] == ["한국어", "문장", "을"]
+    assert cutter("th")("ภาษาไทยเป็นภาษาที่สวยงาม") == ["ภาษาไทย", "เป็น", "ภาษา", "ที่", "สวยงาม"]
+    with pytest.raises(KeyError, match="no word segmenter for language 'xx'"):
+        cutter("xx")
+
+
+def test_c4_counts_segmented_words_per_line_and_knows_cjk_sentence_marks():
+    line = "我们在北京大学学习自然语言处理。"
+    zh = _signals("\n".join([line] * 6))[0]
+    # six lines of six words, each ending in 。: all kept, six sentences (datatrove's line.split()
+    # sees one word per line and would keep none)
+    assert zh["c4_kept_lines"] == 6 and zh["c4_sentences"] == 6
+    few = _signals("\n".join(["学习处理。"] * 6))[0]  # two words a line: under min_words_per_line
+    assert few["c4_too_few_words_lines"] == 6 and few["c4_kept_lines"] == 0
 
 
 @pytest.mark.slow

@@ -344,6 +344,21 @@ def _checks_section(ctx: CardContext) -> list[str]:
     return out
 
 
+def _thresholds_note(recipe: Recipe) -> str:
+    """Which allowed languages ran on thresholds of their own, and which on the English defaults."""
+    f = recipe.filters
+    own = sorted(lang for lang in f.language_thresholds if lang in f.language.allowed)
+    fallback = sorted(set(f.language.allowed) - set(own) - {"en"}) if f.language.enabled else ["any other"]
+    note = (
+        "The heuristic filters (Gopher, C4, FineWeb) were designed for English web text; "
+        f"{', '.join(own) or 'no language'} use per-language thresholds and stop words "
+        "(FineWeb-2's unless the recipe says otherwise; docs/languages.md)"
+    )
+    if fallback:
+        return note + f", and {', '.join(fallback)} ran on the English defaults, having none of their own."
+    return note + "."
+
+
 def _limitations(ctx: CardContext) -> list[str]:
     items = [
         "Releases are incremental: this version holds one night's curated documents. Documents that "
@@ -352,8 +367,7 @@ def _limitations(ctx: CardContext) -> list[str]:
         f"Token counts use the {ctx.tokenizer['name']} byte-level BPE ({ctx.tokenizer['vocab_size']:,} tokens), "
         "trained on English: Chinese, Japanese and other non-Latin text takes more tokens than under a "
         "modern multilingual tokenizer, so their counts (and the compute report) are on the high side.",
-        "The heuristic filters (Gopher, C4, FineWeb) were designed for English web text; the recipe applies "
-        f"them only to {', '.join(ctx.recipe.filters.rule_languages)}.",
+        _thresholds_note(ctx.recipe),
         "`text` is published as ingested; PII redaction is applied to what annotators see, not to the release.",
         "The compute report counts 6·N·D for one pass; it ignores attention FLOPs, evaluation, restarts and "
         "hyper-parameter search, and assumes a constant MFU.",

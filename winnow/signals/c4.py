@@ -18,9 +18,12 @@ import polars as pl
 
 from schemas.recipe import C4Config
 from winnow.signals.family import Family
-from winnow.signals.text import SENTENCE_CLASS
+from winnow.signals.text import NON_SYMBOL, SENTENCE_CLASS
 
 CITATION = r"\[\d*]|\[edit]|\[citation needed]"
+#: datatrove's END_PUNCTUATION, and the same with the CJK sentence marks (segmented languages)
+END = r"[.?!\"']$"
+CJK_END = r"[.?!\"'。！？｡」』”]$"
 POLICY = r"terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"
 
 
@@ -44,9 +47,16 @@ def sentence_counts(flags: pl.DataFrame) -> pl.DataFrame:
     return flags.with_columns(b=boundary).group_by("_l").agg(sentences=(pl.col("b").sum() + 1).cast(pl.Int64))
 
 
-def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.DataFrame:
+def line_flags(
+    lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config, seg_lang: pl.Series | None = None
+) -> pl.DataFrame:
     """Per non-blank ``str.splitlines`` line: which C4 step removes it, or whether it is kept,
-    and (for kept lines) its sentences, counted on its ``tokens``."""
+    and (for kept lines) its sentences, counted on its ``tokens``.
+
+    Lines of a segmented document (``seg_lang[_d]`` not null, see segment.py) count their words
+    and word lengths on the segmenter's words, not on spaces, and may also end in the CJK
+    sentence marks (``CJK_END``): datatrove's ``line.split()`` sees one "word" in a Chinese line.
+    """
     s = pl.col("line").str.strip_chars()
     k = cfg.min_words_per_line
     # "at least k whitespace-separated words", answered by the regex engine with an early exit
@@ -62,11 +72,19 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
                 > cfg.max_word_length
             )["_r"]
             too_long = too_long.scatter(hit, True)
-    lf = frame.with_columns(too_long).lazy()
+    frame = frame.with_columns(too_long)
+    if seg_lang is not None and seg_lang.is_not_null().any():
+        frame = _segmented_words(frame, tokens, seg_lang, k, cfg.max_word_length)
+    else:
+        frame = frame.with_columns(cjk_end=pl.lit(False))
+    lf = frame.lazy()
     s2 = pl.col("s").str.replace_all(CITATION, "") if cfg.remove_citations else pl.col("s")
     lf = lf.with_columns(s2=s2)
     no_punct = (
-        (~pl.col("s2").str.contains(r"[.?!\"']$") | pl.col("s2").str.ends_with("..."))
+        (
+            ~pl.when("cjk_end").then(pl.col("s2").str.contains(CJK_END)).otherwise(pl.col("s2").str.contains(END))
+            | pl.col("s2").str.ends_with("...")
+        )
         if cfg.filter_no_terminal_punct
         else pl.lit(False)
     )
@@ -103,7 +121,7 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
     )
     lf = (
         base.lazy()
-        .drop("s", "s2")
+        .drop("s", "s2", "cjk_end")
         .join(content, on="_l", how="left")
         .with_columns(pl.col("lorem", "javascript", "curly", "policy").fill_null(False))
         .with_columns(
@@ -113,6 +131,27 @@ def line_flags(lines: pl.DataFrame, tokens: pl.DataFrame, cfg: C4Config) -> pl.D
     flags = lf.collect()
     kept = sentence_flags(tokens.select("_l", "tok").join(flags.filter("kept").select("_l"), on="_l", how="semi"))
     return flags.join(sentence_counts(kept), on="_l", how="left").with_columns(pl.col("sentences").fill_null(1))
+
+
+def _segmented_words(frame: pl.DataFrame, tokens: pl.DataFrame, seg_lang: pl.Series, k: int, longest: int):
+    """``enough`` and ``too_long`` of segmented documents' lines from their word tokens."""
+    segmented = seg_lang.is_not_null()
+    per_line = (
+        tokens.filter(segmented.gather(tokens["_d"]) & pl.col("tok").str.contains(NON_SYMBOL))
+        .group_by("_l")
+        .agg(_n=pl.len(), _max=pl.col("tok").str.len_chars().max())
+    )
+    seg = pl.Series("cjk_end", segmented.gather(frame["_d"]))
+    out = (
+        frame.with_columns(seg)
+        .join(per_line, on="_l", how="left", maintain_order="left")
+        .with_columns(pl.col("_n", "_max").fill_null(0))
+    )
+    too_long = (pl.col("_max") > longest) if longest != -1 else pl.lit(False)
+    return out.with_columns(
+        enough=pl.when("cjk_end").then(pl.col("_n") >= k).otherwise("enough"),
+        too_long=pl.when("cjk_end").then(too_long).otherwise("too_long"),
+    ).drop("_n", "_max")
 
 
 def doc_stats(flags: pl.DataFrame) -> pl.DataFrame:
@@ -185,5 +224,4 @@ FAMILY = Family(
     },
     columns=lambda f: {**{name: pl.Int64() for name in COUNT_COLUMNS}, "c4_removed_line_frac": pl.Float64()},
     rules=_rules,
-    rule_languages_only=True,
 )

@@ -18,7 +18,7 @@ import polars as pl
 
 from schemas.recipe import FiltersConfig, Recipe
 from winnow import pii
-from winnow.signals import c4, cjk, fineweb, gopher, langid, lines, words
+from winnow.signals import c4, cjk, fineweb, gopher, langid, lines, segment, words
 from winnow.signals.text import OTHER_LINE_BREAKS
 
 #: text bytes per vectorized slice: bounds the exploded frames (~300 MB peak at 4 MB; speed is flat from 2 to 16 MB)
@@ -87,16 +87,22 @@ def signals_frame(
     top_ns, dup_ns = sorted(rep.top_n_grams), sorted(rep.dup_n_grams)
     docs = pl.DataFrame({"text": text.fill_null("")}).with_row_index("_d")
     lang, score = langid.detect(docs["text"], cfg.language)
-    stop_words = cfg.gopher_quality.stop_words
+    stop_words = cfg.stop_words_by_language()
     fallback = "en" if "en" in stop_words else next(iter(stop_words), "en")
     docs = docs.with_columns(lang_detected=lang, lang_score=score).with_columns(
         stop_lang=pl.when(pl.col("lang_detected").is_in(list(stop_words)))
         .then("lang_detected")
         .otherwise(pl.lit(fallback))
     )
+    # the segmenter of each document (null: the fast path), see segment.py
+    seg_lang = docs.select(
+        pl.when(pl.lit(cfg.segment_words) & pl.col("lang_detected").is_in(list(segment.SEGMENTERS))).then(
+            "lang_detected"
+        )
+    ).to_series()
 
     line_df = lines.line_frame(docs)
-    tokens = words.token_flags(lines.token_frame(line_df))
+    tokens = words.token_flags(_tokens(line_df, seg_lang))
     # C4 and Gopher quality walk str.splitlines() lines; only texts with a break other than
     # "\n" (\r, \f, U+2028 ...) need their own lines and tokens
     other = docs.select(pl.col("text").str.contains(OTHER_LINE_BREAKS))["text"]
@@ -106,7 +112,7 @@ def signals_frame(
         extra = lines.line_frame(sl_docs.filter(other)).with_columns(pl.col("_l") + line_df.height)
         sl_lines = pl.concat([line_df.filter(pl.col("_d").is_in(plain)), extra])
         sl_tokens = pl.concat(
-            [tokens.filter(pl.col("_d").is_in(plain)).select("_d", "_l", "tok"), lines.token_frame(extra)]
+            [tokens.filter(pl.col("_d").is_in(plain)).select("_d", "_l", "tok"), _tokens(extra, seg_lang)]
         )
     else:
         sl_docs, sl_lines, sl_tokens = docs, line_df, tokens
@@ -116,7 +122,7 @@ def signals_frame(
         gopher.line_quality_stats(sl_lines),
         gopher.duplicate_stats(lines.paragraph_frame(docs), "para", "para"),
         gopher.repetition_lines(line_df),
-        c4.doc_stats(c4.line_flags(sl_lines, sl_tokens, cfg.c4)),
+        c4.doc_stats(c4.line_flags(sl_lines, sl_tokens, cfg.c4, seg_lang)),
         fineweb.doc_stats(line_df, cfg.fineweb),
     ]
     # n-grams last, on token hashes: the token strings are freed first (memory on huge texts)
@@ -162,3 +168,13 @@ def signals_frame(
     cjk_part = cjk.signals_frame(docs["text"], out["lang_detected"], cfg.cjk_quality)
     out = pl.concat([out, cjk_part, pii.pii_frame(docs["text"], extra_email, extra_phone)], how="horizontal")
     return out.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def _tokens(line_df: pl.DataFrame, seg_lang: pl.Series) -> pl.DataFrame:
+    """Tokens of ``line_df`` in text order: segmented where ``seg_lang[_d]`` names a segmenter."""
+    if seg_lang.is_null().all():
+        return lines.token_frame(line_df)
+    segmented = seg_lang.is_not_null().gather(line_df["_d"])
+    return pl.concat(
+        [lines.token_frame(line_df.filter(~segmented)), segment.token_frame(line_df.filter(segmented), seg_lang)]
+    ).sort("_l", maintain_order=True)

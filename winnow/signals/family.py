@@ -34,8 +34,6 @@ class Family:
     columns: Callable[[FiltersConfig], dict[str, pl.DataType]]
     #: the enabled rules for a recipe's filters config, in the order they are checked
     rules: Callable[[FiltersConfig], list[tuple[str, pl.Expr]]]
-    #: designed for English: applies only to documents in ``filters.rule_languages``
-    rule_languages_only: bool = False
 
     def enabled(self, cfg: FiltersConfig) -> bool:
         return bool(getattr(cfg, self.name).enabled)

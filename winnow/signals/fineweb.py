@@ -76,5 +76,4 @@ FAMILY = Family(
         "fineweb_newlines_per_word": pl.Float64(),
     },
     rules=_rules,
-    rule_languages_only=True,
 )

@@ -364,7 +364,6 @@ QUALITY = Family(
         "gopher_stop_words": _I,
     },
     rules=_quality_rules,
-    rule_languages_only=True,
 )
 
 REPETITION = Family(
