@@ -13,7 +13,8 @@ from assets.resources import RecipeResource, SettingsResource, StoreResource
 from winnow.dedup.index import SignatureIndex
 from winnow.dedup.pipeline import DedupOutcome, DedupSettings, dedup_frames, run_dedup
 from winnow.dedup.stats import cluster_size_histogram
-from winnow.filters import apply_filters, build_rules, funnel
+from winnow.filters import apply_filters, build_rules, fallback_note, funnel, threshold_sources
+from winnow.markdown import md_table
 from winnow.plots import cluster_sizes_png, rule_funnel_png
 from winnow.signals import compute_signals, signal_schema
 from winnow.signals.summary import language_summary, pii_summary
@@ -57,14 +58,20 @@ def document_signals(recipe: RecipeResource, raw_documents: pl.LazyFrame):
     },
     partitions_def=daily_partitions,
 )
-def filtering(recipe: RecipeResource, document_signals: pl.LazyFrame):
+def filtering(context: dg.AssetExecutionContext, recipe: RecipeResource, document_signals: pl.LazyFrame):
     """Apply all filters in one vectorized pass; split kept and rejected."""
     spec = recipe.load()
     decided = apply_filters(document_signals, spec)
     table = funnel(decided)
+    sources = threshold_sources(decided, spec)
+    note = fallback_note(sources)
+    if note:
+        context.log.warning(note)
     kept, rejected = decided.filter(pl.col("keep")), decided.filter(~pl.col("keep"))
     common = {
-        "funnel": table_md(table),
+        "funnel": dg.MetadataValue.md(md_table(table, max_rows=60) + (f"\n\n**{note}**" if note else "")),
+        "thresholds_by_language": table_md(sources),
+        "languages_on_fallback_thresholds": sources.filter("fallback")["lang_detected"].to_list(),
         "rules": len(build_rules(spec)),
         **png_md("funnel_chart", rule_funnel_png(table), "documents and characters removed per reason"),
     }

@@ -174,6 +174,12 @@ class CjkQualityConfig(_Strict):
             r"(博彩|彩票|六合彩|时时彩)",
             r"(无抵押|快速)贷款",
             r"扫码(添加|关注)",
+            r"LINE\s*ID",
+            r"今すぐ無料",
+            r"詳しくはこちら",
+            r"即日融資",
+            r"(オンライン)?カジノ",
+            r"ブランドコピー",
         ]  # fmt: skip
     )
     #: flagged words per language; a document whose flagged-word occurrences per CJK character exceed

@@ -154,3 +154,15 @@ def funnel(filtered: pl.LazyFrame) -> pl.DataFrame:
         doc_share=pl.col("documents") / max(total_docs, 1),
         char_share=pl.col("characters") / max(total_chars, 1),
     )
+
+
+def fallback_note(sources: pl.DataFrame) -> str | None:
+    """One sentence naming the languages ``threshold_sources`` found on the fallback, or None."""
+    fell = sources.filter("fallback")
+    if fell.height == 0:
+        return None
+    langs = ", ".join(f"{r['lang_detected']} ({r['documents']:,} documents)" for r in fell.iter_rows(named=True))
+    return (
+        f"Judged on the English defaults for want of thresholds of their own: {langs}. "
+        "Add a row to filters.language_thresholds (docs/languages.md)."
+    )

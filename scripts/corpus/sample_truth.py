@@ -7,7 +7,9 @@
   copies of such a page (``exact_dup``, ``near_dup``, ``cross_night_*``: the annotator judges
   the content; duplicates are dedup's job);
 * drop ``boilerplate`` (navigation, cookie banners, "JavaScript required" around the text),
-  ``pii`` (personal data), ``spam``, ``lorem``, ``stub`` and ``code`` (leaked JS/CSS/templates).
+  ``pii`` (personal data), ``spam``, ``lorem``, ``stub`` and ``code`` (leaked JS/CSS/templates),
+  and the Chinese and Japanese web noise of ``build_cjk_web.py``: ``cjk_spam``, ``cjk_seo``,
+  ``cjk_ads`` and ``garbled``.
 
 The tests' scripted annotator and the demo's annotators (``scripts/demo_annotate.py``) both
 judge by this, so what the model learns and what the card estimates can be checked against it.
@@ -23,7 +25,9 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
 KEEP_KINDS = frozenset({"real", "bullets", "markdown_headings", "real_also_in_web"})
-DROP_KINDS = frozenset({"boilerplate", "pii", "spam", "lorem", "stub", "code"})
+DROP_KINDS = frozenset(
+    {"boilerplate", "pii", "spam", "lorem", "stub", "code", "cjk_spam", "cjk_seo", "cjk_ads", "garbled"}
+)
 COPY_KINDS = frozenset({"exact_dup", "near_dup", "cross_night_exact", "cross_night_near"})
 #: The issue tags a careful annotator adds, by kind.
 TAGS = {
@@ -33,13 +37,21 @@ TAGS = {
     "lorem": ["garbled/truncated"],
     "stub": ["garbled/truncated"],
     "code": ["boilerplate/navigation"],
+    "cjk_spam": ["spam/ads"],
+    "cjk_seo": ["spam/ads"],
+    "cjk_ads": ["spam/ads"],
+    "garbled": ["garbled/truncated"],
 }
 
 
 @lru_cache(maxsize=1)
 def provenance() -> pl.DataFrame:
     """id -> kind, with copies resolved to the kind of the page they copy."""
-    prov = pl.read_csv(SAMPLE / "provenance.csv.gz", infer_schema_length=0)
+    # build_sample.py's documents, then build_cjk_web.py's
+    prov = pl.concat(
+        [pl.read_csv(path, infer_schema_length=0) for path in sorted(SAMPLE.glob("provenance*.csv.gz"))],
+        how="diagonal",
+    )
     kinds = dict(zip(prov["id"], prov["kind"]))
 
     def resolve(kind: str, dup_of: str | None) -> str:
