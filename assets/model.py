@@ -13,6 +13,7 @@ from winnow.model.scoring import score_documents, score_summary
 from winnow.plots import estimates_png, score_histogram_png
 from winnow.release_gate import curated_quality_gate
 from winnow.store import Store
+from winnow.threshold_suggestions import night_frame, suggestion_markdown, suggestion_table
 
 GROUP = "model"
 OWNERS = ["team:data-curation"]
@@ -172,7 +173,14 @@ def quality_estimates(
         r, night, root.table("annotations"), root.table("annotation_sample", [night]),
         scored_documents, curated_documents,
     )  # fmt: skip
-    yield dg.Output(est.table, metadata=_estimates_metadata(est, night))
+    suggestions = suggestion_table(r, est.units, night_frame(scored_documents, r)) if est.units is not None else None
+    meta = _estimates_metadata(est, night)
+    meta["threshold_suggestions"] = (
+        table_md(suggestion_markdown(suggestions))
+        if suggestions is not None and suggestions.height
+        else dg.MetadataValue.md("_no rule drops with labels yet_")
+    )
+    yield dg.Output(est.table, metadata=meta)
     verdict = curated_quality_gate(est.table, r, night)
     yield dg.AssetCheckResult(
         check_name=CURATED_QUALITY_CHECK, passed=verdict.passed, severity=dg.AssetCheckSeverity.ERROR,

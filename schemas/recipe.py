@@ -253,6 +253,11 @@ class FiltersConfig(_Strict):
     #: split Chinese, Japanese, Korean and Thai into words with their packaged segmenters
     #: (winnow/signals/segment.py); false counts each CJK character as a word (faster, cruder)
     segment_words: bool = True
+    #: the share of a rule's drops that people should call bad: the label-tuned threshold
+    #: suggestions (winnow/threshold_suggestions.py) aim for it; they never change the recipe
+    target_drop_precision: float = Field(0.8, gt=0, le=1)
+    #: a candidate threshold whose drops hold fewer labels than this is not judged
+    suggestion_min_labels: int = Field(10, ge=1)
 
     @model_validator(mode="after")
     def _thresholds_are_valid(self) -> FiltersConfig:

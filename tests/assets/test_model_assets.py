@@ -25,8 +25,7 @@ def _recipe(tmp_path: Path, extra: str = "") -> Path:
     f.write_text(
         "name: model-test\nversion: 1\nseed: 11\n"
         "sources:\n  - {name: web, path: 'in/{partition}/*.jsonl', format: jsonl}\n"
-        "sampling: {fraction: 0.25, rejected_fraction: 0.05, nightly_budget: 2000, active_learning_share: 0.1}\n"
-        + extra
+        "sampling: {fraction: 0.5, rejected_fraction: 0.05, nightly_budget: 2000, active_learning_share: 0.1}\n" + extra
     )
     return f
 
@@ -176,6 +175,10 @@ def test_model_loop_from_cold_start_to_curated_threshold_and_estimates(tmp_path,
     meta = _meta(est, "quality_estimates")
     assert meta["active_labels_excluded"] == sample.filter(pl.col("sample_kind") == "active").height
     assert meta["design_labels"] == sample.filter(pl.col("sample_kind") != "active").height
+    # the label-tuned threshold table: a rule, a language, its drop precision and a suggestion
+    suggestions = meta["threshold_suggestions"]
+    assert suggestions.startswith("| rule | language | current | fails | precision |")
+    assert "| en |" in suggestions and "labels)" in suggestions
     chk = _check(est, CURATED_QUALITY_CHECK)
     assert chk.passed, chk.metadata["reason"].value
 

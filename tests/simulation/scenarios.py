@@ -365,6 +365,23 @@ def _curated_like(seed=700) -> Population:
     return strata_population(rng, rng.integers(200, 3000, 10), rng.uniform(0.85, 0.99, 10), bad_longer=0.5)
 
 
+def _rule_drops(seed=800) -> tuple[Population, np.ndarray]:
+    """A rule's drops in one language (winnow/threshold_suggestions.py): about half of the documents
+    of 3 thin rejected strata of that language (60-400 documents, 5% sampled), where the rule's
+    drops are worse than the rest; heavy-tailed lengths, bad documents longer. About 10 labels
+    fall in the domain, so the token share's heavy-tail correction makes it conservative (~98%)."""
+    rng = np.random.default_rng(seed)
+    sizes = np.r_[rng.integers(300, 4000, 8), rng.integers(60, 400, 8)]
+    rates = np.r_[rng.uniform(0.5, 0.97, 8), rng.uniform(0.1, 0.5, 8)]
+    pop = strata_population(
+        rng, sizes, rates, sigma=1.5, bad_longer=0.5, rejected=np.r_[np.zeros(8, bool), np.ones(8, bool)]
+    )
+    stratum = np.repeat(np.arange(sizes.size), sizes)
+    fails = np.isin(stratum, [8, 11, 13]) & (rng.random(stratum.size) < 0.5)
+    pop.good[fails] = (rng.random(int(fails.sum())) < 0.2).astype(float)
+    return pop, fails
+
+
 #: name -> (function returning results, slow). Each result's coverage must lie in [low, high].
 SCENARIOS: dict[str, tuple[Callable[[int], list[Result]], bool, tuple[float, float]]] = {}
 
@@ -479,3 +496,15 @@ def _s_noisy(reps):
 @scenario("the model trains on the labels", slow=True)
 def _s_model(reps):
     return list(run_trained_model("model trained on the labels", seed=17, reps=reps))
+
+
+@scenario("a rule's drops in one language: precision and good tokens", window=(0.93, 0.99))
+def _s_rule_drops(reps):
+    pop, fails = _rule_drops()
+    cfg = _cfg(0.02, rejected=0.05)
+    return [
+        run_design("rule drops, one language, 70% labelled: documents", pop, cfg, seed=18, reps=reps,
+                   domain=fails, label_share=0.7),
+        run_design("rule drops, one language, 70% labelled: tokens", pop, cfg, seed=19, reps=reps,
+                   domain=fails, label_share=0.7, metric="tokens"),
+    ]  # fmt: skip

@@ -26,6 +26,8 @@ class NightEstimates:
     coverage: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     annotator_errors: AnnotatorErrors | None = None
+    #: the night's design units (``design_units``): what the threshold suggestions are judged on
+    units: pl.DataFrame | None = None
 
 
 def night_estimates(
@@ -63,6 +65,7 @@ def night_estimates(
         dict(info),
         problems + more,
         errors,
+        units,
     )
 
 

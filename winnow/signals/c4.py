@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.recipe import C4Config
-from winnow.signals.family import Family
+from winnow.signals.family import Family, Threshold
 from winnow.signals.text import NON_SYMBOL, SENTENCE_CLASS
 
 CITATION = r"\[\d*]|\[edit]|\[citation needed]"
@@ -224,4 +224,8 @@ FAMILY = Family(
     },
     columns=lambda f: {**{name: pl.Int64() for name in COUNT_COLUMNS}, "c4_removed_line_frac": pl.Float64()},
     rules=_rules,
+    thresholds=lambda f: {
+        "c4_too_few_sentences": Threshold("c4_sentences", "min_num_sentences", ">="),
+        "c4_no_terminal_punct": Threshold("c4_removed_line_frac", "max_removed_line_frac", "<="),
+    },
 )

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from schemas.recipe import CjkQualityConfig
-from winnow.signals.family import Family
+from winnow.signals.family import Family, Threshold
 
 CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 FULLWIDTH_PUNCT = r"[，。！？；：、“”‘’（）《》〈〉【】「」『』…—～·]"
@@ -124,4 +124,12 @@ FAMILY = Family(
     },
     columns=lambda f: dict(COLUMNS),
     rules=_rules,
+    thresholds=lambda f: {
+        "cjk_low_script_share": Threshold("cjk_script_share", "min_script_share", ">="),
+        "cjk_no_punctuation": Threshold("cjk_fullwidth_punct_per_char", "min_fullwidth_punct_per_char", ">="),
+        "cjk_char_repetition": Threshold("cjk_char_rep_ratio", "max_char_rep_ratio", "<="),
+        "cjk_spam": Threshold("cjk_spam_hits", "max_spam_hits", "<"),
+        "flagged_words": Threshold("cjk_flagged_ratio", "max_flagged_ratio", "<="),
+        "garbled_text": Threshold("garbled_ratio", "max_garbled_ratio", "<="),
+    },
 )

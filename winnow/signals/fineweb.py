@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.recipe import FineWebConfig
-from winnow.signals.family import Family
+from winnow.signals.family import Family, Threshold
 from winnow.signals.gopher import _ratio, duplicate_stats
 from winnow.signals.text import TERMINAL_CLASS
 
@@ -76,4 +76,10 @@ FAMILY = Family(
         "fineweb_newlines_per_word": pl.Float64(),
     },
     rules=_rules,
+    thresholds=lambda f: {
+        "line_punct_ratio": Threshold("fineweb_line_punct_ratio", "line_punct_thr", ">="),
+        "short_line_ratio": Threshold("fineweb_short_line_ratio", "short_line_thr", "<="),
+        "char_dup_ratio": Threshold("fineweb_char_dup_ratio", "char_duplicates_ratio", "<="),
+        "list_ratio": Threshold("fineweb_newlines_per_word", "new_line_ratio", "<="),
+    },
 )

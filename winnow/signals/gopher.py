@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from winnow.signals.family import Family
+from winnow.signals.family import Family, Threshold
 
 #: passes that redo the repeats without the n-grams the greedy scan jumps over (2: exact on ~98% of
 #: (document, n) pairs of real text, the rest within part of one n-gram)
@@ -339,6 +339,35 @@ def _repetition_rules(f) -> list:
 
 _F, _I = pl.Float64(), pl.Int64()
 
+
+def _quality_thresholds(f) -> dict[str, Threshold]:
+    t = Threshold
+    return {
+        "gopher_short_doc": t("gopher_n_words", "min_doc_words", ">="),
+        "gopher_long_doc": t("gopher_n_words", "max_doc_words", "<="),
+        "gopher_below_avg_threshold": t("gopher_mean_word_length", "min_avg_word_length", ">="),
+        "gopher_above_avg_threshold": t("gopher_mean_word_length", "max_avg_word_length", "<="),
+        "gopher_too_many_hashes": t("gopher_hash_per_word", "max_symbol_word_ratio", "<="),
+        "gopher_too_many_ellipsis": t("gopher_ellipsis_per_word", "max_symbol_word_ratio", "<="),
+        "gopher_too_many_bullets": t("gopher_bullet_lines_ratio", "max_bullet_lines_ratio", "<="),
+        "gopher_too_many_end_ellipsis": t("gopher_ellipsis_lines_ratio", "max_ellipsis_lines_ratio", "<="),
+        "gopher_below_alpha_threshold": t("gopher_alpha_words_ratio", "max_non_alpha_words_ratio", ">="),
+        "gopher_enough_stop_words": t("gopher_stop_words", "min_stop_words", ">="),
+    }
+
+
+def _repetition_thresholds(f) -> dict[str, Threshold]:
+    rep = f.gopher_repetition
+    out = {k: Threshold(f"gopher_{k}", k, "<=") for k in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac")}
+    out["dup_line_char_frac"] = Threshold("gopher_dup_line_char_frac", "dup_line_char_frac", "<=")
+    out |= {f"top_{n}_gram": Threshold(f"gopher_top_{n}_gram_frac", f"top_n_grams.{n}", "<=") for n in rep.top_n_grams}
+    out |= {
+        f"duplicated_{n}_n_grams": Threshold(f"gopher_dup_{n}_gram_frac", f"dup_n_grams.{n}", "<=")
+        for n in rep.dup_n_grams
+    }
+    return out
+
+
 QUALITY = Family(
     name="gopher_quality",
     reasons={
@@ -364,6 +393,7 @@ QUALITY = Family(
         "gopher_stop_words": _I,
     },
     rules=_quality_rules,
+    thresholds=_quality_thresholds,
 )
 
 REPETITION = Family(
@@ -386,4 +416,5 @@ REPETITION = Family(
         **{f"gopher_dup_{n}_gram_frac": _F for n in sorted(f.gopher_repetition.dup_n_grams)},
     },
     rules=_repetition_rules,
+    thresholds=_repetition_thresholds,
 )

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from schemas.recipe import LanguageConfig
-from winnow.signals.family import Family
+from winnow.signals.family import Family, Threshold
 
 UNDETERMINED = "und"
 _LOCK = threading.Lock()
@@ -105,4 +105,5 @@ FAMILY = Family(
     },
     columns=lambda f: {"lang_detected": pl.String(), "lang_score": pl.Float64()},
     rules=_rules,
+    thresholds=lambda f: {"lang_low_confidence": Threshold("lang_score", "min_confidence", ">=")},
 )
