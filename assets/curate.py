@@ -62,19 +62,8 @@ def filtering(context: dg.AssetExecutionContext, recipe: RecipeResource, documen
     """Apply all filters in one vectorized pass; split kept and rejected."""
     spec = recipe.load()
     decided = apply_filters(document_signals, spec)
-    table = funnel(decided)
-    sources = threshold_sources(decided, spec)
-    note = fallback_note(sources)
-    if note:
-        context.log.warning(note)
+    common = _filter_metadata(context, decided, spec)
     kept, rejected = decided.filter(pl.col("keep")), decided.filter(~pl.col("keep"))
-    common = {
-        "funnel": dg.MetadataValue.md(md_table(table, max_rows=60) + (f"\n\n**{note}**" if note else "")),
-        "thresholds_by_language": table_md(sources),
-        "languages_on_fallback_thresholds": sources.filter("fallback")["lang_detected"].to_list(),
-        "rules": len(build_rules(spec)),
-        **png_md("funnel_chart", rule_funnel_png(table), "documents and characters removed per reason"),
-    }
     yield dg.Output(
         kept,
         output_name="filtered_documents",
@@ -95,6 +84,22 @@ def filtering(context: dg.AssetExecutionContext, recipe: RecipeResource, documen
             "preview": preview(rejected, ["doc_id", "drop_family", "drop_reason", "lang_detected", "text"]),
         },
     )
+
+
+def _filter_metadata(context: dg.AssetExecutionContext, decided: pl.LazyFrame, spec) -> dict:
+    """The funnel (table, chart, and which languages ran on fallback thresholds), shared by both outputs."""
+    table = funnel(decided)
+    sources = threshold_sources(decided, spec)
+    note = fallback_note(sources)
+    if note:
+        context.log.warning(note)
+    return {
+        "funnel": dg.MetadataValue.md(md_table(table, max_rows=60) + (f"\n\n**{note}**" if note else "")),
+        "thresholds_by_language": table_md(sources),
+        "languages_on_fallback_thresholds": sources.filter("fallback")["lang_detected"].to_list(),
+        "rules": len(build_rules(spec)),
+        **png_md("funnel_chart", rule_funnel_png(table), "documents and characters removed per reason"),
+    }
 
 
 @dg.multi_asset(

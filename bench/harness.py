@@ -94,13 +94,15 @@ def ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
 
 
-def write_results(name: str, summary: dict, markdown: str) -> Path:
-    """``bench/results/<name>.json`` (everything) and ``.md`` (the table the docs include)."""
+def write_results(name: str, summary: dict, markdown: str, command: str | None = None) -> Path:
+    """``bench/results/<name>.json`` (everything) and ``.md`` (the table the docs include);
+    ``command`` is what made them (default ``python -m bench.<name>.run``)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     (RESULTS / f"{name}.json").write_text(json.dumps({"measured_at": stamp, **summary}, indent=2, default=str) + "\n")
     md = RESULTS / f"{name}.md"
-    md.write_text(f"{markdown.rstrip()}\n\n_Measured {stamp} by `python -m bench.{name}.run`._\n", encoding="utf-8")
+    command = command or f"python -m bench.{name}.run"
+    md.write_text(f"{markdown.rstrip()}\n\n_Measured {stamp} by `{command}`._\n", encoding="utf-8")
     return md
 
 

@@ -250,8 +250,9 @@ class FiltersConfig(_Strict):
     language_thresholds: dict[str, LanguageThresholds] = Field(
         default_factory=lambda: {k: LanguageThresholds(**v) for k, v in _language_table().items()}
     )
-    #: split Chinese, Japanese, Korean and Thai into words with their packaged segmenters
-    #: (winnow/signals/segment.py); false counts each CJK character as a word (faster, cruder)
+    #: split words by each language's rules: Chinese, Japanese, Korean and Thai with their packaged
+    #: segmenters (winnow/signals/segment.py), German and Portuguese keeping hyphenated words whole;
+    #: false: spaCy's English rules for every language, each CJK character a word (datatrove's English)
     segment_words: bool = True
     #: the share of a rule's drops that people should call bad: the label-tuned threshold
     #: suggestions (winnow/threshold_suggestions.py) aim for it; they never change the recipe

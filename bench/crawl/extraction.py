@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         + summary_markdown({**table, "pages": res["pages"], "speed_ratio": res["speed_ratio"]})
     )
     print(md)
-    write_results("extraction", res, md)
+    write_results("extraction", res, md, "python -m bench.crawl.extraction")
     return 0
 
 

@@ -83,3 +83,7 @@ def test_signals_and_filtering_assets(tmp_path, winnow_home):
         "![documents and characters removed per reason](data:image/png;base64,"
     )
     assert "funnel_chart" in mats["filtered_documents"].metadata
+    # whose thresholds judged each language: zh on FineWeb-2's, en on the defaults, none on a fallback
+    sources = meta["thresholds_by_language"].value
+    assert "| zh |" in sources and "FineWeb-2 configs/cmn_Hani.yml" in sources and "| en |" in sources
+    assert meta["languages_on_fallback_thresholds"].value == []

@@ -19,7 +19,7 @@ import polars as pl
 from schemas.recipe import FiltersConfig, Recipe
 from winnow import pii
 from winnow.signals import c4, cjk, fineweb, gopher, langid, lines, segment, words
-from winnow.signals.text import OTHER_LINE_BREAKS
+from winnow.signals.text import HYPHEN_WORD_LANGUAGES, OTHER_LINE_BREAKS
 
 #: text bytes per vectorized slice: bounds the exploded frames (~300 MB peak at 4 MB; speed is flat from 2 to 16 MB)
 SLICE_BYTES = 4 * 1024 * 1024
@@ -94,15 +94,12 @@ def signals_frame(
         .then("lang_detected")
         .otherwise(pl.lit(fallback))
     )
-    # the segmenter of each document (null: the fast path), see segment.py
-    seg_lang = docs.select(
-        pl.when(pl.lit(cfg.segment_words) & pl.col("lang_detected").is_in(list(segment.SEGMENTERS))).then(
-            "lang_detected"
-        )
-    ).to_series()
+    # how each document splits into words: its language's rules (segment_words), else the fast path
+    word_lang = docs.select(pl.when(pl.lit(cfg.segment_words)).then("lang_detected")).to_series()
+    seg_lang = word_lang.set(~word_lang.is_in(list(segment.SEGMENTERS)).fill_null(False), None)
 
     line_df = lines.line_frame(docs)
-    tokens = words.token_flags(_tokens(line_df, seg_lang))
+    tokens = words.token_flags(_tokens(line_df, seg_lang, word_lang))
     # C4 and Gopher quality walk str.splitlines() lines; only texts with a break other than
     # "\n" (\r, \f, U+2028 ...) need their own lines and tokens
     other = docs.select(pl.col("text").str.contains(OTHER_LINE_BREAKS))["text"]
@@ -112,7 +109,7 @@ def signals_frame(
         extra = lines.line_frame(sl_docs.filter(other)).with_columns(pl.col("_l") + line_df.height)
         sl_lines = pl.concat([line_df.filter(pl.col("_d").is_in(plain)), extra])
         sl_tokens = pl.concat(
-            [tokens.filter(pl.col("_d").is_in(plain)).select("_d", "_l", "tok"), _tokens(extra, seg_lang)]
+            [tokens.filter(pl.col("_d").is_in(plain)).select("_d", "_l", "tok"), _tokens(extra, seg_lang, word_lang)]
         )
     else:
         sl_docs, sl_lines, sl_tokens = docs, line_df, tokens
@@ -170,11 +167,17 @@ def signals_frame(
     return out.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def _tokens(line_df: pl.DataFrame, seg_lang: pl.Series) -> pl.DataFrame:
-    """Tokens of ``line_df`` in text order: segmented where ``seg_lang[_d]`` names a segmenter."""
-    if seg_lang.is_null().all():
+def _tokens(line_df: pl.DataFrame, seg_lang: pl.Series, lang: pl.Series) -> pl.DataFrame:
+    """Tokens of ``line_df`` in text order: segmented where ``seg_lang[_d]`` names a segmenter,
+    whole hyphenated words where ``lang[_d]`` is one of ``HYPHEN_WORD_LANGUAGES``, else the fast path."""
+    segmented = seg_lang.is_not_null()
+    hyphen = lang.is_in(HYPHEN_WORD_LANGUAGES).fill_null(False) & ~segmented
+    if not segmented.any() and not hyphen.any():
         return lines.token_frame(line_df)
-    segmented = seg_lang.is_not_null().gather(line_df["_d"])
-    return pl.concat(
-        [lines.token_frame(line_df.filter(~segmented)), segment.token_frame(line_df.filter(segmented), seg_lang)]
-    ).sort("_l", maintain_order=True)
+    by_line_seg, by_line_hyphen = segmented.gather(line_df["_d"]), hyphen.gather(line_df["_d"])
+    parts = [lines.token_frame(line_df.filter(~by_line_seg & ~by_line_hyphen))]
+    if hyphen.any():
+        parts.append(lines.token_frame(line_df.filter(by_line_hyphen), keep_hyphen=True))
+    if segmented.any():
+        parts.append(segment.token_frame(line_df.filter(by_line_seg), seg_lang))
+    return pl.concat(parts).sort("_l", maintain_order=True)

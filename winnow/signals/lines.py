@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from winnow.signals.text import INFIX, INFIX_REPLACE, OTHER_LINE_BREAKS, TOKEN
+from winnow.signals.text import INFIX, INFIX_KEEP_HYPHEN, INFIX_REPLACE, OTHER_LINE_BREAKS, TOKEN
 
 
 def line_frame(texts: pl.DataFrame) -> pl.DataFrame:
@@ -40,16 +40,18 @@ def paragraph_frame(texts: pl.DataFrame) -> pl.DataFrame:
     ).explode("para")
 
 
-def tokens_expr(line: pl.Expr) -> pl.Expr:
-    """Word tokens of each line (see ``text.TOKEN``): infixes spaced out twice, then extracted."""
-    return line.str.replace_all(INFIX, INFIX_REPLACE).str.replace_all(INFIX, INFIX_REPLACE).str.extract_all(TOKEN)
+def tokens_expr(line: pl.Expr, keep_hyphen: bool = False) -> pl.Expr:
+    """Word tokens of each line (see ``text.TOKEN``): infixes spaced out twice, then extracted.
+    ``keep_hyphen``: a single hyphen inside a word does not split it (spaCy's de and pt rules)."""
+    infix = INFIX_KEEP_HYPHEN if keep_hyphen else INFIX
+    return line.str.replace_all(infix, INFIX_REPLACE).str.replace_all(infix, INFIX_REPLACE).str.extract_all(TOKEN)
 
 
-def token_frame(lines: pl.DataFrame) -> pl.DataFrame:
+def token_frame(lines: pl.DataFrame, keep_hyphen: bool = False) -> pl.DataFrame:
     """One row per token of every line: ``_d``, ``_l``, ``tok`` (in text order)."""
     return (
         lines.filter(pl.col("line").str.contains(r"\S"))
-        .select("_d", "_l", tok=tokens_expr(pl.col("line")))
+        .select("_d", "_l", tok=tokens_expr(pl.col("line"), keep_hyphen))
         .explode("tok")
         .drop_nulls("tok")
     )

@@ -161,4 +161,9 @@ INFIX = (
     r"|(?P<g>\p{Ll})(?P<w>\.)(?P<h>\p{Lu})"
     r"|(?P<i>[^\s.…])(?P<x>\.\.+|…)(?P<j>[^\s.…])"
 )
+#: spaCy's German and Portuguese rules keep a word with one hyphen inside whole ("Debian-Paket"),
+#: where its English rules split it: the same infixes without the single hyphen
+INFIX_KEEP_HYPHEN = INFIX.replace("|[-–—~:<>=/])", "|[–—~:<>=/])")
+#: the languages whose tokens keep inner hyphens (``INFIX_KEEP_HYPHEN``)
+HYPHEN_WORD_LANGUAGES = ("de", "pt")
 INFIX_REPLACE = "${u}${k}${m}${o}${a}${c}${e}${g}${i} ${s}${t}${v}${w}${x} ${l}${n}${q}${b}${d}${f}${h}${j}"
