@@ -10,7 +10,10 @@ builds, from those real pages, the noise a crawl of Chinese and Japanese sites b
 * ``cjk_seo``: keyword stuffing: the page's own words as a list without punctuation;
 * ``cjk_ads``: a real page with ad blocks between its paragraphs;
 * ``garbled``: a real page as a browser shows it when the charset is wrong: GBK or Shift-JIS
-  bytes read as Latin-1, UTF-8 read as cp1252, or replacement characters where bytes broke.
+  bytes read as Latin-1, UTF-8 read as cp1252, or replacement characters where bytes broke;
+* ``cjk_flood``: a real page's opening buried under forum bumps (顶顶顶, 哈哈哈, ｗｗｗ, 草草草);
+* ``cjk_script``: a Chinese or Japanese introduction on top of a long listing in Latin script
+  (a config dump, a log), so the page is barely in its language.
 
 Every page is one a careful annotator drops (scripts/corpus/sample_truth.py). Output: the
 first night's ``web_cjk.jsonl.gz`` and ``data/sample/provenance_cjk.csv.gz`` (the same
@@ -40,6 +43,7 @@ SEED = 20261202
 COUNTS = {
     ("zh", "cjk_spam"): 16, ("zh", "cjk_seo"): 12, ("zh", "cjk_ads"): 14, ("zh", "garbled"): 12,
     ("ja", "cjk_spam"): 10, ("ja", "cjk_seo"): 8, ("ja", "cjk_ads"): 10, ("ja", "garbled"): 8,
+    ("zh", "cjk_flood"): 6, ("zh", "cjk_script"): 6, ("ja", "cjk_flood"): 4, ("ja", "cjk_script"): 4,
 }  # fmt: skip
 
 LURES = {
@@ -130,6 +134,47 @@ def garbled_page(text: str, lang: str, rng: random.Random, variant: int) -> str:
     return "".join(chars)
 
 
+BUMPS = {"zh": ["顶", "哈", "沙发", "赞", "好"], "ja": ["ｗ", "草", "あ", "ー"]}
+
+
+def _intro(text: str, chars: int) -> str:
+    """The page's first paragraphs in its own script, up to about ``chars`` characters."""
+    cjk = [p for p in text.split("\n\n") if sum("\u3040" <= c <= "\u9fff" for c in p) >= 20]
+    out: list[str] = []
+    for para in cjk or [text]:
+        out.append(para)
+        if sum(map(len, out)) >= chars:
+            break
+    return "\n\n".join(out)[: chars * 2]
+
+
+def flood_page(text: str, lang: str, rng: random.Random) -> str:
+    """The page's opening, then lines of one bump repeated, two to four times as long."""
+    intro = _intro(text, 300)
+    bump = rng.choice(BUMPS[lang])
+    total, lines = 0, []
+    while total < rng.randint(2, 4) * len(intro):
+        line = bump * rng.randint(30, 120)
+        lines.append(line)
+        total += len(line)
+    return intro + "\n\n" + "\n".join(lines)
+
+
+LISTING = [
+    "Jan 12 03:1{i}:0{j} host kernel: [  {i}{j}.5{j}1] usb 1-{i}: new high-speed USB device number {j} using xhci_hcd",
+    "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin  # profile line {i}{j}",
+    "deb http://deb.debian.org/debian bookworm main contrib non-free-firmware  # mirror {i}{j}",
+    "Setting up libssl3:amd64 (3.0.{i}{j}-1~deb12u1) ... Processing triggers for man-db (2.11.2-{j}) ...",
+]
+
+
+def script_page(text: str, rng: random.Random) -> str:
+    """The page's first paragraph, then a long Latin-script listing."""
+    intro = _intro(text, 500)
+    lines = [rng.choice(LISTING).format(i=rng.randint(0, 9), j=rng.randint(0, 9)) for _ in range(rng.randint(80, 140))]
+    return intro + "\n\n" + "\n".join(lines)
+
+
 def build() -> tuple[list[dict], list[dict]]:
     night = SAMPLE / NIGHT
     docs = pl.read_parquet(night / "docs.parquet").filter(pl.col("lang").is_in(["zh", "ja"])).sort("id")
@@ -147,6 +192,10 @@ def build() -> tuple[list[dict], list[dict]]:
                 text, src = seo_page(base["text"], lang, rng), base
             elif kind == "cjk_ads":
                 text, src = ads_page(base["text"], lang, rng), base
+            elif kind == "cjk_flood":
+                text, src = flood_page(base["text"], lang, rng), base
+            elif kind == "cjk_script":
+                text, src = script_page(base["text"], rng), base
             else:
                 text, src = garbled_page(base["text"], lang, rng, i % 3), base
             doc_id = f"c{short_hash(SEED, lang, kind, i, n=16)}"

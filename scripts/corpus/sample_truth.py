@@ -9,7 +9,7 @@
 * drop ``boilerplate`` (navigation, cookie banners, "JavaScript required" around the text),
   ``pii`` (personal data), ``spam``, ``lorem``, ``stub`` and ``code`` (leaked JS/CSS/templates),
   and the Chinese and Japanese web noise of ``build_cjk_web.py``: ``cjk_spam``, ``cjk_seo``,
-  ``cjk_ads`` and ``garbled``.
+  ``cjk_ads``, ``garbled``, ``cjk_flood`` and ``cjk_script``.
 
 The tests' scripted annotator and the demo's annotators (``scripts/demo_annotate.py``) both
 judge by this, so what the model learns and what the card estimates can be checked against it.
@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
 KEEP_KINDS = frozenset({"real", "bullets", "markdown_headings", "real_also_in_web"})
 DROP_KINDS = frozenset(
-    {"boilerplate", "pii", "spam", "lorem", "stub", "code", "cjk_spam", "cjk_seo", "cjk_ads", "garbled"}
+    {"boilerplate", "pii", "spam", "lorem", "stub", "code"}
+    | {"cjk_spam", "cjk_seo", "cjk_ads", "garbled", "cjk_flood", "cjk_script"}
 )
 COPY_KINDS = frozenset({"exact_dup", "near_dup", "cross_night_exact", "cross_night_near"})
 #: The issue tags a careful annotator adds, by kind.
@@ -41,6 +42,8 @@ TAGS = {
     "cjk_seo": ["spam/ads"],
     "cjk_ads": ["spam/ads"],
     "garbled": ["garbled/truncated"],
+    "cjk_flood": ["spam/ads"],
+    "cjk_script": ["garbled/truncated"],
 }
 
 

@@ -3,6 +3,8 @@ reason code, and keeps clean text; garbled text is caught in every language."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -76,3 +78,48 @@ def test_garbled_text_is_caught_in_any_language():
 def test_char_repetition_is_data_juicers_measure():
     assert char_rep_ratio("abcdefghij" * 30, 10) > 0.3
     assert char_rep_ratio("短", 10) == 0.0
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+KIND_RULE = {
+    "cjk_ads": "cjk_spam",
+    "cjk_spam": "cjk_spam",
+    "cjk_seo": "cjk_no_punctuation",
+    "cjk_flood": "cjk_char_repetition",
+    "cjk_script": "cjk_low_script_share",
+    "garbled": "garbled_text",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_verdicts() -> pl.DataFrame:
+    """Every CJK rule's verdict on the bundled Chinese and Japanese web noise and on the real zh/ja pages."""
+    web = pl.read_ndjson(SAMPLE / "2026-11-24" / "web_cjk.jsonl.gz").select("id", "text", "lang")
+    kinds = pl.read_csv(SAMPLE / "provenance_cjk.csv.gz").select("id", "kind")
+    real = (
+        pl.read_parquet(SAMPLE / "2026-11-24" / "docs.parquet")
+        .filter(pl.col("lang").is_in(["zh", "ja"]))
+        .select("id", "text", "lang")
+        .with_columns(kind=pl.lit("real"))
+    )
+    docs = pl.concat([web.join(kinds, on="id"), real])
+    signals = compute_signals(docs.lazy(), RECIPE).collect()
+    rules = [r for r in build_rules(RECIPE) if r.reason in CJK_REASONS]
+    return signals.select("kind", "lang", "lang_detected", *[(~r.keep.fill_null(True)).alias(r.reason) for r in rules])
+
+
+@pytest.mark.parametrize("kind", list(KIND_RULE))
+def test_each_cjk_rule_catches_its_kind_in_the_bundled_web_noise(sample_verdicts, kind):
+    """The sample's synthetic noise (scripts/corpus/build_cjk_web.py) is what each rule exists for."""
+    pages = sample_verdicts.filter(pl.col("kind") == kind)
+    if kind != "garbled":  # mojibake is often not detected as the language it was; the rule holds anyway
+        pages = pages.filter(pl.col("lang_detected") == pl.col("lang"))
+    assert pages.height >= 5
+    assert pages[KIND_RULE[kind]].mean() >= 0.8, pages
+
+
+def test_cjk_rules_spare_real_chinese_and_japanese_pages(sample_verdicts):
+    real = sample_verdicts.filter(pl.col("kind") == "real")
+    assert real.height >= 30
+    for reason in CJK_REASONS:
+        assert real[reason].mean() <= 0.05, (reason, real[reason].mean())
