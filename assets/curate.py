@@ -29,8 +29,9 @@ TABLE = {"polars", "parquet"}
     kinds=TABLE,
     description="raw_documents plus one column per quality signal: Gopher quality and repetition, C4 line "
     "rules, FineWeb, offline language ID (lang_detected, lang_score), PII counts (pii_email, pii_phone, "
-    "pii_ip, pii_card) and text_redacted, the PII-redacted text annotators see. Computed streaming, in "
-    "vectorized batches (docs/reference.md lists every column).",
+    "pii_ip, pii_card), text_redacted (the PII-redacted text annotators see) and n_tokens (the release "
+    "tokenizer's count, made once here and read by the funnel, the model and the release). Computed "
+    "streaming, in vectorized batches (docs/reference.md lists every column).",
 )
 def document_signals(recipe: RecipeResource, raw_documents: pl.LazyFrame):
     spec = recipe.load()

@@ -103,17 +103,21 @@ MAX_BATCH_CHARS = 2_000_000
 
 def count_tokens(texts: Iterable[str | None], name: str = "gpt2") -> list[int]:
     """Tokens per text (null counts as 0), in batched calls of at most ``MAX_BATCH_CHARS``."""
-    batch = [t if t is not None else "" for t in texts]
-    if not batch:
-        return []
+    given = list(texts)
+    out = [0] * len(given)
+    todo = [i for i, t in enumerate(given) if t]  # null and "" are 0 tokens: never sent to the tokenizer
+    if not todo:
+        return out
     tok = load_tokenizer(name)
-    out: list[int] = []
     start, size = 0, 0
-    for i, t in enumerate(batch):
-        size += len(t)
-        if size >= MAX_BATCH_CHARS or i == len(batch) - 1:
-            out.extend(len(e) for e in tok.encode_batch_fast(batch[start : i + 1], add_special_tokens=False))
-            start, size = i + 1, 0
+    for k, i in enumerate(todo):
+        size += len(given[i])
+        if size >= MAX_BATCH_CHARS or k == len(todo) - 1:
+            part = todo[start : k + 1]
+            encoded = tok.encode_batch_fast([given[j] for j in part], add_special_tokens=False)
+            for j, e in zip(part, encoded, strict=True):
+                out[j] = len(e)
+            start, size = k + 1, 0
     return out
 
 

@@ -79,6 +79,24 @@ def test_equal_inputs_give_byte_identical_shards_whatever_the_input_order(tmp_pa
         assert (tmp_path / "a" / s["file"]).read_bytes() == (tmp_path / "b" / s["file"]).read_bytes()
 
 
+def test_carried_token_counts_give_the_same_shards_and_gaps_are_counted(tmp_path):
+    """document_signals carries n_tokens: the writer reads it (no second tokenization, #17), its shards
+    are byte-identical to counting at publish time, and a document without a count is still counted."""
+    docs = _docs()
+    counted = _write(docs.lazy(), tmp_path / "counted")
+    carried = docs.with_columns(n_tokens=pl.Series(count_tokens(docs["text"].to_list())))
+    a = _write(carried.lazy(), tmp_path / "carried")
+    assert [s["sha256"] for s in a] == [s["sha256"] for s in counted]
+    marked = carried.with_columns(
+        n_tokens=pl.when(pl.col("doc_id") == "doc-000001").then(None).otherwise(pl.lit(5, pl.Int64))
+    )
+    b = _write(marked.lazy(), tmp_path / "marked")
+    back = pl.read_parquet([tmp_path / "marked" / s["file"] for s in b])
+    gap = back.filter(pl.col("doc_id") == "doc-000001")
+    assert gap["n_tokens"].item() == count_tokens(gap["text"].to_list())[0] != 5
+    assert back.filter(pl.col("doc_id") != "doc-000001")["n_tokens"].unique().to_list() == [5]  # read, not redone
+
+
 def test_an_empty_night_still_gets_one_loadable_shard(tmp_path):
     shards = _write(_docs(0).lazy(), tmp_path / "r")
     assert [(s["rows"], s["tokens"]) for s in shards] == [(0, 0)]

@@ -108,3 +108,19 @@ def test_cold_start_with_only_curated():
         ("raw (all records of the night)", 7),
         ("= curated (this release)", 7),
     ]
+
+
+def test_carried_token_counts_are_read_and_only_uncounted_texts_are_tokenized():
+    """Tables from ``document_signals`` carry n_tokens and n_chars: the funnel reads them and never
+    tokenizes again (#17); a table without them (an older night) is still counted from its text."""
+    scored, rejected, duplicates, curated = _night()
+    marked = rejected.with_columns(n_tokens=pl.lit(1000, pl.Int64), n_chars=pl.lit(7, pl.Int64))
+    removed = removed_documents(curated.select("doc_id"), scored, marked, duplicates)
+    rows = removed.collect()
+    assert rows.filter(pl.col("stage") == "filter")["text"].null_count() == 2  # the text is not even read
+    counts = count_removed(removed)
+    by_stage = counts.group_by("stage").agg(pl.col("tokens").sum(), pl.col("characters").sum())
+    tokens = dict(by_stage.select("stage", "tokens").iter_rows())
+    assert tokens["filter"] == 2000  # the carried figure, not the 4 BPE tokens of "three four five", "six"
+    assert tokens["dedup"] == sum(count_tokens(["seven eight", "nine"]))  # counted from the text
+    assert dict(by_stage.select("stage", "characters").iter_rows())["filter"] == 14

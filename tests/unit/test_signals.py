@@ -10,6 +10,7 @@ import pytest
 from schemas.recipe import FiltersConfig, Recipe
 from winnow.signals import compute_signals, signal_schema, signals_frame
 from winnow.signals.lines import tokens_expr
+from winnow.tokens import count_tokens
 
 CFG = FiltersConfig()
 
@@ -355,10 +356,13 @@ def test_compute_signals_is_lazy_keeps_columns_and_streams():
     out = compute_signals(docs, recipe)
     assert isinstance(out, pl.LazyFrame)
     names = out.collect_schema().names()
-    assert names[:3] == ["doc_id", "text", "extra"] and names[3:] == list(signal_schema(recipe.filters))
+    assert names[:3] == ["doc_id", "text", "extra"]
+    assert names[3:] == [*signal_schema(recipe.filters), "n_tokens"]
     got = out.collect(engine="streaming")
     assert got["doc_id"].to_list() == ["a", "b", "c"] and got["extra"].to_list() == [1, 2, 3]
     assert got["n_chars"].to_list() == [len(PROSE), 0, 0]
+    # the release tokenizer's count, made once here while the text is in memory (#17)
+    assert got["n_tokens"].to_list() == [count_tokens([PROSE])[0], 0, 0] and got["n_tokens"][0] > 50
     # recomputing replaces the columns instead of failing on duplicates
     again = compute_signals(out, recipe).collect()
     assert again.columns == got.columns

@@ -160,12 +160,14 @@ def write_shards(
     """Write ``docs`` as sorted, token-counted zstd Parquet shards into ``out``.
 
     The documents are conformed to ``RELEASE_SCHEMA``, sorted by ``doc_id`` (streamed to a
-    scratch file in ``work_dir``), then cut into row groups of ``row_group_rows``. Each row
-    group is token-counted with one batched tokenizer call and appended to the current
-    shard, which is closed once it reaches ``shard_target_bytes``.
+    scratch file in ``work_dir``), then cut into row groups of ``row_group_rows`` and
+    appended to the current shard, which is closed once it reaches ``shard_target_bytes``.
+    ``n_tokens`` is the column ``document_signals`` counted; only documents without it are
+    tokenized here (batched, several row groups per call).
     """
     schema = release_arrow_schema()
-    cols = [c for c in RELEASE_SCHEMA if c != "n_tokens"]
+    carried = "n_tokens" in docs.collect_schema().names()
+    cols = [c for c in RELEASE_SCHEMA if c != "n_tokens" or carried]
     scratch = work_dir / f"sorted-{uuid.uuid4().hex}.parquet"
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -212,8 +214,7 @@ def write_shards(
         # tokenize several row groups per call (fewer, larger batches keep the cores busy)
         per_call = row_group_rows * max(1, -(-TOKENIZE_BATCH_ROWS // row_group_rows))
         for block in _rechunk(reader.iter_batches(batch_size=per_call, columns=cols), per_call):
-            n_tokens = pa.array(count_tokens(block.column("text").to_pylist(), tokenizer), pa.int64())
-            block = block.append_column("n_tokens", n_tokens).cast(schema)
+            block = _with_token_counts(block, tokenizer).cast(schema)
             for start in range(0, block.num_rows, row_group_rows):
                 table = block.slice(start, row_group_rows)
                 if cur is None:
@@ -233,6 +234,21 @@ def write_shards(
         return shards
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _with_token_counts(block: pa.Table, tokenizer: str) -> pa.Table:
+    """``block`` with ``n_tokens`` complete: counted from the text where missing or null."""
+    names = block.schema.names
+    have = block.column("n_tokens") if "n_tokens" in names else None
+    if have is not None and have.null_count == 0:
+        return block
+    known = have.to_pylist() if have is not None else [None] * block.num_rows
+    texts = block.column("text").to_pylist()
+    counted = count_tokens([t if k is None else None for t, k in zip(texts, known, strict=True)], tokenizer)
+    full = pa.array([c if k is None else k for c, k in zip(counted, known, strict=True)], pa.int64())
+    if have is None:
+        return block.append_column("n_tokens", full)
+    return block.set_column(names.index("n_tokens"), "n_tokens", full)
 
 
 # --------------------------------------------------------------------------- staging

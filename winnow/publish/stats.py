@@ -9,8 +9,9 @@ removed at one stage, with the reason of that stage:
   reason = ``model_below_threshold`` (family ``quality_model``) when the quality model
   scored it under its calibrated threshold (``model_keep`` false), else ``not_curated``.
 
-Raw = curated + removed. Only the removed documents are tokenized here; the curated
-ones are counted once, while their shards are written.
+Raw = curated + removed. Token and character counts come from the ``n_tokens`` and
+``n_chars`` columns ``document_signals`` carries; only a table without them (a night
+materialized by an older version) has its texts read and tokenized here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ UNKNOWN_LANG = "und"
 REMOVED_SCHEMA = {
     "doc_id": pl.String,
     "text": pl.String,
+    "n_tokens": pl.Int64,
+    "n_chars": pl.Int64,
     "lang_key": pl.String,
     "stage": pl.String,
     "family": pl.String,
@@ -54,6 +57,17 @@ def lang_key(frame: pl.LazyFrame) -> pl.Expr:
     return pl.coalesce([*parts, pl.lit(UNKNOWN_LANG)]).fill_null(UNKNOWN_LANG).alias("lang_key")
 
 
+def _measures(frame: pl.LazyFrame) -> list[pl.Expr]:
+    """``text``, ``n_tokens`` and ``n_chars``: the counted columns when the table has them
+    (then the text is not read at all), else the text to count them from."""
+    names = frame.collect_schema().names()
+    counted = {"n_tokens", "n_chars"} <= set(names)
+    return [
+        (pl.lit(None, pl.String) if counted else pl.col("text").cast(pl.String)).alias("text"),
+        *((pl.col(c) if c in names else pl.lit(None)).cast(pl.Int64).alias(c) for c in ("n_tokens", "n_chars")),
+    ]
+
+
 def _col_or(frame: pl.LazyFrame, name: str, default: str) -> pl.Expr:
     if name in frame.collect_schema().names():
         return pl.col(name).cast(pl.String).fill_null(default)
@@ -76,7 +90,7 @@ def removed_documents(
     if rejected is not None:
         r = rejected.select(
             pl.col("doc_id").cast(pl.String),
-            pl.col("text").cast(pl.String),
+            *_measures(rejected),
             lang_key(rejected),
             stage=pl.lit("filter"),
             family=_col_or(rejected, "drop_family", "unknown"),
@@ -88,7 +102,7 @@ def removed_documents(
         kind = _col_or(duplicates, "dup_kind", "unknown")
         d = duplicates.select(
             pl.col("doc_id").cast(pl.String),
-            pl.col("text").cast(pl.String),
+            *_measures(duplicates),
             lang_key(duplicates),
             stage=pl.lit("dedup"),
             family=pl.lit("dedup"),
@@ -100,7 +114,7 @@ def removed_documents(
         by_model = model_drop_expr(scored.collect_schema().names())
         o = scored.select(
             pl.col("doc_id").cast(pl.String),
-            pl.col("text").cast(pl.String),
+            *_measures(scored),
             lang_key(scored),
             stage=pl.lit("other"),
             family=pl.when(by_model).then(pl.lit("quality_model")).otherwise(pl.lit("other")),
@@ -145,18 +159,21 @@ def ingest_removed_counts(by_reason: dict[str, int]) -> pl.DataFrame:
 
 
 def count_removed(removed: pl.LazyFrame, tokenizer: str = "gpt2") -> pl.DataFrame:
-    """Tokenize the removed documents (batched, streaming) and keep what the stats need."""
+    """Documents, tokens and characters removed per stage, reason and language.
+
+    Counts come from the carried columns; a row without them is tokenized (batched,
+    streaming) from its text, and only such rows reach the tokenizer.
+    """
+    uncounted = pl.when(pl.col("n_tokens").is_null()).then(pl.col("text"))
     return (
         removed.select(
-            "doc_id",
             "lang_key",
             "stage",
             "family",
             "reason",
-            n_tokens_expr("text", tokenizer),
-            n_chars=pl.col("text").str.len_chars().cast(pl.Int64),
+            n_tokens=pl.coalesce("n_tokens", n_tokens_expr(uncounted, tokenizer)),
+            n_chars=pl.coalesce("n_chars", pl.col("text").str.len_chars().cast(pl.Int64)),
         )
-        .drop("doc_id")
         .group_by("stage", "family", "reason", "lang_key")
         .agg(
             documents=pl.len().cast(pl.Int64),

@@ -8,6 +8,10 @@ lines, paragraphs and tokens are exploded into long frames, flagged with polars
 string kernels and aggregated back per document with hash group-bys. Only the
 language-ID call walks the texts, one C++ ``predict`` per document on its first
 ``detect_chars`` characters.
+
+The release tokenizer's ``n_tokens`` is counted here too, while the text is in memory, and
+carried downstream as a column: the funnel, the model's token weights and the release
+shards read it and never tokenize again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from schemas.recipe import FiltersConfig, Recipe
 from winnow import pii
 from winnow.signals import c4, cjk, fineweb, gopher, langid, lines, segment, words
 from winnow.signals.text import HYPHEN_WORD_LANGUAGES, OTHER_LINE_BREAKS
+from winnow.tokens import n_tokens_expr
 
 #: text bytes per vectorized slice: bounds the exploded frames (~300 MB peak at 4 MB; speed is flat from 2 to 16 MB)
 SLICE_BYTES = 4 * 1024 * 1024
@@ -41,7 +46,8 @@ def signal_schema(cfg: FiltersConfig) -> dict[str, pl.DataType]:
 
 
 def compute_signals(docs: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:
-    """Add the signal columns; every input column is kept (a column of the same name is replaced)."""
+    """Add the signal columns and ``n_tokens`` (release tokenizer); every input column is kept
+    (a column of the same name is replaced)."""
     schema = signal_schema(recipe.filters)
     fn = partial(
         signals_batch,
@@ -49,11 +55,12 @@ def compute_signals(docs: pl.LazyFrame, recipe: Recipe) -> pl.LazyFrame:
         extra_email=recipe.validation.email_pattern,
         extra_phone=recipe.validation.phone_pattern,
     )
-    existing = [c for c in docs.collect_schema().names() if c in schema]
+    existing = [c for c in docs.collect_schema().names() if c in schema or c == "n_tokens"]
     return (
         docs.drop(existing)
         .with_columns(
-            pl.col("text").map_batches(fn, return_dtype=pl.Struct(schema), is_elementwise=True).alias(_STRUCT)
+            pl.col("text").map_batches(fn, return_dtype=pl.Struct(schema), is_elementwise=True).alias(_STRUCT),
+            n_tokens_expr("text", recipe.publish.tokenizer),
         )
         .unnest(_STRUCT)
     )
