@@ -30,8 +30,8 @@ def _stage_assets(module) -> list:
 
 all_assets = [a for module in ASSET_MODULES for a in _stage_assets(module)]
 asset_checks = [*CHECKS, *dg.load_asset_checks_from_modules(ASSET_MODULES)]
-nightly_curation = build_nightly_job(all_assets)
 settings = load_settings()
+nightly_curation = build_nightly_job(all_assets, settings.work)
 
 defs = dg.Definitions(
     assets=all_assets,

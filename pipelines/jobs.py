@@ -8,7 +8,7 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from winnow.settings import ScheduleSettings
+from winnow.settings import ScheduleSettings, WorkSettings
 
 
 def nightly_keys(asset_defs: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -16,11 +16,21 @@ def nightly_keys(asset_defs: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]
     return [k for a in asset_defs if a.partitions_def == daily_partitions for k in a.keys]
 
 
-def build_nightly_job(asset_defs: Sequence[dg.AssetsDefinition]) -> dg.UnresolvedAssetJobDefinition:
+def night_executor(work: WorkSettings) -> dg.ExecutorDefinition:
+    """The executor ``work.executor`` names (docs/operations.md says when each applies)."""
+    if work.executor == "in_process":
+        return dg.in_process_executor
+    return dg.multiprocess_executor.configured({"max_concurrent": work.max_concurrent_steps})
+
+
+def build_nightly_job(
+    asset_defs: Sequence[dg.AssetsDefinition], work: WorkSettings | None = None
+) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name="nightly_curation",
         selection=dg.AssetSelection.assets(*nightly_keys(asset_defs)),
         description="Ingest, filter, deduplicate, score, sample for annotation and publish one night of data.",
+        executor_def=night_executor(work or WorkSettings()),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -73,6 +74,13 @@ class WorkSettings(_Strict):
     #: ingest reads this many files at once on spawned processes (worth it for crawls, whose HTML
     #: extraction is CPU-bound; each process costs about a second to start); 1 = in the step's process
     ingest_workers: int = Field(1, ge=1)
+    #: how the nightly job runs its steps. "in_process": one after another in the run's process,
+    #: Python and imports paid once (small nights, such as the sample, whose steps take seconds);
+    #: "multiprocess": each step in its own process, independent steps in parallel (large nights,
+    #: where a step's work dwarfs the seconds its process takes to start)
+    executor: Literal["in_process", "multiprocess"] = "multiprocess"
+    #: steps at once under "multiprocess"
+    max_concurrent_steps: int = Field(2, ge=1)
 
 
 class ValidationSettings(_Strict):

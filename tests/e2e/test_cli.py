@@ -15,6 +15,22 @@ pytestmark = pytest.mark.slow
 NIGHT = "2026-11-24"
 
 
+def _executor_of_last_run(env: dict) -> str:
+    """Which executor ran the instance's last run, from its engine events."""
+    probe = (
+        "import dagster as dg\n"
+        "with dg.DagsterInstance.get() as i:\n"
+        "    r = i.get_runs(limit=1)[0]\n"
+        "    print([e.message for e in i.all_logs(r.run_id) if e.dagster_event"
+        " and e.dagster_event.event_type_value == 'ENGINE_EVENT'][0])\n"
+    )
+    out = subprocess.run([str(BIN / "python"), "-c", probe], env=env, capture_output=True, text=True, check=True)
+    first = out.stdout.strip()
+    if first.startswith("Executing steps using multiprocess executor"):
+        return "multiprocess"
+    return "in_process" if first.startswith("Executing steps in process") else first
+
+
 def test_definitions_validate_with_workspace(cli_env):
     out = subprocess.run(
         [str(BIN / "python"), "-m", "pipelines.launch", "validate"],
@@ -28,7 +44,16 @@ def test_definitions_validate_with_workspace(cli_env):
     assert "definitions load and validate" in out.stdout + out.stderr
 
 
-def test_nightly_job_on_sample_via_cli(cli_env):
+@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
+def test_nightly_job_on_sample_via_cli(cli_env, executor, tmp_path):
+    """settings.yaml runs the sample in one process; a large night's deployment uses one process per step."""
+    import yaml
+
+    settings = yaml.safe_load((REPO / "settings.yaml").read_text())
+    settings["recipe"] = str(REPO / settings["recipe"])
+    settings["work"] = {**settings.get("work", {}), "executor": executor}
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings))
+    cli_env = {**cli_env, "WINNOW_SETTINGS": str(tmp_path / "settings.yaml")}
     out = subprocess.run(
         [str(BIN / "python"), "-m", "pipelines.launch", "nightly_curation", "--partition", NIGHT],
         cwd=REPO,
@@ -39,6 +64,7 @@ def test_nightly_job_on_sample_via_cli(cli_env):
     )
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
     assert "SupersessionWarning" not in out.stderr
+    assert _executor_of_last_run(cli_env) == executor
     home = Path(cli_env["WINNOW_HOME"])
     manifests = list((home / "releases").glob(f"*/{NIGHT}*/manifest.json"))
     assert len(manifests) == 1, manifests
