@@ -134,3 +134,13 @@ def n_tokens_expr(text: pl.Expr | str = "text", name: str = "gpt2") -> pl.Expr:
     return col.map_batches(lambda s: count_tokens_series(s, name), return_dtype=pl.Int64, is_elementwise=True).alias(
         "n_tokens"
     )
+
+
+def n_tokens_filled(name: str = "gpt2", counted: str = "n_tokens", text: str = "text") -> pl.Expr:
+    """``n_tokens`` from the carried ``counted`` column, and from ``text`` only where that is null.
+
+    ``document_signals`` counts every document once; tables from before that column existed
+    still get their counts, and only their uncounted texts reach the tokenizer.
+    """
+    have = pl.col(counted)
+    return pl.coalesce(have, n_tokens_expr(pl.when(have.is_null()).then(pl.col(text)), name)).alias("n_tokens")

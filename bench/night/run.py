@@ -54,9 +54,7 @@ import json, dagster as dg
 with dg.DagsterInstance.get() as inst:
     run = inst.get_runs(limit=1)[0]
     steps = inst.get_run_step_stats(run.run_id)
-    stats = inst.get_run_stats(run.run_id)
-    print(json.dumps({"status": str(run.status), "run_s": stats.end_time - stats.launch_time
-        if stats.launch_time else stats.end_time - stats.start_time,
+    print(json.dumps({"status": str(run.status),
         "steps": {s.step_key: s.end_time - s.start_time for s in steps if s.end_time and s.start_time}}))
 """
 

@@ -195,15 +195,12 @@ def with_tokens(frame: pl.DataFrame, tokenizer: str = "gpt2") -> pl.DataFrame:
     """Add ``n_tokens`` (BPE tokens of ``text``; else characters / 4; else 1) or fill its gaps from the text."""
     if "n_tokens" in frame.columns and (frame["n_tokens"].null_count() == 0 or "text" not in frame.columns):
         return frame.with_columns(pl.col("n_tokens").cast(pl.Float64))  # missing stays missing, never 1 token
-    if "text" in frame.columns:
-        if "n_tokens" in frame.columns:
-            from winnow.tokens import count_tokens_series
+    if "text" in frame.columns:  # only the texts without a count reach the tokenizer
+        from winnow.tokens import n_tokens_filled
 
-            counted = count_tokens_series(frame["text"].fill_null(""), tokenizer).cast(pl.Float64)
-            return frame.with_columns(n_tokens=pl.coalesce(pl.col("n_tokens").cast(pl.Float64), counted))
-        from winnow.tokens import count_tokens_series
-
-        return frame.with_columns(n_tokens=count_tokens_series(frame["text"].fill_null(""), tokenizer).cast(pl.Float64))
+        if "n_tokens" not in frame.columns:
+            frame = frame.with_columns(n_tokens=pl.lit(None, pl.Int64))
+        return frame.with_columns(n_tokens_filled(tokenizer).cast(pl.Float64))
     if "n_chars" in frame.columns:
         return frame.with_columns(n_tokens=(pl.col("n_chars").cast(pl.Float64) / 4).fill_null(1.0).clip(lower_bound=1))
     return frame.with_columns(n_tokens=pl.lit(1.0))

@@ -34,12 +34,10 @@ from schemas.documents import RELEASE_SCHEMA, conform
 from schemas.expectations import MANIFEST_FRAME_SCHEMA
 from winnow.settings import REPO_ROOT
 from winnow.storage import sha256_file, write_text_atomic
-from winnow.tokens import count_tokens
+from winnow.tokens import n_tokens_filled
 
 SHARD_PATTERN = "part-{:05d}.parquet"
 LATEST_FILE = "LATEST"
-#: Rows per tokenizer call when writing shards (rounded up to whole row groups).
-TOKENIZE_BATCH_ROWS = 4096
 MANIFEST = "manifest.json"
 #: Columns with few distinct values get dictionary encoding; text and ids do not.
 _DICT_COLUMNS = ["source", "lang", "lang_detected", "partition", "source_file"]
@@ -163,17 +161,15 @@ def write_shards(
     scratch file in ``work_dir``), then cut into row groups of ``row_group_rows`` and
     appended to the current shard, which is closed once it reaches ``shard_target_bytes``.
     ``n_tokens`` is the column ``document_signals`` counted; only documents without it are
-    tokenized here (batched, several row groups per call).
+    tokenized, in the same streaming pass that sorts them.
     """
     schema = release_arrow_schema()
-    carried = "n_tokens" in docs.collect_schema().names()
-    cols = [c for c in RELEASE_SCHEMA if c != "n_tokens" or carried]
     scratch = work_dir / f"sorted-{uuid.uuid4().hex}.parquet"
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
         (
-            conform(docs, {c: RELEASE_SCHEMA[c] for c in cols})
-            .select(cols)
+            conform(docs, RELEASE_SCHEMA)
+            .select(*[c for c in RELEASE_SCHEMA if c != "n_tokens"], n_tokens_filled(tokenizer))
             .sort(["doc_id", "source_file", "source_line"], nulls_last=True, maintain_order=True)
             .sink_parquet(scratch, compression="lz4", row_group_size=row_group_rows)
         )
@@ -211,21 +207,17 @@ def write_shards(
             )
 
         reader = pq.ParquetFile(scratch)
-        # tokenize several row groups per call (fewer, larger batches keep the cores busy)
-        per_call = row_group_rows * max(1, -(-TOKENIZE_BATCH_ROWS // row_group_rows))
-        for block in _rechunk(reader.iter_batches(batch_size=per_call, columns=cols), per_call):
-            block = _with_token_counts(block, tokenizer).cast(schema)
-            for start in range(0, block.num_rows, row_group_rows):
-                table = block.slice(start, row_group_rows)
-                if cur is None:
-                    cur = open_shard(len(shards))
-                cur.writer.write_table(table, row_group_size=row_group_rows)
-                cur.rows += table.num_rows
-                cur.tokens += int(pc.sum(table.column("n_tokens")).as_py() or 0)
-                cur.row_groups += 1
-                if cur.sink.tell() >= shard_target_bytes:
-                    close_shard(cur)
-                    cur = None
+        for block in _rechunk(reader.iter_batches(batch_size=row_group_rows), row_group_rows):
+            table = block.cast(schema)
+            if cur is None:
+                cur = open_shard(len(shards))
+            cur.writer.write_table(table, row_group_size=row_group_rows)
+            cur.rows += table.num_rows
+            cur.tokens += int(pc.sum(table.column("n_tokens")).as_py() or 0)
+            cur.row_groups += 1
+            if cur.sink.tell() >= shard_target_bytes:
+                close_shard(cur)
+                cur = None
         reader.close()
         if cur is not None:
             close_shard(cur)
@@ -234,21 +226,6 @@ def write_shards(
         return shards
     finally:
         scratch.unlink(missing_ok=True)
-
-
-def _with_token_counts(block: pa.Table, tokenizer: str) -> pa.Table:
-    """``block`` with ``n_tokens`` complete: counted from the text where missing or null."""
-    names = block.schema.names
-    have = block.column("n_tokens") if "n_tokens" in names else None
-    if have is not None and have.null_count == 0:
-        return block
-    known = have.to_pylist() if have is not None else [None] * block.num_rows
-    texts = block.column("text").to_pylist()
-    counted = count_tokens([t if k is None else None for t, k in zip(texts, known, strict=True)], tokenizer)
-    full = pa.array([c if k is None else k for c, k in zip(counted, known, strict=True)], pa.int64())
-    if have is None:
-        return block.append_column("n_tokens", full)
-    return block.set_column(names.index("n_tokens"), "n_tokens", full)
 
 
 # --------------------------------------------------------------------------- staging

@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.documents import model_drop_expr
-from winnow.tokens import n_tokens_expr
+from winnow.tokens import n_tokens_filled
 
 UNKNOWN_LANG = "und"
 REMOVED_SCHEMA = {
@@ -164,14 +164,13 @@ def count_removed(removed: pl.LazyFrame, tokenizer: str = "gpt2") -> pl.DataFram
     Counts come from the carried columns; a row without them is tokenized (batched,
     streaming) from its text, and only such rows reach the tokenizer.
     """
-    uncounted = pl.when(pl.col("n_tokens").is_null()).then(pl.col("text"))
     return (
         removed.select(
             "lang_key",
             "stage",
             "family",
             "reason",
-            n_tokens=pl.coalesce("n_tokens", n_tokens_expr(uncounted, tokenizer)),
+            n_tokens_filled(tokenizer),
             n_chars=pl.coalesce("n_chars", pl.col("text").str.len_chars().cast(pl.Int64)),
         )
         .group_by("stage", "family", "reason", "lang_key")
