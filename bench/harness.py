@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,27 +36,8 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_measured(
-    cmd: list[str],
-    *,
-    env: dict | None = None,
-    cwd: Path = REPO,
-    nice: int = 0,
-    interval: float = 0.05,
-    capture: bool = False,
-) -> dict:
-    """Run ``cmd`` to completion; ``wall_s``, ``cpu_s``, ``peak_rss_mb`` (tree), ``peak_rss_single_mb``."""
-    before = _children_cpu()
-    t0 = time.perf_counter()
-    full = ["nice", "-n", str(nice), *cmd] if nice else cmd
-    proc = subprocess.Popen(
-        full,
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE if capture else None,
-        stderr=subprocess.PIPE if capture else None,
-        text=True,
-    )
+def _watch(proc: subprocess.Popen, interval: float) -> tuple[int, int, dict[tuple[int, float], float]]:
+    """Sample the tree under ``proc`` until it exits: peak RSS (tree, largest process), last CPU per process."""
     root = psutil.Process(proc.pid)
     sampled: dict[tuple[int, float], float] = {}
     peak_tree = peak_single = 0
@@ -75,10 +57,34 @@ def run_measured(
                 pass
         peak_tree, peak_single = max(peak_tree, sum(rss)), max(peak_single, max(rss, default=0))
         time.sleep(interval)
-    out, err = proc.communicate() if capture else (None, None)
-    wall = time.perf_counter() - t0
+    return peak_tree, peak_single, sampled
+
+
+def run_measured(
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    cwd: Path = REPO,
+    nice: int = 0,
+    interval: float = 0.05,
+    capture: bool = False,
+) -> dict:
+    """Run ``cmd`` to completion; ``wall_s``, ``cpu_s``, ``peak_rss_mb`` (tree), ``peak_rss_single_mb``."""
+    before = _children_cpu()
+    t0 = time.perf_counter()
+    full = ["nice", "-n", str(nice), *cmd] if nice else cmd
+    # captured output goes to files, not pipes: a chatty tool would fill a pipe nobody reads while we poll
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        proc = subprocess.Popen(
+            full, env=env, cwd=cwd, stdout=out_f if capture else None, stderr=err_f if capture else None, text=True
+        )
+        peak_tree, peak_single, sampled = _watch(proc, interval)
+        wall = time.perf_counter() - t0
+        out_f.seek(0)
+        err_f.seek(0)
+        out, err = out_f.read(), err_f.read()
     if proc.returncode != 0:
-        detail = f"\n{(err or '')[-3000:]}" if capture else ""
+        detail = f"\n{err[-3000:]}" if capture else ""
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}{detail}")
     cpu = max(_children_cpu() - before, sum(sampled.values()))
     return {
@@ -86,7 +92,7 @@ def run_measured(
         "cpu_s": round(cpu, 3),
         "peak_rss_mb": round(peak_tree / 2**20, 1),
         "peak_rss_single_mb": round(peak_single / 2**20, 1),
-        **({"stdout": out} if capture else {}),
+        **({"stdout": out, "stderr": err} if capture else {}),
     }
 
 

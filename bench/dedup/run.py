@@ -1,9 +1,10 @@
 """Benchmark: Winnow's MinHash dedup against datatrove's four-stage MinHash dedup, same data, one run.
 
-    python -m bench.dedup.run [--corpus .winnow/bench/corpus.jsonl] [--shards 2] [--workers 2] [--datatrove-seed2]
+    python -m bench.dedup.run [--corpora long short] [--limit-mb N] [--shards 2] [--workers 2] [--datatrove-seed2]
 
-The corpus (``scripts/corpus/build_bench_corpus.py``: >= 200 MB of real Debian
-documentation in many languages) is split into Parquet shards with ids ``d<position>``
+Each corpus, on its own: ``long`` (``scripts/corpus/build_bench_corpus.py``: >= 200 MB of real Debian
+documentation in many languages, 8 KB a document) and ``short`` (``scripts/corpus/build_short_corpus.py``:
+>= 500k real documents of about 1 KB) is split into Parquet shards with ids ``d<position>``
 (untimed). Then each tool runs in its own subprocess on those shards, one after
 the other: datatrove (Signature → Buckets → Cluster → Filter, 14 × 8, 5-grams,
 64-bit, ``--workers`` processes), Winnow with ``verify: none`` (the same algorithm:
@@ -35,20 +36,33 @@ from bench.harness import run_measured, write_results
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / ".winnow" / "bench"
+CORPORA = {"long": BENCH / "corpus.jsonl", "short": BENCH / "short.jsonl"}
+CORPUS_SCRIPTS = {"long": "scripts/corpus/build_bench_corpus.py", "short": "scripts/corpus/build_short_corpus.py"}
 
 
-def prepare(corpus: Path, out: Path, shards: int) -> dict:
-    """Split the corpus into ``shards`` Parquet files with positional ids (skipped if already done)."""
+def prepare(corpus: Path, out: Path, shards: int, limit_mb: float | None = None) -> dict:
+    """Split the corpus (its first ``limit_mb`` MB of text) into ``shards`` Parquet files with positional ids
+    (skipped if already done)."""
     import polars as pl
 
     marker = out / "prepared.json"
     stat = corpus.stat()
-    want = {"corpus": str(corpus), "size": stat.st_size, "mtime": stat.st_mtime, "shards": shards, "format": "parquet"}
+    want = {
+        "corpus": str(corpus),
+        "size": stat.st_size,
+        "mtime": stat.st_mtime,
+        "shards": shards,
+        "format": "parquet",
+        "limit_mb": limit_mb,
+    }
     if marker.exists() and json.loads(marker.read_text()).get("key") == want:
         return json.loads(marker.read_text())
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     df = pl.read_ndjson(corpus, schema={"text": pl.String}).with_row_index("i")
+    if limit_mb is not None:
+        size = pl.col("text").str.len_bytes().cast(pl.Int64)
+        df = df.filter(size.cum_sum() - size < int(limit_mb * 1e6))
     df = df.select(id=pl.format("d{}", pl.col("i").cast(pl.String).str.zfill(8)), text=pl.col("text").fill_null(""))
     per = -(-df.height // shards)
     for s in range(shards):
@@ -89,26 +103,34 @@ def pair_similarities(input_dir: Path, pairs: list) -> dict:
     return {(d, k): set_jaccard(sets[d], sets[k]) for d, k in pairs}
 
 
-def _markdown(info: dict, runs: list, results: dict) -> str:
+def _markdown(per_corpus: dict) -> str:
     lines = [
-        f"Corpus: {info['documents']:,} documents, {info['text_mb']} MB of text.",
-        "",
-        "| tool | wall s | CPU s | peak RSS MB | removed | speed-up | CPU ratio | removed-id Jaccard |",
-        "|---|---|---|---|---|---|---|---|",
+        "| corpus | documents | MB of text | tool | wall s | CPU s | peak RSS MB | removed | speed-up | CPU ratio "
+        "| RSS ratio | removed-id Jaccard | true-duplicate pairs Jaccard |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in [r[0] for r in runs]:
-        r = results[name]
-        v = next((x for k, x in r.items() if k.startswith("vs_")), {})
-        lines.append(
-            f"| {name} | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mb']} | {r['removed']} | "
-            f"{v.get('speedup', '')} | {v.get('cpu_ratio', '')} | {v.get('removed_jaccard', '')} |"
-        )
+    for corpus, (info, names, results) in per_corpus.items():
+        for name in names:
+            r = results[name]
+            v = next((x for k, x in r.items() if k.startswith("vs_")), {})
+            lines.append(
+                f"| {corpus} | {info['documents']:,} | {info['text_mb']} | {name} | {r['wall_s']} | {r['cpu_s']} "
+                f"| {r['peak_rss_mb']} | {r['removed']} | {v.get('speedup', '')} | {v.get('cpu_ratio', '')} "
+                f"| {v.get('rss_ratio', '')} | {v.get('removed_jaccard', '')} | {v.get('dup_pairs_jaccard', '')} |"
+            )
+    lines += [
+        "",
+        "Ratios are against datatrove (speed-up and CPU ratio: datatrove / Winnow; RSS ratio: Winnow / datatrove, "
+        "target at most 1; target speed-up 20x for `winnow-none`, the same algorithm). `winnow-none-s2` is compared "
+        "with `winnow-none`: the removed-id overlap of two independent LSH draws, the noise floor of that column.",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=BENCH / "corpus.jsonl")
+    ap.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA))
+    ap.add_argument("--limit-mb", type=float, default=None, help="only the first N MB of each corpus")
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="datatrove worker processes (the machine's cores)")
     ap.add_argument("--skip-datatrove", action="store_true")
@@ -118,10 +140,26 @@ def main(argv: list[str] | None = None) -> int:
         help="also run datatrove with seed 2: the reference's own noise floor for the removed-id overlap",
     )
     args = ap.parse_args(argv)
-    if not args.corpus.exists():
-        raise SystemExit(f"{args.corpus} not found: build it with `python scripts/corpus/build_bench_corpus.py`")
-    root = BENCH / "dedup"
-    info = prepare(args.corpus, root / "input", args.shards)
+    per_corpus = {}
+    for corpus in args.corpora:
+        path = CORPORA[corpus]
+        if not path.exists():
+            raise SystemExit(f"{path} not found: build it with `python {CORPUS_SCRIPTS[corpus]}`")
+        info, names, results = bench_corpus(path, BENCH / "dedup" / corpus, args)
+        per_corpus[corpus] = (info, names, results)
+    limit = f" --limit-mb {args.limit_mb:g}" if args.limit_mb else ""
+    write_results(
+        "dedup",
+        {"limit_mb": args.limit_mb, "corpora": {c: {"corpus": i, "results": r} for c, (i, _, r) in per_corpus.items()}},
+        _markdown(per_corpus),
+        f"python -m bench.dedup.run{limit}",
+    )
+    return 0
+
+
+def bench_corpus(corpus: Path, root: Path, args: argparse.Namespace) -> tuple[dict, list[str], dict]:
+    """Every tool on one corpus; its description, the tools' names in order, and their results."""
+    info = prepare(corpus, root / "input", args.shards, args.limit_mb)
     print(f"corpus: {info['documents']} documents, {info['text_mb']} MB of text, {args.shards} shards")
     env = {**os.environ, "PYTHONPATH": str(REPO), "POLARS_MAX_THREADS": str(os.cpu_count() or 2)}
     py = sys.executable
@@ -247,7 +285,6 @@ def main(argv: list[str] | None = None) -> int:
             "dup_docs_jaccard": jaccard(true_docs["datatrove"], true_docs["datatrove-s2"]),
         }
     (root / "results.json").write_text(json.dumps(results, indent=2))
-    write_results("dedup", {"corpus": info, "results": results}, _markdown(info, runs, results))
     print()
     print(
         f"{'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} {'clusters':>8} {'removed':>8} {'speed-up':>8} {'CPU x':>6} "
@@ -270,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "(independent of which copy each tool keeps)"
     )
     print(f"\nresults: {root / 'results.json'}")
-    return 0
+    return info, [r[0] for r in runs], results
 
 
 if __name__ == "__main__":

@@ -15,70 +15,33 @@ Writes ``bench/results/night.json`` and ``.md`` (docs/benchmarks.md includes the
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
-import yaml
-
-from bench.harness import REPO, ratio, run_measured, write_results
+from bench.harness import REPO, ratio, write_results
+from bench.nights import deployment, manifest, run_night
 
 NIGHT = "2026-11-24"
 WORK = REPO / ".winnow" / "bench" / "night"
 EXECUTORS = ("multiprocess", "in_process")
 
 
-def _env(home: Path, executor: str) -> dict:
-    (home / "dagster_home").mkdir(parents=True)
-    shutil.copy(REPO / "pipelines" / "dagster.yaml", home / "dagster_home" / "dagster.yaml")
-    settings = yaml.safe_load((REPO / "settings.yaml").read_text())
-    settings["recipe"] = str(REPO / settings["recipe"])
-    settings.setdefault("work", {})["executor"] = executor
-    (home / "settings.yaml").write_text(yaml.safe_dump(settings))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WINNOW_", "LABEL_STUDIO"))}
-    env.update(
-        WINNOW_HOME=str(home),
-        DAGSTER_HOME=str(home / "dagster_home"),
-        WINNOW_SETTINGS=str(home / "settings.yaml"),
-        WINNOW_LABEL_STUDIO="off",
-        POLARS_MAX_THREADS="2",
-        PYTHONPATH=str(REPO),
-    )
-    return env
-
-
-STEP_STATS = """
-import json, dagster as dg
-with dg.DagsterInstance.get() as inst:
-    run = inst.get_runs(limit=1)[0]
-    steps = inst.get_run_step_stats(run.run_id)
-    print(json.dumps({"status": str(run.status),
-        "steps": {s.step_key: s.end_time - s.start_time for s in steps if s.end_time and s.start_time}}))
-"""
-
-
 def measure(executor: str) -> dict:
     home = WORK / executor
     shutil.rmtree(home, ignore_errors=True)
-    env = _env(home, executor)
-    cmd = [sys.executable, "-m", "pipelines.launch", "nightly_curation", "--partition", NIGHT]
-    m = run_measured(cmd, env=env, capture=True)
-    out = subprocess.run([sys.executable, "-c", STEP_STATS], env=env, capture_output=True, text=True, check=True)
-    stats = json.loads(out.stdout)
-    work = sum(stats["steps"].values())
-    manifest = json.loads(next((home / "releases").glob(f"*/{NIGHT}-v*/manifest.json")).read_text())
+    env = deployment(home, executor)
+    r = run_night(env, NIGHT)
+    work = sum(r["steps"].values())
     return {
-        "shard_sha256": [s["sha256"] for s in manifest["shards"]],
-        "wall_s": m["wall_s"],
-        "cpu_s": m["cpu_s"],
-        "peak_rss_mb": m["peak_rss_mb"],
-        "steps": len(stats["steps"]),
+        "shard_sha256": [s["sha256"] for s in manifest(home, NIGHT)["shards"]],
+        "wall_s": r["wall_s"],
+        "cpu_s": r["cpu_s"],
+        "peak_rss_mb": r["peak_rss_mb"],
+        "steps": len(r["steps"]),
         "steps_own_work_s": round(work, 2),
-        "wall_over_steps": ratio(m["wall_s"], work),
-        "slowest_steps": dict(sorted(stats["steps"].items(), key=lambda kv: -kv[1])[:4]),
-        "status": stats["status"],
+        "wall_over_steps": ratio(r["wall_s"], work),
+        "slowest_steps": dict(sorted(r["steps"].items(), key=lambda kv: -kv[1])[:4]),
+        "status": r["status"],
     }
 
 
