@@ -36,11 +36,19 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _watch(proc: subprocess.Popen, interval: float) -> tuple[int, int, dict[tuple[int, float], float]]:
-    """Sample the tree under ``proc`` until it exits: peak RSS (tree, largest process), last CPU per process."""
+#: each sampled process's command line, by (pid, start time): read by bench.nights to name step processes
+CMDLINES: dict[tuple[int, float], str] = {}
+
+
+def _watch(
+    proc: subprocess.Popen, interval: float, peaks: dict[tuple[int, float], int]
+) -> tuple[int, int, dict[tuple[int, float], float]]:
+    """Sample the tree under ``proc`` until it exits: peak RSS (tree, largest process), last CPU per process;
+    ``peaks`` gets each process's peak RSS, keyed by (pid, start time)."""
     root = psutil.Process(proc.pid)
     sampled: dict[tuple[int, float], float] = {}
     peak_tree = peak_single = 0
+    cmdlines = CMDLINES
     while proc.poll() is None:
         try:
             procs = [root, *root.children(recursive=True)]
@@ -51,8 +59,12 @@ def _watch(proc: subprocess.Popen, interval: float) -> tuple[int, int, dict[tupl
             try:
                 with p.oneshot():
                     ct = p.cpu_times()
-                    sampled[(p.pid, p.create_time())] = ct.user + ct.system
+                    key = (p.pid, p.create_time())
+                    sampled[key] = ct.user + ct.system
                     rss.append(p.memory_info().rss)
+                    peaks[key] = max(peaks.get(key, 0), rss[-1])
+                    if key not in cmdlines:
+                        cmdlines[key] = " ".join(p.cmdline())[:4000]
             except psutil.Error:
                 pass
         peak_tree, peak_single = max(peak_tree, sum(rss)), max(peak_single, max(rss, default=0))
@@ -69,7 +81,8 @@ def run_measured(
     interval: float = 0.05,
     capture: bool = False,
 ) -> dict:
-    """Run ``cmd`` to completion; ``wall_s``, ``cpu_s``, ``peak_rss_mb`` (tree), ``peak_rss_single_mb``."""
+    """Run ``cmd`` to completion; ``wall_s``, ``cpu_s``, ``peak_rss_mb`` (tree), ``peak_rss_single_mb``, and
+    ``processes``: each process's start time (epoch s), peak RSS in MB and command line."""
     before = _children_cpu()
     t0 = time.perf_counter()
     full = ["nice", "-n", str(nice), *cmd] if nice else cmd
@@ -78,7 +91,8 @@ def run_measured(
         proc = subprocess.Popen(
             full, env=env, cwd=cwd, stdout=out_f if capture else None, stderr=err_f if capture else None, text=True
         )
-        peak_tree, peak_single, sampled = _watch(proc, interval)
+        peaks: dict[tuple[int, float], int] = {}
+        peak_tree, peak_single, sampled = _watch(proc, interval, peaks)
         wall = time.perf_counter() - t0
         out_f.seek(0)
         err_f.seek(0)
@@ -92,6 +106,10 @@ def run_measured(
         "cpu_s": round(cpu, 3),
         "peak_rss_mb": round(peak_tree / 2**20, 1),
         "peak_rss_single_mb": round(peak_single / 2**20, 1),
+        "processes": [
+            {"started": k[1], "peak_rss_mb": round(v / 2**20, 1), "cmdline": CMDLINES.get(k, "")}
+            for k, v in sorted(peaks.items())
+        ],
         **({"stdout": out, "stderr": err} if capture else {}),
     }
 

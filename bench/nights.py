@@ -27,7 +27,8 @@ with dg.DagsterInstance.get() as inst:
     run = inst.get_runs(limit=1)[0]
     steps = inst.get_run_step_stats(run.run_id)
     print(json.dumps({"status": str(run.status),
-        "steps": {s.step_key: s.end_time - s.start_time for s in steps if s.end_time and s.start_time}}))
+        "steps": {s.step_key: s.end_time - s.start_time for s in steps if s.end_time and s.start_time},
+        "windows": {s.step_key: [s.start_time, s.end_time] for s in steps if s.end_time and s.start_time}}))
 """
 
 
@@ -108,7 +109,26 @@ def run_night(env: dict, night: str, interval: float = 0.2) -> dict:
     if not stats["status"].endswith("SUCCESS"):
         tail = (m.get("stderr") or "")[-3000:]
         raise SystemExit(f"night {night} did not succeed ({stats['status']}):\n{tail}")
-    return {**m, "status": stats["status"], "steps": stats["steps"]}
+    return {
+        **m,
+        "status": stats["status"],
+        "steps": stats["steps"],
+        "step_rss_mb": step_rss(m["processes"], stats["windows"]),
+    }
+
+
+def step_rss(processes: list[dict], windows: dict[str, list[float]]) -> dict[str, float]:
+    """Peak RSS per step under the multiprocess executor (approximate): Dagster spawns one process
+    per step, so each spawned process is matched, in start order, to the first unmatched step that
+    starts after it (process start-up takes seconds, so the step starts later)."""
+    spawned = sorted((p for p in processes if "spawn_main" in p["cmdline"]), key=lambda p: p["started"])
+    steps = sorted(windows.items(), key=lambda kv: kv[1][0])
+    out: dict[str, float] = {}
+    for p in spawned:
+        match = next((k for k, (start, _) in steps if k not in out and start >= p["started"]), None)
+        if match is not None:
+            out[match] = p["peak_rss_mb"]
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def manifest(home: Path, night: str) -> dict:

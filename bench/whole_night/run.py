@@ -1,9 +1,10 @@
 """The whole night on a large corpus: the real ``nightly_curation`` job against datatrove's four filters alone.
 
-One night's input is a whole benchmark corpus (default: the short-document corpus, >= 500 MB,
-``scripts/corpus/build_short_corpus.py``; ``--copies 2`` lists it twice under new ids, a corpus
-twice the size whose second half is exact duplicates, which the dedup index must hold and
-remove). The job runs as in production (``bench.nights``: every step and check, Label Studio off,
+One night's input is both benchmark corpora, one after the other (default ``--corpus both``: the
+short-document corpus, ``scripts/corpus/build_short_corpus.py``, and the long-document one,
+``scripts/corpus/build_bench_corpus.py``; over 500 MB of real text, short documents and long);
+``--copies 2`` lists it twice, the second time under new ids: twice the size, the second half exact
+duplicates, which the dedup index must hold and remove. The job runs as in production (``bench.nights``: every step and check, Label Studio off,
 the multiprocess executor, ``work.max_concurrent_steps`` 2). Measured: wall time, CPU time and peak
 RSS of the whole process tree, and each step's own time (from Dagster's step statistics).
 
@@ -15,7 +16,7 @@ result says so); the default runs it on everything.
 Targets (issue 17): the Winnow night at most a fifth of datatrove's filters alone; peak RSS
 at most 2 GB, also at twice the size.
 
-    python -m bench.whole_night.run [--corpus short|long] [--copies 1] [--reference-mb N]
+    python -m bench.whole_night.run [--corpus both|short|long] [--copies 1] [--reference-mb N]
 
 Writes ``bench/results/whole_night.json`` and ``.md`` (``whole_night_x2`` with ``--copies 2``).
 """
@@ -40,18 +41,24 @@ WORK = REPO / ".winnow" / "bench" / "whole_night"
 NIGHT = "2026-11-24"
 
 
-def night_input(corpus: Path, data: Path, copies: int) -> dict:
-    """The night's ``docs.jsonl``: the corpus itself (a link) or ``copies`` copies of it under new ids."""
+def night_input(corpora: list[Path], data: Path, copies: int, limit_docs: int | None = None) -> dict:
+    """The night's ``docs.jsonl``: the corpora one after the other, ``copies`` times (later copies under new
+    ids); ``limit_docs`` takes only that many of each corpus (a quick run)."""
     target = data / NIGHT / "docs.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
-    if copies == 1:
-        target.symlink_to(corpus)
-    else:
-        with open(target, "wb") as out:
-            for k in range(copies):
-                frame = pl.read_ndjson(corpus)
-                if k:
-                    frame = frame.with_columns(id=pl.lit(f"copy{k}-") + pl.col("id"))
+    with open(target, "wb") as out:
+        for k in range(copies):
+            for corpus in corpora:
+                if limit_docs is not None:
+                    pl.scan_ndjson(corpus).head(limit_docs).collect().with_columns(
+                        id=pl.lit(f"copy{k}-" if k else "") + pl.col("id")
+                    ).write_ndjson(out)
+                    continue
+                if not k:
+                    with open(corpus, "rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 24)
+                    continue
+                frame = pl.read_ndjson(corpus).with_columns(id=pl.lit(f"copy{k}-") + pl.col("id"))
                 frame.write_ndjson(out)
                 del frame
     row = pl.scan_ndjson(target).select(pl.len(), pl.col("text").str.len_bytes().sum()).collect().row(0)
@@ -60,17 +67,22 @@ def night_input(corpus: Path, data: Path, copies: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", choices=list(CORPORA), default="short")
+    ap.add_argument("--corpus", choices=[*CORPORA, "both"], default="both")
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--reference-mb", type=float, default=None, help="datatrove on the first N MB only, scaled")
     ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument(
+        "--limit-docs", type=int, default=None, help="only the first N documents of each corpus (a smoke run)"
+    )
     args = ap.parse_args(argv)
-    corpus = CORPORA[args.corpus]
-    if not corpus.exists():
-        raise SystemExit(f"{corpus}: corpus not found; build it with {CORPUS_SCRIPTS[args.corpus]}")
+    names = list(CORPORA) if args.corpus == "both" else [args.corpus]
+    for name in names:
+        if not CORPORA[name].exists():
+            raise SystemExit(f"{CORPORA[name]}: corpus not found; build it with {CORPUS_SCRIPTS[name]}")
     work = WORK / f"x{args.copies}"
     shutil.rmtree(work, ignore_errors=True)
-    size = night_input(corpus, work / "data", args.copies)
+    size = night_input([CORPORA[n] for n in names], work / "data", args.copies, args.limit_docs)
+    corpus = work / "data" / NIGHT / "docs.jsonl"
     recipe = jsonl_recipe(work, work / "data", "winnow-bench-night", publish={"shard_target_mb": 64})
     env = deployment(work, "multiprocess", recipe, [NIGHT])
     print(f"night: {size['docs']:,} documents, {size['text_bytes'] / 1e6:,.1f} MB of text", flush=True)
@@ -83,10 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         "input": size,
         "winnow_night": {k: night[k] for k in ("wall_s", "cpu_s", "peak_rss_mb", "peak_rss_single_mb")},
         "steps": {k: round(v, 1) for k, v in steps.items()},
+        "step_peak_rss_mb": night["step_rss_mb"],
         "curated_release_share": ratio(steps.get("curated_release", 0.0), night["wall_s"]),
         "release_docs": sum(s["rows"] for s in release["shards"]),
     }
     print(json.dumps(result, indent=1), flush=True)
+    if not night["step_rss_mb"]:
+        print(
+            "(no step process named its step: per-step RSS unknown)", [p["cmdline"][:300] for p in night["processes"]]
+        )
     if not args.skip_reference:
         ref_work = work / "datatrove"
         info = prepare_filter_shards(corpus, ref_work, 8, args.reference_mb)
@@ -110,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             "cpu": ratio(ref["cpu_s_on_night"], night["cpu_s"]),
         }
         shutil.rmtree(ref_work, ignore_errors=True)
+    if args.limit_docs is not None:
+        print("a smoke run (--limit-docs): no results written")
+        return 0
     name = "whole_night" if args.copies == 1 else f"whole_night_x{args.copies}"
     cmd = f"python -m bench.whole_night.run --corpus {args.corpus} --copies {args.copies}" + (
         f" --reference-mb {args.reference_mb:g}" if args.reference_mb else ""
@@ -123,7 +143,7 @@ def _markdown(r: dict) -> str:
     n = r["winnow_night"]
     lines = [
         f"One night of {r['input']['docs']:,} documents, {r['input']['text_bytes'] / 1e6:,.1f} MB of text "
-        f"(the `{r['corpus']}` corpus" + (f", {r['copies']} copies under new ids" if r["copies"] > 1 else "") + "), "
+        f"(corpus `{r['corpus']}`" + (f", {r['copies']} copies under new ids" if r["copies"] > 1 else "") + "), "
         "through the real `nightly_curation` job (every step and check, multiprocess executor, Label Studio off).",
         "",
         "| what | wall s | CPU s (tree) | peak RSS MB (tree) |",

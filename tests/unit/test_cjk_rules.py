@@ -11,7 +11,7 @@ import pytest
 from schemas.recipe import Recipe
 from winnow.filters import apply_filters, build_rules
 from winnow.signals import compute_signals
-from winnow.signals.cjk import FAMILY, char_rep_ratio
+from winnow.signals.cjk import FAMILY, char_rep_ratio, signals_frame
 
 CLEAN_ZH = (
     "数据清洗是训练大模型之前最重要的工作之一。我们从网页、书籍和论文中收集文本，然后去掉重复的内容，"
@@ -123,3 +123,19 @@ def test_cjk_rules_spare_real_chinese_and_japanese_pages(sample_verdicts):
     assert real.height >= 30
     for reason in CJK_REASONS:
         assert real[reason].mean() <= 0.05, (reason, real[reason].mean())
+
+
+def test_cjk_signals_scan_only_cjk_rows_and_keep_row_order():
+    """Spam, flagged words and repetition: 0 on rows of other languages (not scanned); CJK rows get the
+    values they get alone; script shares are measured everywhere."""
+    cfg = RECIPE.filters.cjk_quality
+    texts = ["Plain English text, nothing else. " * 5, CLEAN_ZH, "中文 mixed into English prose " * 5, CLEAN_ZH * 3]
+    langs = ["en", "zh", "en", "ja"]
+    mixed = signals_frame(pl.Series(texts), pl.Series(langs), cfg)
+    for i in (1, 3):
+        alone = signals_frame(pl.Series([texts[i]]), pl.Series([langs[i]]), cfg)
+        assert mixed.row(i) == alone.row(0)
+    assert mixed["cjk_script_share"][1] > 0.9 and 0 < mixed["cjk_script_share"][2] < 0.5  # everywhere
+    spammy = ["加微信领取资料，QQ 123456789，点击下载完整版，免费下载！" * 3] * 2
+    both = signals_frame(pl.Series(spammy), pl.Series(["zh", "en"]), cfg)
+    assert both["cjk_spam_hits"].to_list()[1] == 0 < both["cjk_spam_hits"].to_list()[0]

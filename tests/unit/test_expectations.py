@@ -105,7 +105,7 @@ def test_raw_suite_passes_on_good_documents():
         ),
         (lambda d: _set(d, "doc_id", [2, 7], "dup"), ("expect_column_values_to_be_unique", "doc_id"), ["dup"]),
         (lambda d: _set(d, "text", [5], None), ("expect_column_values_to_not_be_null", "text"), ["d05"]),
-        (lambda d: _set(d, "text", [4], ""), ("expect_column_value_lengths_to_be_between", "text"), ["d04"]),
+        (lambda d: _set(d, "text", [4], ""), ("expect_column_values_to_be_between", "text_chars"), ["d04"]),
         (lambda d: _set(d, "source", [1], None), ("expect_column_values_to_not_be_null", "source"), ["d01"]),
         (
             lambda d: d.with_columns(pl.col("source_line").cast(pl.String)),
@@ -127,8 +127,9 @@ def test_raw_suite_names_the_broken_rule_column_and_doc_ids(break_it, expected, 
 def test_raw_suite_text_bounds_come_from_the_recipe():
     docs = _set(_docs(), "text", [6], "x" * 50)
     out = _run(docs, raw_documents_spec(_recipe(max_text_chars=40)))
-    assert _failed(out) == {("expect_column_value_lengths_to_be_between", "text")}
+    assert _failed(out) == {("expect_column_values_to_be_between", "text_chars")}
     assert out.failures[0].failing_ids == ["d06"]
+    assert "text has 1..40 characters" in out.failures[0].description
     assert _run(docs, raw_documents_spec(_recipe(max_text_chars=60))).success
 
 

@@ -61,11 +61,26 @@ def test_unknown_tokenizer_is_a_clear_error():
         load_tokenizer("cl100k")
 
 
-def test_count_tokens_splits_large_batches_without_changing_counts(monkeypatch):
+def test_count_tokens_splits_over_threads_without_changing_counts(monkeypatch):
     import winnow.tokens as tokens
 
     texts = [f"Paragraph {i}. " + "Some words here. " * (i % 40) for i in range(300)] + [None]
     whole = tokens.count_tokens(texts)
-    monkeypatch.setattr(tokens, "MAX_BATCH_CHARS", 500)  # many small tokenizer calls
+    monkeypatch.setattr(tokens, "COUNT_THREADS", 1)  # one call, no pool
     assert tokens.count_tokens(texts) == whole
     assert whole[-1] == 0 and len(whole) == 301
+
+
+def test_the_fast_counter_gives_the_same_ids_as_tokenizers_on_every_script():
+    """tiktoken (counting) and tokenizers (ids) read the same committed files: same ids, not only counts."""
+    from tests.conftest import REPO
+    from winnow.tokens import load_counter
+
+    night = REPO / "data" / "sample" / "2026-11-24"
+    texts = pl.read_ndjson(night / "web_cjk.jsonl.gz")["text"].head(200).to_list()
+    texts += pl.read_ndjson(night / "web.jsonl.gz")["text"].head(300).to_list()
+    texts += ["Grüße aus Köln, 你好世界 — ünïcødé.", "  two  spaces\n\n\ttab", "'s 've 're", "<|endoftext|>", "😀 x"]
+    fast, reference = load_counter("gpt2"), load_tokenizer("gpt2")
+    for t in texts:
+        assert fast.encode_ordinary(t) == reference.encode(t).ids, t[:80]
+    assert count_tokens(texts) == [len(reference.encode(t).ids) for t in texts]

@@ -69,34 +69,47 @@ def char_rep_ratio(text: str, n: int) -> float:
 
 
 def signals_frame(text: pl.Series, lang: pl.Series, cfg: CjkQualityConfig) -> pl.DataFrame:
-    """The family's columns for one slice of texts and their detected languages."""
-    df = pl.DataFrame({"t": text.fill_null(""), "lang": lang})
+    """The family's columns for one slice of texts and their detected languages.
+
+    Script and punctuation shares and garbling are measured on every text (the quality model
+    reads them in any language). Spam lures, flagged words and character repetition only matter
+    for a document detected as one of ``cfg.languages``, so only those rows are scanned for them
+    (the rest get 0): most of a crawl is not CJK, and those patterns are the family's costliest.
+    """
+    df = pl.DataFrame({"t": text.fill_null(""), "lang": lang}).with_row_index("_i")
     cjk = pl.col("t").str.count_matches(CJK).cast(pl.Int64)
     letters = pl.col("t").str.count_matches(r"\p{L}")
     full = pl.col("t").str.count_matches(FULLWIDTH_PUNCT)
     half = pl.col("t").str.count_matches(HALFWIDTH_PUNCT)
+    n_chars = pl.col("t").str.len_chars()
+    out = df.with_columns(_cjk=cjk).select(
+        "_i",
+        cjk_chars="_cjk",
+        cjk_script_share=pl.when(letters > 0).then(pl.col("_cjk") / letters).otherwise(0.0),
+        cjk_fullwidth_punct_per_char=pl.when(pl.col("_cjk") > 0).then(full / pl.col("_cjk")).otherwise(0.0),
+        cjk_halfwidth_punct_share=pl.when(full + half > 0).then(half / (full + half)).otherwise(0.0),
+        garbled_ratio=pl.when(n_chars > 0).then(pl.col("t").str.count_matches(GARBLED) / n_chars).otherwise(0.0),
+    )
+    rows = df.filter(pl.col("lang").is_in(cfg.languages)).join(out.select("_i", "cjk_chars"), on="_i")
     spam = pl.sum_horizontal([pl.col("t").str.count_matches(p) for p in cfg.spam_patterns] or [pl.lit(0)])
     flagged = pl.lit(0)
     for code, flagged_words in cfg.flagged_words.items():
         if flagged_words:
             hits = pl.col("t").str.count_matches("|".join(flagged_words), literal=False)
             flagged = pl.when(pl.col("lang") == code).then(hits).otherwise(flagged)
-    n_chars = pl.col("t").str.len_chars()
-    out = df.with_columns(_cjk=cjk).select(
-        cjk_chars="_cjk",
-        cjk_script_share=pl.when(letters > 0).then(pl.col("_cjk") / letters).otherwise(0.0),
-        cjk_fullwidth_punct_per_char=pl.when(pl.col("_cjk") > 0).then(full / pl.col("_cjk")).otherwise(0.0),
-        cjk_halfwidth_punct_share=pl.when(full + half > 0).then(half / (full + half)).otherwise(0.0),
-        cjk_char_rep_ratio=pl.lit(0.0, dtype=pl.Float64),
+    c = pl.col("cjk_chars")
+    rep = [
+        char_rep_ratio(t[:REP_CHARS], cfg.char_rep_n) if n >= cfg.min_cjk_chars else 0.0
+        for t, n in zip(rows["t"].to_list(), rows["cjk_chars"].to_list())
+    ]
+    scored = rows.select(
+        "_i",
         cjk_spam_hits=spam.cast(pl.Int64),
-        cjk_flagged_ratio=pl.when(pl.col("_cjk") > 0).then(flagged / pl.col("_cjk")).otherwise(0.0),
-        garbled_ratio=pl.when(n_chars > 0).then(pl.col("t").str.count_matches(GARBLED) / n_chars).otherwise(0.0),
+        cjk_flagged_ratio=pl.when(c > 0).then(flagged / c).otherwise(0.0),
+        cjk_char_rep_ratio=pl.Series(rep, dtype=pl.Float64),
     )
-    judged = (df["lang"].is_in(cfg.languages) & (out["cjk_chars"] >= cfg.min_cjk_chars)).to_list()
-    texts = df["t"].to_list()
-    rep = [char_rep_ratio(t[:REP_CHARS], cfg.char_rep_n) if j else 0.0 for t, j in zip(texts, judged)]
-    out = out.with_columns(cjk_char_rep_ratio=pl.Series(rep, dtype=pl.Float64))
-    return out.select([pl.col(c).cast(t) for c, t in COLUMNS.items()])
+    out = out.join(scored, on="_i", how="left", maintain_order="left")
+    return out.select([pl.col(c).cast(t).fill_null(0) for c, t in COLUMNS.items()])
 
 
 def _rules(f) -> list:
