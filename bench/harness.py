@@ -80,9 +80,10 @@ def run_measured(
     nice: int = 0,
     interval: float = 0.05,
     capture: bool = False,
+    per_process: bool = False,
 ) -> dict:
     """Run ``cmd`` to completion; ``wall_s``, ``cpu_s``, ``peak_rss_mb`` (tree), ``peak_rss_single_mb``, and
-    ``processes``: each process's start time (epoch s), peak RSS in MB and command line."""
+    with ``per_process``, ``processes``: each process's start time (epoch s), peak RSS in MB and command line."""
     before = _children_cpu()
     t0 = time.perf_counter()
     full = ["nice", "-n", str(nice), *cmd] if nice else cmd
@@ -106,11 +107,17 @@ def run_measured(
         "cpu_s": round(cpu, 3),
         "peak_rss_mb": round(peak_tree / 2**20, 1),
         "peak_rss_single_mb": round(peak_single / 2**20, 1),
-        "processes": [
-            {"started": k[1], "peak_rss_mb": round(v / 2**20, 1), "cmdline": CMDLINES.get(k, "")}
-            for k, v in sorted(peaks.items())
-        ],
         **({"stdout": out, "stderr": err} if capture else {}),
+        **(
+            {
+                "processes": [
+                    {"started": k[1], "peak_rss_mb": round(v / 2**20, 1), "cmdline": CMDLINES.get(k, "")}
+                    for k, v in sorted(peaks.items())
+                ]
+            }
+            if per_process
+            else {}
+        ),
     }
 
 

@@ -32,8 +32,16 @@ with dg.DagsterInstance.get() as inst:
 """
 
 
-def deployment(home: Path, executor: str, recipe: Path | None = None, nights: list[str] | None = None) -> dict:
-    """A fresh deployment under ``home`` (instance, settings); the environment that runs its jobs."""
+def deployment(
+    home: Path,
+    executor: str,
+    recipe: Path | None = None,
+    nights: list[str] | None = None,
+    label_studio_port: int | None = None,
+) -> dict:
+    """A fresh deployment under ``home`` (instance, settings); the environment that runs its jobs.
+    Label Studio is off unless ``label_studio_port`` names the port of the server under ``home``
+    (``label_studio`` starts it)."""
     shutil.rmtree(home / "dagster_home", ignore_errors=True)
     (home / "dagster_home").mkdir(parents=True)
     shutil.copy(REPO / "pipelines" / "dagster.yaml", home / "dagster_home" / "dagster.yaml")
@@ -49,11 +57,19 @@ def deployment(home: Path, executor: str, recipe: Path | None = None, nights: li
         WINNOW_HOME=str(home),
         DAGSTER_HOME=str(home / "dagster_home"),
         WINNOW_SETTINGS=str(home / "settings.yaml"),
-        WINNOW_LABEL_STUDIO="off",
         POLARS_MAX_THREADS="2",
         PYTHONPATH=str(REPO),
     )
+    if label_studio_port is None:
+        env["WINNOW_LABEL_STUDIO"] = "off"
+    else:
+        env["WINNOW_LS_PORT"] = str(label_studio_port)
     return env
+
+
+def label_studio(env: dict, action: str) -> None:
+    """``scripts/labelstudio.sh start|stop`` for the deployment of ``env`` (its own data and port)."""
+    subprocess.run(["bash", str(REPO / "scripts" / "labelstudio.sh"), action], env=env, check=True)
 
 
 def _next_day(day: str) -> str:
@@ -103,7 +119,7 @@ def write_night(frame: pl.DataFrame, data: Path, night: str) -> Path:
 def run_night(env: dict, night: str, interval: float = 0.2) -> dict:
     """Launch the night; its measured process tree, run status and each step's own time."""
     cmd = [sys.executable, "-m", "pipelines.launch", "nightly_curation", "--partition", night]
-    m = run_measured(cmd, env=env, capture=True, interval=interval)
+    m = run_measured(cmd, env=env, capture=True, interval=interval, per_process=True)
     out = subprocess.run([sys.executable, "-c", STEP_STATS], env=env, capture_output=True, text=True, check=True)
     stats = json.loads(out.stdout)
     if not stats["status"].endswith("SUCCESS"):

@@ -121,9 +121,19 @@ def _markdown(per_corpus: dict) -> str:
     lines += [
         "",
         "Ratios are against datatrove (speed-up and CPU ratio: datatrove / Winnow; RSS ratio: Winnow / datatrove, "
-        "target at most 1; target speed-up 20x for `winnow-none`, the same algorithm). `winnow-none-s2` is compared "
-        "with `winnow-none`: the removed-id overlap of two independent LSH draws, the noise floor of that column.",
+        "target at most 1; target speed-up 20x for `winnow-none`, the same algorithm: every LSH collision is a "
+        "duplicate). `winnow-exact` verifies each candidate pair's exact Jaccard (Winnow's default); `-p2` maps on "
+        "two processes; `-s2` is another MinHash seed. The removed-id overlap of two MinHash runs is bounded by "
+        "LSH's own randomness; its noise floor, Winnow seed 1 against seed 2:",
+        "",
     ]
+    for corpus, (_, _, results) in per_corpus.items():
+        floor = results.get("lsh_self_agreement")
+        if floor:
+            lines.append(
+                f"- {corpus}: removed-id Jaccard {floor['removed_jaccard']}, true-duplicate pairs Jaccard "
+                f"{floor['dup_pairs_jaccard']}"
+            )
     return "\n".join(lines)
 
 

@@ -106,6 +106,7 @@ class MinHasher:
         self.chunk = chunk
         self._bin_salt, self._value_salt = (np.uint64(x) for x in splitmix64(params.seed * 2 + 5, 2))
         self._donors = None  # densification donor table, built on first use
+        self._first_attempt = None  # its first-attempt table (k, k), likewise
         self._local = threading.local()  # one scratch matrix per worker thread
         self.threads = threads or min(4, os.cpu_count() or 1)
 
@@ -175,6 +176,40 @@ class MinHasher:
             self._donors = (fmix64((t * np.uint64(k) + j) ^ seed) % np.uint64(k)).astype(np.intp)  # type: ignore[assignment]
         return self._donors
 
+    def first_donor_attempt(self) -> np.ndarray:
+        """(k, k): the first attempt t >= 1 at which empty bin j borrows from bin b (``_MAX_ATTEMPTS``: never)."""
+        if self._first_attempt is None:
+            donors, k = self.donor_table(), self.params.num_perm
+            first = np.full((k, k), self._MAX_ATTEMPTS, dtype=np.int16)  # attempts < 2**15
+            for t in range(self._MAX_ATTEMPTS - 1, 0, -1):  # backwards: the earliest attempt wins
+                first[np.arange(k), donors[t]] = t
+            self._first_attempt = first  # type: ignore[assignment]
+        return self._first_attempt
+
+    #: rows densified at once: (rows, k, k) attempt numbers are compared in one array
+    _DENSIFY_ROWS = 512
+
+    def _densify(self, orig: np.ndarray, nonempty: np.ndarray) -> np.ndarray:
+        """Fill each empty bin j with the value of the first non-empty bin in donors[1, j], donors[2, j], ...
+
+        Vectorized: that bin is the non-empty b with the smallest ``first_donor_attempt()[j, b]``,
+        so no loop over attempts (a document with few shingles needs hundreds of them).
+        """
+        first = self.first_donor_attempt()
+        never = self._MAX_ATTEMPTS
+        out = orig.copy()
+        for a in range(0, len(orig), self._DENSIFY_ROWS):
+            ne = nonempty[a : a + self._DENSIFY_ROWS]
+            attempt = np.where(ne[:, None, :], first[None, :, :], np.int16(never))  # (rows, j, b)
+            best = attempt.argmin(axis=2)
+            found = np.take_along_axis(attempt, best[..., None], axis=2)[..., 0] < never
+            block = out[a : a + self._DENSIFY_ROWS]
+            take = ~ne & found
+            block[take] = np.take_along_axis(block, best, axis=1)[take]
+            for r in np.flatnonzero((~ne & ~found).any(axis=1)):  # practically unreachable
+                block[r, ~ne[r] & ~found[r]] = block[r, ne[r]].min()
+        return out
+
     def _one_permutation(self, shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One hash per shingle: bin ``h1 mod k`` keeps the minimum value ``h2``; empty bins borrow.
 
@@ -200,29 +235,7 @@ class MinHasher:
         empty = sig == _U64_MAX
         rows = np.flatnonzero(has & empty.any(axis=1))
         if rows.size:
-            orig = sig[rows]
-            nonempty = ~empty[rows]
-            filled = orig.copy()
-            pending = ~nonempty
-            donors = self.donor_table()
-            active = np.arange(len(rows))
-            for t in range(1, self._MAX_ATTEMPTS):
-                d = donors[t]
-                ok = pending[active] & nonempty[active][:, d]
-                if ok.any():
-                    sub = filled[active]
-                    sub[ok] = orig[active][:, d][ok]
-                    filled[active] = sub
-                    pa = pending[active]
-                    pa &= ~ok
-                    pending[active] = pa
-                active = active[pending[active].any(axis=1)]
-                if active.size == 0:
-                    break
-            else:  # practically unreachable: fall back to the smallest value of the document
-                for r in active:
-                    filled[r, pending[r]] = orig[r, nonempty[r]].min()
-            sig[rows] = filled
+            sig[rows] = self._densify(sig[rows], ~empty[rows])
         return sig, has
 
     # -- a whole batch --------------------------------------------------------------
