@@ -115,7 +115,7 @@ def tokenizer_info(name: str = "gpt2") -> dict:
         "provenance": spec.provenance,
         "licence": spec.licence,
         "files_sha256": files,
-        "library": "tiktoken (counting), tokenizers (ids)",
+        "library": "tiktoken",  # what counts the release's tokens (tokenizers gives the same ids)
     }
 
 

@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--limit-docs", type=int, default=None, help="only the first N documents of each corpus (a smoke run)"
     )
+    ap.add_argument("--render", action="store_true", help="rewrite the .md from the committed .json (no run)")
     args = ap.parse_args(argv)
+    if args.render:
+        return render(args.copies)
     names = list(CORPORA) if args.corpus == "both" else [args.corpus]
     for name in names:
         if not CORPORA[name].exists():
@@ -139,6 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def render(copies: int) -> int:
+    """The result's markdown again from its JSON (after the table's layout changed), same stamp and command."""
+    name = "whole_night" if copies == 1 else f"whole_night_x{copies}"
+    saved = json.loads((REPO / "bench" / "results" / f"{name}.json").read_text())
+    saved.pop("measured_at")
+    md = REPO / "bench" / "results" / f"{name}.md"
+    footer = md.read_text().rsplit("\n_Measured", 1)[1]
+    md.write_text(_markdown(saved) + "\n\n_Measured" + footer)
+    print(md.read_text())
+    return 0
+
+
 def _markdown(r: dict) -> str:
     n = r["winnow_night"]
     lines = [
@@ -176,6 +191,14 @@ def _markdown(r: dict) -> str:
         f"{r['steps'].get('curated_release', 0):,.0f} s, {100 * (r['curated_release_share'] or 0):.1f}% of the night "
         "(target at most 10%). Slowest steps: " + ", ".join(f"`{k}` {v:,.0f} s" for k, v in top) + ".",
     ]
+    peaks = list(r.get("step_peak_rss_mb", {}).items())[:4]
+    if peaks:
+        lines += [
+            "",
+            "Largest step processes (peak RSS, matched to steps by start time): "
+            + ", ".join(f"`{k}` {v:,.0f} MB" for k, v in peaks)
+            + ".",
+        ]
     return "\n".join(lines)
 
 

@@ -599,7 +599,6 @@ def _write_outcome(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Write the per-document results and the kept documents' signatures; lazy scans of both."""
     results_path = workdir / "results.parquet"
-    sigs_path = workdir / "kept_signatures.parquet"
     results = doc_lf.join(decided.lazy(), on="idx", how="left", maintain_order="left").select(
         "idx",
         "doc_id",
@@ -613,19 +612,31 @@ def _write_outcome(
         dup_kind="dup_kind",
     )
     results.sink_parquet(results_path, compression="lz4")
-    sig_files = sorted((workdir / "sigs").glob("*.parquet"))
-    kept_lf = (
+    # the kept documents' signatures, one signature shard at a time: a join against all of them at
+    # once would hold every signature of the night (112 x 8 bytes a document) in one hash table
+    kept = (
         pl.scan_parquet(results_path)
         .filter(pl.col("dup_of").is_null())
         .select("idx", "doc_id", content_hash="content_hash_u64")
     )
-    if sig_files:
-        kept_lf = kept_lf.join(pl.scan_parquet(sig_files), on="idx", how="left", maintain_order="left")
-    else:
-        kept_lf = kept_lf.with_columns(signature=pl.lit(None, dtype=pl.Array(pl.UInt64, k)))
-    kept_lf.drop("idx").sink_parquet(sigs_path, compression="zstd")
+    sigs_dir = workdir / "kept_signatures"
+    shutil.rmtree(sigs_dir, ignore_errors=True)  # a reused work directory: no stale parts
+    sigs_dir.mkdir(parents=True)
+    no_signature = pl.lit(None, dtype=pl.Array(pl.UInt64, k)).alias("signature")
+    for i, docs_file in enumerate(sorted((workdir / "docs").glob("*.parquet"))):  # a shard's idx are contiguous
+        lo, hi = (
+            pl.scan_parquet(docs_file).select(pl.col("idx").min(), pl.col("idx").max().alias("hi")).collect().row(0)
+        )
+        part = kept.filter(pl.col("idx").is_between(lo, hi))
+        sig_file = workdir / "sigs" / docs_file.name
+        if sig_file.exists():
+            part = part.join(pl.scan_parquet(sig_file), on="idx", how="left", maintain_order="left")
+        else:
+            part = part.with_columns(no_signature)
+        part.drop("idx").sink_parquet(sigs_dir / f"part-{i:06d}.parquet", compression="zstd")
     out = pl.scan_parquet(results_path).drop("idx", "content_hash_u64")
-    sig_out = pl.scan_parquet(sigs_path)
+    parts = sorted(sigs_dir.glob("part-*.parquet"))
+    sig_out = pl.scan_parquet(parts) if parts else kept.with_columns(no_signature).drop("idx")
     return out, sig_out
 
 
