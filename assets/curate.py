@@ -9,7 +9,7 @@ import polars as pl
 
 from assets.metadata import png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import RecipeResource, SettingsResource, StoreResource
+from assets.resources import ExecutionResource, RecipeResource, SettingsResource, StoreResource, execution_md
 from winnow.dedup.index import SignatureIndex
 from winnow.dedup.pipeline import DedupOutcome, DedupSettings, dedup_frames, run_dedup
 from winnow.dedup.stats import cluster_size_histogram
@@ -33,15 +33,25 @@ TABLE = {"polars", "parquet"}
     "tokenizer's count, made once here and read by the funnel, the model and the release). Computed "
     "streaming, in vectorized batches (docs/reference.md lists every column).",
 )
-def document_signals(recipe: RecipeResource, raw_documents: pl.LazyFrame):
+def document_signals(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    store: StoreResource,
+    execution: ExecutionResource,
+    raw_documents: pl.LazyFrame,
+):
     spec = recipe.load()
-    return dg.Output(
-        compute_signals(raw_documents, spec),
-        metadata={
-            "dagster/row_count": row_count(raw_documents),
-            "signal_columns": dg.MetadataValue.md(", ".join(f"`{c}`" for c in signal_schema(spec.filters))),
-        },
-    )
+    runner = execution.runner()
+    with store.store.scratch(f"signals-{context.partition_key}") as work:
+        signals = execution.map_shards(runner, raw_documents, compute_signals, work, "signals", args=(spec,))
+        yield dg.Output(
+            signals,
+            metadata={
+                "dagster/row_count": row_count(raw_documents),
+                "signal_columns": dg.MetadataValue.md(", ".join(f"`{c}`" for c in signal_schema(spec.filters))),
+                "execution": execution_md(runner),
+            },
+        )
 
 
 @dg.multi_asset(
@@ -59,10 +69,22 @@ def document_signals(recipe: RecipeResource, raw_documents: pl.LazyFrame):
     },
     partitions_def=daily_partitions,
 )
-def filtering(context: dg.AssetExecutionContext, recipe: RecipeResource, document_signals: pl.LazyFrame):
-    """Apply all filters in one vectorized pass; split kept and rejected."""
+def filtering(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    store: StoreResource,
+    execution: ExecutionResource,
+    document_signals: pl.LazyFrame,
+):
+    """Apply all filters in one vectorized pass per shard; split kept and rejected."""
     spec = recipe.load()
-    decided = apply_filters(document_signals, spec)
+    runner = execution.runner()
+    with store.store.scratch(f"filters-{context.partition_key}") as work:
+        decided = execution.map_shards(runner, document_signals, apply_filters, work, "filters", args=(spec,))
+        yield from _filter_outputs(context, decided, spec, runner)
+
+
+def _filter_outputs(context: dg.AssetExecutionContext, decided: pl.LazyFrame, spec, runner):
     common = _filter_metadata(context, decided, spec)
     kept, rejected = decided.filter(pl.col("keep")), decided.filter(~pl.col("keep"))
     yield dg.Output(
@@ -74,6 +96,7 @@ def filtering(context: dg.AssetExecutionContext, recipe: RecipeResource, documen
             "languages": table_md(language_summary(decided)),
             "pii_found": table_md(pii_summary(decided)),
             "preview": preview(kept, ["doc_id", "source", "lang_detected", "lang_score", "n_words", "text"]),
+            "execution": execution_md(runner),
         },
     )
     yield dg.Output(
@@ -129,20 +152,26 @@ def deduplication(
     recipe: RecipeResource,
     settings: SettingsResource,
     store: StoreResource,
+    execution: ExecutionResource,
     scored_documents: pl.LazyFrame,
 ):
     work = settings.get().work
     cfg = DedupSettings.from_config(recipe.load().dedup, batch_mb=work.dedup_batch_mb, workers=work.dedup_workers)
     night, root = context.partition_key, store.store
-    docs = scored_documents.filter(pl.col("status") == "kept")
+    kept_rows = pl.col("status") == "kept"
+    docs = scored_documents.filter(kept_rows)
+    runner = execution.runner()
     index = SignatureIndex(root.dedup_index, cfg.params) if cfg.against_history else None
     with root.scratch(f"dedup-{night}") as scratch:
-        outcome = run_dedup(docs, cfg, scratch, index=index, partition=night)
+        outcome = run_dedup(
+            docs, cfg, scratch, index=index, partition=night, runner=runner, source=(scored_documents, kept_rows)
+        )
         kept, dups = dedup_frames(docs, outcome)
         n_in, n_kept, n_dups = row_count(docs), row_count(kept), row_count(dups)
         if n_kept + n_dups != n_in:  # nothing may be lost between input and outputs
             raise RuntimeError(f"deduplication lost documents: {n_in} in, {n_kept} kept + {n_dups} duplicates")
-        yield dg.Output(kept, output_name="deduplicated_documents", metadata=_kept_metadata(kept, outcome, n_in, index))
+        metadata = {**_kept_metadata(kept, outcome, n_in, index), "execution": execution_md(runner)}
+        yield dg.Output(kept, output_name="deduplicated_documents", metadata=metadata)
         yield dg.Output(
             dups,
             output_name="duplicates",

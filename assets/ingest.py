@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.metadata import bullet_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import RecipeResource, SettingsResource, StoreResource
+from assets.resources import ExecutionResource, RecipeResource, SettingsResource, StoreResource, execution_md
 from winnow.ingest import IngestResult, ingest_partition
 
 GROUP = "ingest"
@@ -35,15 +35,22 @@ FILES_CHECK = "all_files_readable"
         )
     ],
 )
-def ingest(context: dg.AssetExecutionContext, recipe: RecipeResource, settings: SettingsResource, store: StoreResource):
-    """Read every source of the recipe for this partition; bad rows go to quarantine."""
+def ingest(
+    context: dg.AssetExecutionContext,
+    recipe: RecipeResource,
+    settings: SettingsResource,
+    store: StoreResource,
+    execution: ExecutionResource,
+):
+    """Read every source of the recipe for this partition (one job per file); bad rows go to quarantine."""
     night = context.partition_key
+    runner = execution.runner(workers=settings.get().work.ingest_workers)
     with store.store.scratch(f"ingest-{night}") as work:
-        workers = settings.get().work.ingest_workers
-        res = ingest_partition(recipe.load(), recipe.recipe_dir, night, work_dir=work, workers=workers)
+        res = ingest_partition(recipe.load(), recipe.recipe_dir, night, work_dir=work, runner=runner)
         for err in res.errors:
             context.log.error(f"ingest error: {err}")
-        yield dg.Output(res.documents, output_name="raw_documents", metadata=_documents_metadata(res))
+        metadata = {**_documents_metadata(res), "execution": execution_md(runner)}
+        yield dg.Output(res.documents, output_name="raw_documents", metadata=metadata)
         yield dg.Output(res.quarantine, output_name="quarantine", metadata=_quarantine_metadata(res))
         yield dg.AssetCheckResult(
             check_name=FILES_CHECK,

@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.metadata import bullet_md, png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import RecipeResource, SettingsResource, StoreResource
+from assets.resources import ExecutionResource, RecipeResource, SettingsResource, StoreResource, execution_md
 from winnow.model.gate import NightEstimates, night_estimates
 from winnow.model.lifecycle import ModelOutcome, TrainingSet, history_table, scoring_model, train_or_reuse, training_set
 from winnow.model.registry import ModelRegistry, RegistryError
@@ -37,6 +37,7 @@ def scored_documents(
     recipe: RecipeResource,
     settings: SettingsResource,
     store: StoreResource,
+    execution: ExecutionResource,
     filtered_documents: pl.LazyFrame,
     rejected_documents: pl.LazyFrame,
 ):
@@ -47,11 +48,20 @@ def scored_documents(
         raise dg.Failure(description=str(exc)) from None
     if choice.failed:
         context.log.error(choice.note)
-    parts = [
-        filtered_documents.with_columns(status=pl.lit("kept")),
-        rejected_documents.with_columns(status=pl.lit("rejected")),
-    ]
-    scored = score_documents(parts, choice.loaded, settings.get().work.score_batch_rows)
+    runner = execution.runner()
+    with store.store.scratch(f"scoring-{context.partition_key}") as work:
+        args = (choice.loaded, settings.get().work.score_batch_rows)
+        parts = [
+            execution.map_shards(runner, frame, score_documents, work / status, "scoring", args=args)
+            for status, frame in (
+                ("kept", filtered_documents.with_columns(status=pl.lit("kept"))),
+                ("rejected", rejected_documents.with_columns(status=pl.lit("rejected"))),
+            )
+        ]
+        yield _scored_output(pl.concat(parts, how="diagonal_relaxed"), choice, runner)
+
+
+def _scored_output(scored: pl.LazyFrame, choice, runner) -> dg.Output:
     by_status, model_dropped = score_summary(scored)
     loaded = choice.loaded
     threshold = loaded.threshold if loaded is not None else None
@@ -59,6 +69,7 @@ def scored_documents(
     return dg.Output(
         scored,
         metadata={
+            "execution": execution_md(runner),
             "dagster/row_count": row_count(scored),
             "score_source": "model" if loaded is not None else "heuristic",
             "model_version": loaded.version if loaded is not None else "none",

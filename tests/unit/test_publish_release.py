@@ -53,8 +53,10 @@ def test_shards_are_sorted_token_counted_and_cut_at_the_target_size(tmp_path):
     docs = _docs()
     shards = _write(docs.lazy(), tmp_path / "r", shard_target_bytes=6_000)
     assert len(shards) > 2
-    assert all(s["bytes"] >= 6_000 for s in shards[:-1])  # closed once the target is reached
     back = pl.read_parquet([tmp_path / "r" / s["file"] for s in shards])
+    # whole row groups of 100, each shard closed once its text reaches the target
+    text = [pl.read_parquet(tmp_path / "r" / s["file"])["text"].str.len_bytes().sum() for s in shards]
+    assert all(t >= 6_000 for t in text[:-1]) and all(s["rows"] % 100 == 0 for s in shards[:-1])
     assert back.columns[-1] == "n_tokens" and "ingested_at" not in back.columns and "signal_x" not in back.columns
     assert back["doc_id"].to_list() == sorted(docs["doc_id"].to_list())
     assert back["n_tokens"].to_list() == count_tokens(back["text"].to_list())

@@ -62,7 +62,11 @@ def band_candidate_pairs(root: Path, band: int, head: int = DEFAULT_BUCKET_HEAD)
     return bucket_pairs(pl.scan_parquet(files), head).collect()
 
 
-def all_candidate_pairs(root: Path, bands: int, head: int = DEFAULT_BUCKET_HEAD) -> pl.DataFrame:
-    """Unique candidate pairs over all bands (a < b)."""
-    parts = [band_candidate_pairs(root, b, head) for b in range(bands)]
+def all_candidate_pairs(root: Path, bands: int, head: int = DEFAULT_BUCKET_HEAD, runner=None) -> pl.DataFrame:
+    """Unique candidate pairs over all bands (a < b); one band per task on a remote ``runner``."""
+    jobs = [(root, b, head) for b in range(bands)]
+    if runner is not None and runner.remote:
+        parts = runner.map(band_candidate_pairs, jobs, label="dedup_reduce")
+    else:
+        parts = [band_candidate_pairs(*job) for job in jobs]
     return pl.concat(parts).unique(maintain_order=False).sort(["a", "b"])

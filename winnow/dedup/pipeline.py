@@ -42,6 +42,7 @@ from winnow.dedup.index import SignatureIndex
 from winnow.dedup.lsh import DEFAULT_BUCKET_HEAD, all_candidate_pairs, band_dir, write_band_buckets
 from winnow.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
 from winnow.dedup.shingles import shingle_hashes, tokenize
+from winnow.execution.shards import plan_shards, shard_frame
 
 RANK_COLUMNS = {
     "quality_score": pl.Float64,
@@ -225,7 +226,25 @@ def _parallel(fn, jobs, workers: int, threads: int | None):
     return results
 
 
-def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings) -> dict:
+def _map_planned_shard(
+    workdir: Path, shard: int, start: int, frame: pl.LazyFrame, settings: DedupSettings, threads: int | None
+) -> int:
+    """``map_shard`` for a task that reads its own rows (a remote runner's job)."""
+    return map_shard(workdir, shard, start, frame.collect(), settings, threads)
+
+
+def _remote_signature_shards(
+    docs: pl.LazyFrame, workdir: Path, settings: DedupSettings, runner, source, wanted: list[str]
+) -> tuple[int, int, int]:
+    """The map on a remote runner: the driver plans row ranges from text lengths, each task reads its own."""
+    src, where = source if source is not None else (docs, None)
+    shards = plan_shards(src, settings.batch_mb, where)
+    jobs = [(workdir, s.index, s.start, shard_frame(src, s, where).select(wanted), settings, 1) for s in shards]
+    text_bytes = sum(runner.map(_map_planned_shard, jobs, label="dedup_map"))
+    return sum(s.kept for s in shards), len(shards), text_bytes
+
+
+def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings, runner=None, source=None) -> dict:
     """The map step over all shards, writing ``docs/``, ``sigs/`` and ``buckets/band_*/`` in ``workdir``.
 
     Shards run in parallel (``_parallel``: ``settings.workers`` spawned processes).
@@ -236,6 +255,9 @@ def signature_shards(docs: pl.LazyFrame, workdir: Path, settings: DedupSettings)
     wanted = ["doc_id", "text", *[c for c in RANK_COLUMNS if c in names]]
     (workdir / "docs").mkdir(parents=True, exist_ok=True)
     (workdir / "sigs").mkdir(parents=True, exist_ok=True)
+    if runner is not None and runner.remote:
+        n, shards, text_bytes = _remote_signature_shards(docs, workdir, settings, runner, source, wanted)
+        return {"documents": n, "shards": shards, "text_bytes": text_bytes, "map_workers": runner.name}
     workers = _workers(settings)
     counts = {"documents": 0, "shards": 0}
 
@@ -395,18 +417,23 @@ def run_dedup(
     workdir: Path,
     index: SignatureIndex | None = None,
     partition: str | None = None,
+    runner=None,
+    source: tuple[pl.LazyFrame, pl.Expr] | None = None,
 ) -> DedupOutcome:
     """Deduplicate ``docs`` (doc_id, text, optional quality_score/created_at/ingested_at).
 
     Phases: map (signatures and bucket files per shard), pairs (exact, near, history),
     cluster (union-find and the kept document per cluster), write (the result files).
     ``workdir`` is emptied first and holds the intermediate and result files; keep it
-    until the returned lazy frames have been consumed.
+    until the returned lazy frames have been consumed. On a remote ``runner`` (Ray) the map
+    runs one task per shard and the reduce one task per band; ``source`` is then the
+    stored table and the filter that gives ``docs`` (tasks slice the stored file, not a
+    filtered stream). The outcome does not depend on the runner.
     """
     t0 = time.perf_counter()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    stats = signature_shards(docs, workdir, settings)
+    stats = signature_shards(docs, workdir, settings, runner, source)
     stats["seconds_map"] = round(time.perf_counter() - t0, 3)
     n = stats["documents"]
     if not n:
@@ -417,7 +444,7 @@ def run_dedup(
     _check_unique_ids(doc_lf)
 
     t1 = time.perf_counter()
-    edges = _tonight_edges(docs, doc_lf, settings, workdir, stats)
+    edges = _tonight_edges(docs, doc_lf, settings, workdir, stats, runner)
     hist_nodes = pl.DataFrame(schema={"node": pl.Int64, "hist_doc_id": pl.String, "hist_partition": pl.String})
     if index is not None and settings.against_history:
         hist_edges, hist_nodes = _history_edges(index, doc_lf, settings, workdir, partition, n, stats)
@@ -443,7 +470,7 @@ def _check_unique_ids(doc_lf: pl.LazyFrame) -> None:
 
 
 def _tonight_edges(
-    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, settings: DedupSettings, workdir: Path, stats: dict
+    docs: pl.LazyFrame, doc_lf: pl.LazyFrame, settings: DedupSettings, workdir: Path, stats: dict, runner=None
 ) -> list[pl.DataFrame]:
     """Exact and near pairs within the night: (a, b, kind), a and b node ids."""
     k = settings.params.num_perm
@@ -460,7 +487,7 @@ def _tonight_edges(
         stats["exact_pairs"] = exact.height
     # near pairs: per band, from the bucket files; verified against the signatures
     if settings.minhash:
-        pairs = all_candidate_pairs(workdir / "buckets", settings.params.bands, settings.bucket_head)
+        pairs = all_candidate_pairs(workdir / "buckets", settings.params.bands, settings.bucket_head, runner)
         stats["candidate_pairs"] = pairs.height
         if settings.exact and pairs.height:  # exact duplicates are linked already: nothing to verify
             hashes = doc_lf.select("idx", "content_hash").collect()

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from schemas.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA
 from schemas.recipe import Recipe, SourceSpec
+from winnow.execution import LocalRunner, Runner
 from winnow.ingest.readers import (
     Batch,
     CorruptFileError,
@@ -114,16 +115,17 @@ class _Parts:
 
 
 def ingest_partition(
-    recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path, workers: int = 1
+    recipe: Recipe, recipe_dir: Path, partition: str, work_dir: Path, workers: int = 1, runner: Runner | None = None
 ) -> IngestResult:
     """Read every source of ``recipe`` for ``partition`` into parts under ``work_dir``.
 
     Phases: read each file into its own part (a corrupt file contributes one row naming
-    it), on ``workers`` processes when more than one; then, over the whole night in file
+    it), one job per file on ``runner`` (default: ``workers`` local processes when more than
+    one; a Ray runner reads files on the cluster); then, over the whole night in file
     order, move repeated ids to quarantine and apply the crawl rules that need the night.
     Returns lazy scans of the documents and the quarantine (both in canonical schemas);
     the caller persists them before ``work_dir`` is removed. The result does not depend
-    on ``workers``.
+    on the runner.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     ingested_at = datetime.now(UTC).replace(microsecond=0)
@@ -152,7 +154,7 @@ def ingest_partition(
         rules = _url_filter(source, recipe_dir)
         caps = domain_caps(source, paths, rules) if source.is_crawl else {}
         jobs += [(source, path, root, rules, caps.get(path)) for path in paths]
-    _read_all(jobs, partition, ingested_at, work_dir, parts, workers)
+    _read_all(jobs, partition, ingested_at, work_dir, parts, runner or LocalRunner(workers=workers))
     if parts.failures:
         failed = work_dir / "quarantine-files.parquet"
         pl.DataFrame(parts.failures, schema=QUARANTINE_SCHEMA).write_parquet(failed)
@@ -171,23 +173,15 @@ def ingest_partition(
     return IngestResult(documents.cast(DOCUMENT_SCHEMA), quarantine, parts.files, parts.errors)  # type: ignore[arg-type]
 
 
-def _read_all(jobs: list, partition: str, ingested_at: datetime, work_dir: Path, parts: _Parts, workers: int) -> None:
-    """Every file into its own parts, merged in job order (so the night is the same for any ``workers``)."""
+def _read_all(jobs: list, partition: str, ingested_at: datetime, work_dir: Path, parts: _Parts, runner) -> None:
+    """Every file into its own parts, merged in job order (so the night is the same on any runner)."""
     stems = [work_dir / f"{i + 1:05d}" for i in range(len(jobs))]
-    if workers <= 1 or len(jobs) <= 1:
-        for (source, path, root, rules, capped), stem in zip(jobs, stems):
-            _read_file(source, path, root, partition, ingested_at, stem, parts, rules, capped)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_read_one, source, path, root, partition, ingested_at, stem, rules, capped)
-            for (source, path, root, rules, capped), stem in zip(jobs, stems)
-        ]
-        for f in futures:  # in job order
-            parts.extend(f.result())
+    args = [
+        (source, path, root, partition, ingested_at, stem, rules, capped)
+        for (source, path, root, rules, capped), stem in zip(jobs, stems)
+    ]
+    for one in runner.map(_read_one, args, label="ingest"):
+        parts.extend(one)
 
 
 def _read_one(

@@ -299,6 +299,7 @@ def publish_night(
     move_pointer: bool = True,
     source_root: Path | None = None,
     code: dict | None = None,
+    runner=None,
 ) -> PublishResult:
     """Publish the night's curated documents as ``releases_root/<dataset>/<night>-v<version>/``.
 
@@ -308,7 +309,8 @@ def publish_night(
 
     ``source_root`` is the recipe's folder: input paths under it (``source_file``, a
     text file's ``url``, the lineage) are written relative to it, as the recipe writes
-    them, so a release does not depend on where the checkout lives.
+    them, so a release does not depend on where the checkout lives. ``runner`` writes the
+    shards (one job each; default here).
     """
     cfg = recipe.publish
     releases_root, work_dir = Path(releases_root), Path(work_dir)
@@ -336,6 +338,7 @@ def publish_night(
             row_group_rows=cfg.row_group_rows,
             zstd_level=cfg.zstd_level,
             tokenizer=cfg.tokenizer,
+            runner=runner,
         )
         watch.lap("shards_and_curated_tokens")
         intake = _intake_summary(tables.quarantine, prefix)

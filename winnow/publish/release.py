@@ -21,10 +21,11 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -117,32 +118,57 @@ def release_arrow_schema() -> pa.Schema:
     return pl.DataFrame(schema=RELEASE_SCHEMA).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
 
 
-def _rechunk(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Tables of exactly ``rows`` rows (the last may be shorter), whatever the input batching."""
-    pending: list[pa.RecordBatch] = []
-    have = 0
-    for b in batches:
-        while b.num_rows:
-            take = min(rows - have, b.num_rows)
-            pending.append(b.slice(0, take))
-            have += take
-            b = b.slice(take)
-            if have == rows:
-                yield pa.Table.from_batches(pending).combine_chunks()
-                pending, have = [], 0
-    if have:
-        yield pa.Table.from_batches(pending).combine_chunks()
+def _block_plan(scratch: Path, rows_per_group: int, target_bytes: int) -> list[tuple[int, int]]:
+    """(offset, rows) per shard: whole row groups, a shard closed once its text reaches ``target_bytes``.
+
+    Decided from text lengths alone, before any shard is written, so shards can be written
+    in parallel and the cut never depends on who wrote them.
+    """
+    sizes = pl.scan_parquet(scratch).select(pl.col("text").str.len_bytes().fill_null(0).cast(pl.Int64)).collect()
+    n = sizes.height
+    if n == 0:
+        return [(0, 0)]
+    per_group = np.add.reduceat(sizes.to_series().to_numpy(), np.arange(0, n, rows_per_group))
+    plan, first, acc = [], 0, 0
+    for g, size in enumerate(per_group):
+        acc += int(size)
+        if acc >= target_bytes:
+            plan.append((first * rows_per_group, min(n, (g + 1) * rows_per_group) - first * rows_per_group))
+            first, acc = g + 1, 0
+    if first < len(per_group):
+        plan.append((first * rows_per_group, n - first * rows_per_group))
+    return plan
 
 
-@dataclass
-class _Shard:
-    index: int
-    path: Path
-    sink: pa.OSFile
-    writer: pq.ParquetWriter
-    rows: int = 0
-    tokens: int = 0
-    row_groups: int = 0
+def write_one_shard(scratch: Path, path: Path, offset: int, rows: int, row_group_rows: int, zstd_level: int) -> dict:
+    """Rows ``[offset, offset + rows)`` of the sorted scratch file as one release shard (a task)."""
+    schema = release_arrow_schema()
+    table = (
+        pl.scan_parquet(scratch).slice(offset, rows).collect().to_arrow(compat_level=pl.CompatLevel.oldest())
+    ).cast(schema)
+    with pa.OSFile(str(path), "wb") as sink:
+        writer = pq.ParquetWriter(
+            sink,
+            schema,
+            compression="zstd",
+            compression_level=zstd_level,
+            use_dictionary=_DICT_COLUMNS,
+            write_statistics=_STATS_COLUMNS,
+            store_schema=True,
+        )
+        if table.num_rows:  # an empty night's shard has the schema and no row group
+            writer.write_table(table, row_group_size=row_group_rows)
+        writer.close()
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+    return {
+        "file": path.name,
+        "rows": table.num_rows,
+        "tokens": int(pc.sum(table.column("n_tokens")).as_py() or 0),
+        "row_groups": -(-table.num_rows // row_group_rows) if table.num_rows else 0,
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+    }
 
 
 def write_shards(
@@ -154,16 +180,17 @@ def write_shards(
     row_group_rows: int = 1000,
     zstd_level: int = 3,
     tokenizer: str = "gpt2",
+    runner=None,
 ) -> list[dict]:
     """Write ``docs`` as sorted, token-counted zstd Parquet shards into ``out``.
 
     The documents are conformed to ``RELEASE_SCHEMA``, sorted by ``doc_id`` (streamed to a
-    scratch file in ``work_dir``), then cut into row groups of ``row_group_rows`` and
-    appended to the current shard, which is closed once it reaches ``shard_target_bytes``.
-    ``n_tokens`` is the column ``document_signals`` counted; only documents without it are
-    tokenized, in the same streaming pass that sorts them.
+    scratch file in ``work_dir``), then cut into shards of whole row groups of
+    ``row_group_rows``, each closed once its text reaches ``shard_target_bytes``; each shard
+    is one job on ``runner`` (default: here, one after another). ``n_tokens`` is the column
+    ``document_signals`` counted; only documents without it are tokenized, in the same
+    streaming pass that sorts them.
     """
-    schema = release_arrow_schema()
     scratch = work_dir / f"sorted-{uuid.uuid4().hex}.parquet"
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -173,57 +200,14 @@ def write_shards(
             .sort(["doc_id", "source_file", "source_line"], nulls_last=True, maintain_order=True)
             .sink_parquet(scratch, compression="lz4", row_group_size=row_group_rows)
         )
-        shards: list[dict] = []
-        cur: _Shard | None = None
-
-        def open_shard(i: int) -> _Shard:
-            path = out / SHARD_PATTERN.format(i)
-            sink = pa.OSFile(str(path), "wb")
-            writer = pq.ParquetWriter(
-                sink,
-                schema,
-                compression="zstd",
-                compression_level=zstd_level,
-                use_dictionary=_DICT_COLUMNS,
-                write_statistics=_STATS_COLUMNS,
-                store_schema=True,
-            )
-            return _Shard(i, path, sink, writer)
-
-        def close_shard(s: _Shard) -> None:
-            s.writer.close()
-            s.sink.close()
-            with open(s.path, "rb+") as fh:
-                os.fsync(fh.fileno())
-            shards.append(
-                {
-                    "file": s.path.name,
-                    "rows": s.rows,
-                    "tokens": s.tokens,
-                    "row_groups": s.row_groups,
-                    "bytes": s.path.stat().st_size,
-                    "sha256": sha256_file(s.path),
-                }
-            )
-
-        reader = pq.ParquetFile(scratch)
-        for block in _rechunk(reader.iter_batches(batch_size=row_group_rows), row_group_rows):
-            table = block.cast(schema)
-            if cur is None:
-                cur = open_shard(len(shards))
-            cur.writer.write_table(table, row_group_size=row_group_rows)
-            cur.rows += table.num_rows
-            cur.tokens += int(pc.sum(table.column("n_tokens")).as_py() or 0)
-            cur.row_groups += 1
-            if cur.sink.tell() >= shard_target_bytes:
-                close_shard(cur)
-                cur = None
-        reader.close()
-        if cur is not None:
-            close_shard(cur)
-        if not shards:  # an empty night still gets one (empty) shard, so loaders work
-            close_shard(open_shard(0))
-        return shards
+        plan = _block_plan(scratch, row_group_rows, shard_target_bytes)
+        jobs = [
+            (scratch, out / SHARD_PATTERN.format(i), offset, rows, row_group_rows, zstd_level)
+            for i, (offset, rows) in enumerate(plan)
+        ]
+        if runner is None:
+            return [write_one_shard(*job) for job in jobs]
+        return runner.map(write_one_shard, jobs, label="release_shards")
     finally:
         scratch.unlink(missing_ok=True)
 

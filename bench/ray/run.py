@@ -1,0 +1,240 @@
+"""Ray benchmark: the filter work (signals + rules, shard by shard) run locally, then on a real
+Ray cluster of one node and of two nodes, each node 1 CPU, on the filters benchmark corpora.
+
+The work is ``winnow.execution.map_shards`` of signals + rules (``bench.filters``' recipe)
+over one Parquet file of each corpus (its first ``--limit-mb`` MB), cut into shards of
+``--shard-mb``; the three runs do the same work on the same data and their outputs must
+be equal:
+
+- ``local``: ``LocalRunner``, the shards one after another in the driver process;
+- ``ray_1_node``: ``scripts/ray.sh start 0``, a head node with 1 CPU;
+- ``ray_2_nodes``: the same plus one worker node with 1 CPU (``scripts/ray.sh add-worker``).
+
+Each run is a fresh driver process (the cluster's worker processes start, and import the
+signal code, inside the measured time, as they do for a night). Measured: wall time, CPU
+seconds of the driver's process tree and of every node's process tree (sampled with
+psutil before and after), peak RSS of the driver. The per-task overhead is measured on
+its own: ``--overhead-tasks`` empty tasks on the two-node cluster, wall time per task.
+
+    python -m bench.ray.run [--corpora long short] [--limit-mb 30] [--shard-mb 2]
+
+Writes ``bench/results/ray.json`` and ``.md`` (docs/benchmarks.md and docs/production.md include them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.filters.run import CORPORA, CORPUS_SCRIPTS, bench_recipe, prepare
+from bench.harness import REPO, ratio, run_measured, write_results
+
+RAY_SH = ["bash", str(REPO / "scripts" / "ray.sh")]
+DEFAULT_WORK = REPO / ".winnow" / "bench" / "ray"
+MODES = ("local", "ray_1_node", "ray_2_nodes")
+
+
+def signals_and_rules(frame, recipe):
+    """One shard's filter work: every signal, then every rule (what document_signals + filtering do)."""
+    from winnow.filters import apply_filters
+    from winnow.signals import compute_signals
+
+    return apply_filters(compute_signals(frame, recipe), recipe).select(
+        "id", "keep", "drop_reason", "lang_detected", "n_tokens"
+    )
+
+
+def _noop(i: int) -> int:
+    return i
+
+
+def worker(mode: str, data: Path, out: Path, shard_mb: float, address: str | None, overhead_tasks: int) -> None:
+    """The measured driver: map the shards on ``mode``'s runner, write the decisions, print the task reports."""
+    import polars as pl
+
+    from winnow.execution import LocalRunner, RayRunner, map_shards
+    from winnow.execution.runners import summarize
+
+    runner = LocalRunner() if mode == "local" else RayRunner(address or "")
+    decided = map_shards(
+        pl.scan_parquet(data), signals_and_rules, out / "parts", runner, shard_mb=shard_mb, label="filters",
+        args=(bench_recipe(),),
+    )  # fmt: skip
+    decided.sink_parquet(out / "decided.parquet")
+    report = summarize(runner.reports)
+    if overhead_tasks:
+        t0 = time.perf_counter()
+        runner.map(_noop, [(i,) for i in range(overhead_tasks)], label="noop")
+        report["noop_wall_s"] = time.perf_counter() - t0
+    print("REPORT " + json.dumps(report))
+
+
+def _cluster_env(port: int, dash: int, home: Path) -> dict:
+    return {
+        **os.environ,
+        "WINNOW_HOME": str(home),
+        "WINNOW_RAY_PORT": str(port),
+        "WINNOW_RAY_DASHBOARD_PORT": str(dash),
+    }
+
+
+def _node_cpu(env: dict) -> float:
+    """CPU seconds so far of every process of the cluster's nodes (each node is a process group)."""
+    total = 0.0
+    for pidfile in (Path(env["WINNOW_HOME"]) / "ray").glob("*.pid"):
+        try:
+            root = psutil.Process(int(pidfile.read_text()))
+            for p in [root, *root.children(recursive=True)]:
+                ct = p.cpu_times()
+                total += ct.user + ct.system + ct.children_user + ct.children_system
+        except (psutil.Error, ValueError):
+            continue
+    return total
+
+
+def measure(mode: str, data: Path, work: Path, args, env: dict | None, address: str | None) -> dict:
+    out = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=work))
+    cmd = [sys.executable, "-m", "bench.ray.run", "--worker", mode, "--data", str(data), "--out", str(out)]
+    cmd += [
+        "--shard-mb",
+        str(args.shard_mb),
+        "--overhead-tasks",
+        str(args.overhead_tasks if mode == "ray_2_nodes" else 0),
+    ]
+    if address:
+        cmd += ["--address", address]
+    run_env = {**os.environ, "POLARS_MAX_THREADS": "1" if mode != "local" else "2", "PYTHONPATH": str(REPO)}
+    before = _node_cpu(env) if env else 0.0
+    r = run_measured(cmd, env=run_env, capture=True)
+    nodes_cpu = (_node_cpu(env) - before) if env else 0.0
+    line = next(x for x in r["stdout"].splitlines() if x.startswith("REPORT "))
+    report = json.loads(line[len("REPORT ") :])
+    tasks = report["filters"]
+    res = {
+        "wall_s": r["wall_s"],
+        "cpu_s": round(r["cpu_s"] + nodes_cpu, 2),
+        "driver_cpu_s": r["cpu_s"],
+        "nodes_cpu_s": round(nodes_cpu, 2),
+        "driver_peak_rss_mb": r["peak_rss_mb"],
+        "tasks": tasks["tasks"],
+        "nodes_used": tasks["nodes"] if mode != "local" else 1,
+        "peak_task_rss_mb": tasks["peak_task_rss_mb"],
+        "task_seconds": tasks["task_seconds"],
+    }
+    if "noop_wall_s" in report:
+        res["noop_tasks"] = args.overhead_tasks
+        res["overhead_ms_per_task"] = round(1000 * report["noop_wall_s"] / args.overhead_tasks, 2)
+    res["_out"] = str(out / "decided.parquet")
+    return res
+
+
+def run_corpus(name: str, corpus: Path, work: Path, args, cluster: dict) -> dict:
+    import polars as pl
+
+    info = prepare(corpus, work, 1, args.limit_mb)
+    data = Path(info["dir"]) / "part-0000.parquet"
+    mb = info["text_bytes"] / 1e6
+    print(f"{name}: {info['docs']:,} docs, {mb:.1f} MB", flush=True)
+    results = {}
+    for mode in MODES:
+        if mode == "ray_1_node":
+            subprocess.run([*RAY_SH, "start", "0"], env=cluster["env"], check=True)
+        if mode == "ray_2_nodes":
+            subprocess.run([*RAY_SH, "start", "1"], env=cluster["env"], check=True)
+        env = cluster["env"] if mode != "local" else None
+        r = measure(mode, data, work, args, env, cluster["address"] if mode != "local" else None)
+        r["mb_per_s"] = round(mb / r["wall_s"], 3)
+        results[mode] = r
+        print(f"  {mode}: {json.dumps({k: v for k, v in r.items() if not k.startswith('_')})}", flush=True)
+    base = pl.read_parquet(results["local"].pop("_out")).sort("id")
+    same = all(pl.read_parquet(results[m].pop("_out")).sort("id").equals(base) for m in MODES[1:])
+    one, two, local = results["ray_1_node"], results["ray_2_nodes"], results["local"]
+    return {
+        "corpus": {"docs": info["docs"], "text_mb": round(mb, 1)},
+        "shard_mb": args.shard_mb,
+        "results": results,
+        "same_decisions": same,
+        "speedup_2_over_1_node": ratio(one["wall_s"], two["wall_s"]),
+        "speedup_2_nodes_over_local": ratio(local["wall_s"], two["wall_s"]),
+        "ray_1_node_over_local_wall": ratio(one["wall_s"], local["wall_s"]),
+        "overhead_s_per_task_1_node": round((one["wall_s"] - local["wall_s"]) / max(one["tasks"], 1), 3),
+        "docs_per_s_per_worker_core": round(info["docs"] / two["wall_s"] / 2, 1),
+        "mb_per_s_per_worker_core": round(mb / two["wall_s"] / 2, 3),
+    }
+
+
+def _markdown(runs: dict) -> str:
+    lines = [
+        "| corpus | run | wall s | CPU s (driver + nodes) | tasks | nodes used | peak task RSS MB | MB/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in runs.items():
+        for mode, r in run["results"].items():
+            lines.append(
+                f"| {name} ({run['corpus']['text_mb']} MB, {run['corpus']['docs']:,} docs) | {mode} | {r['wall_s']:.1f} | "
+                f"{r['cpu_s']:.1f} ({r['driver_cpu_s']:.1f} + {r['nodes_cpu_s']:.1f}) | {r['tasks']} | {r['nodes_used']} | "
+                f"{r['peak_task_rss_mb']:,.0f} | {r['mb_per_s']:.2f} |"
+            )
+    lines.append("")
+    for name, run in runs.items():
+        two = run["results"]["ray_2_nodes"]
+        lines.append(
+            f"- **{name}**: two nodes / one node = **{run['speedup_2_over_1_node']:.2f}×** (target 1.7×); two nodes / "
+            f"local = {run['speedup_2_nodes_over_local']:.2f}×; one node costs {run['ray_1_node_over_local_wall']:.2f}× "
+            f"the local wall time ({run['overhead_s_per_task_1_node']:+.2f} s per task of {run['shard_mb']:g} MB); an empty "
+            f"task takes {two.get('overhead_ms_per_task', float('nan')):.1f} ms; per worker core "
+            f"{run['docs_per_s_per_worker_core']:,.0f} docs/s, {run['mb_per_s_per_worker_core']:.2f} MB/s; the three runs' "
+            f"decisions are {'identical' if run['same_decisions'] else 'DIFFERENT'}."
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA))
+    ap.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    ap.add_argument("--limit-mb", type=float, default=30.0)
+    ap.add_argument("--shard-mb", type=float, default=2.0)
+    ap.add_argument("--overhead-tasks", type=int, default=200)
+    ap.add_argument("--port", type=int, default=6391)
+    ap.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--address", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.data, args.out, args.shard_mb, args.address, args.overhead_tasks)
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    cluster = {
+        "address": f"127.0.0.1:{args.port}",
+        "env": _cluster_env(args.port, args.port + 1000, args.work / "cluster"),
+    }
+    runs = {}
+    try:
+        for name in args.corpora:
+            if not CORPORA[name].exists():
+                raise SystemExit(f"{CORPORA[name]}: corpus not found; build it with {CORPUS_SCRIPTS[name]}")
+            runs[name] = run_corpus(name, CORPORA[name], args.work / name, args, cluster)
+            subprocess.run([*RAY_SH, "stop"], env=cluster["env"], check=True)
+    finally:
+        subprocess.run([*RAY_SH, "stop"], env=cluster["env"], check=False)
+    summary = {"limit_mb": args.limit_mb, "shard_mb": args.shard_mb, "runs": runs}
+    write_results(
+        "ray",
+        summary,
+        _markdown(runs),
+        f"python -m bench.ray.run --limit-mb {args.limit_mb:g} --shard-mb {args.shard_mb:g}",
+    )
+
+
+if __name__ == "__main__":
+    main()
