@@ -4,7 +4,7 @@
     python -m pipelines.launch annotation_pull
     python -m pipelines.launch validate
 
-The pinned Dagster (1.13.28) marks ``dagster job execute`` as superseded by ``dg launch``,
+The pinned Dagster (1.13.27) marks ``dagster job execute`` as superseded by ``dg launch``,
 and no ``dagster-dg-cli`` release matches that Dagster. This launcher calls the same
 public API those commands call (``execute_job`` on a reconstructable job, with the
 job's own multiprocess executor), so a run appears in the UI like any other and prints

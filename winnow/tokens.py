@@ -15,7 +15,6 @@ same two files:
 from __future__ import annotations
 
 import hashlib
-import os
 from bisect import bisect_left
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,8 @@ import polars as pl
 import tiktoken
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+from winnow.execution.cpus import available_cpus
 
 TOKENIZER_DIR = Path(__file__).resolve().parent / "tokenizer"
 
@@ -120,7 +121,7 @@ def tokenizer_info(name: str = "gpt2") -> dict:
 
 
 #: threads per counting call: tiktoken releases the GIL, so each thread keeps a core busy
-COUNT_THREADS = max(1, min(2, os.cpu_count() or 1))
+COUNT_THREADS = max(1, min(2, available_cpus()))
 _POOL = ThreadPoolExecutor(max_workers=COUNT_THREADS, thread_name_prefix="winnow-tokens")
 
 

@@ -2,7 +2,7 @@
 Ray cluster of one node and of two nodes, each node 1 CPU, on the filters benchmark corpora.
 
 The work is ``winnow.execution.map_shards`` of signals + rules (``bench.filters``' recipe)
-over one Parquet file of each corpus (its first ``--limit-mb`` MB), cut into shards of
+over one Parquet file of each whole corpus (or its first ``--limit-mb`` MB), cut into shards of
 ``--shard-mb``; the three runs do the same work on the same data and their outputs must
 be equal:
 
@@ -16,7 +16,7 @@ seconds of the driver's process tree and of every node's process tree (sampled w
 psutil before and after), peak RSS of the driver. The per-task overhead is measured on
 its own: ``--overhead-tasks`` empty tasks on the two-node cluster, wall time per task.
 
-    python -m bench.ray.run [--corpora long short] [--limit-mb 30] [--shard-mb 2]
+    python -m bench.ray.run [--corpora long short] [--limit-mb N] [--shard-mb 8]
 
 Writes ``bench/results/ray.json`` and ``.md`` (docs/benchmarks.md and docs/production.md include them).
 """
@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -86,18 +87,49 @@ def _cluster_env(port: int, dash: int, home: Path) -> dict:
     }
 
 
-def _node_cpu(env: dict) -> float:
-    """CPU seconds so far of every process of the cluster's nodes (each node is a process group)."""
-    total = 0.0
-    for pidfile in (Path(env["WINNOW_HOME"]) / "ray").glob("*.pid"):
-        try:
-            root = psutil.Process(int(pidfile.read_text()))
-            for p in [root, *root.children(recursive=True)]:
-                ct = p.cpu_times()
-                total += ct.user + ct.system + ct.children_user + ct.children_system
-        except (psutil.Error, ValueError):
-            continue
-    return total
+class NodeCPU:
+    """CPU seconds spent by the cluster's nodes while a run lasts: every process of every node's tree
+    (raylet, workers that exit when the driver leaves, GCS) sampled every 0.1 s, last reading kept."""
+
+    def __init__(self, env: dict):
+        self.pidfiles = list((Path(env["WINNOW_HOME"]) / "ray").glob("*.pid"))
+        self.first: dict[tuple[int, float], float] = {}
+        self.last: dict[tuple[int, float], float] = {}
+        self._stop = threading.Event()
+        self._sample()  # processes alive before the run count only what they spend during it
+        self.first = dict(self.last)
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        for pidfile in self.pidfiles:
+            try:
+                root = psutil.Process(int(pidfile.read_text()))
+                procs = [root, *root.children(recursive=True)]
+            except (psutil.Error, ValueError, OSError):
+                continue
+            for p in procs:
+                try:
+                    ct = p.cpu_times()
+                    self.last[(p.pid, p.create_time())] = ct.user + ct.system
+                except psutil.Error:
+                    pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            self._sample()
+
+    def __enter__(self) -> NodeCPU:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def seconds(self) -> float:
+        return sum(v - self.first.get(k, 0.0) for k, v in self.last.items())
 
 
 def measure(mode: str, data: Path, work: Path, args, env: dict | None, address: str | None) -> dict:
@@ -112,9 +144,12 @@ def measure(mode: str, data: Path, work: Path, args, env: dict | None, address: 
     if address:
         cmd += ["--address", address]
     run_env = {**os.environ, "POLARS_MAX_THREADS": "1" if mode != "local" else "2", "PYTHONPATH": str(REPO)}
-    before = _node_cpu(env) if env else 0.0
-    r = run_measured(cmd, env=run_env, capture=True)
-    nodes_cpu = (_node_cpu(env) - before) if env else 0.0
+    if env:
+        with NodeCPU(env) as nodes:
+            r = run_measured(cmd, env=run_env, capture=True)
+        nodes_cpu = nodes.seconds
+    else:
+        r, nodes_cpu = run_measured(cmd, env=run_env, capture=True), 0.0
     line = next(x for x in r["stdout"].splitlines() if x.startswith("REPORT "))
     report = json.loads(line[len("REPORT ") :])
     tasks = report["filters"]
@@ -197,12 +232,54 @@ def _markdown(runs: dict) -> str:
     return "\n".join(lines)
 
 
+#: a sizing assumption, stated in the table: the nightly window and the cores of one worker node
+WINDOW_H, NODE_CORES = 8, 16
+
+
+def sizing(runs: dict) -> tuple[dict, str]:
+    """Nodes for 1 TB a night from the measured per-core rates, and the union-find's input per TB
+    from the dedup benchmark's pairs per document (bench/results/dedup.json)."""
+    dedup = json.loads((REPO / "bench" / "results" / "dedup.json").read_text())["corpora"]
+    rows, out = [], {}
+    for name, run in runs.items():
+        two = run["results"]["ray_2_nodes"]
+        mb_core = run["mb_per_s_per_worker_core"]
+        docs_per_tb = run["corpus"]["docs"] / run["corpus"]["text_mb"] * 1e6
+        cores = 1e6 / mb_core / (WINDOW_H * 3600)
+        st = dedup.get(name, {}).get("results", {}).get("winnow-none", {}).get("stats", {})
+        pairs_per_doc = (st.get("exact_pairs", 0) + st.get("near_pairs", 0)) / max(st.get("documents", 1), 1)
+        uf_gb = (docs_per_tb * 8 + docs_per_tb * pairs_per_doc * 16) / 1e9  # parent array + (a, b) pairs
+        o = {
+            "docs_per_s_per_core": run["docs_per_s_per_worker_core"],
+            "mb_per_s_per_core": mb_core,
+            "peak_task_rss_mb": two["peak_task_rss_mb"],
+            "shard_mb": run["shard_mb"],
+            "cores_for_1tb": round(cores),
+            "nodes_for_1tb": -(-round(cores) // NODE_CORES),
+            "docs_per_tb": round(docs_per_tb),
+            "pairs_per_doc": round(pairs_per_doc, 3),
+            "union_find_input_gb_per_tb": round(uf_gb, 1),
+        }
+        out[name] = o
+        rows.append(
+            f"| {name} | {o['docs_per_s_per_core']:,.0f} | {o['mb_per_s_per_core']:.2f} | {o['peak_task_rss_mb']:,.0f} "
+            f"({o['shard_mb']:g} MB shards) | {o['cores_for_1tb']:,} | **{o['nodes_for_1tb']:,}** | "
+            f"{o['docs_per_tb'] / 1e6:,.0f} M | {o['pairs_per_doc']:.3f} | {o['union_find_input_gb_per_tb']:.1f} GB |"
+        )
+    header = (
+        "| corpus | docs/s per worker core | MB/s per worker core | memory per task, MB | cores for 1 TB "
+        f"in {WINDOW_H} h | nodes of {NODE_CORES} cores | documents per TB | dedup pairs per document | "
+        "union-find input per TB |"
+    )
+    return out, "\n".join([header, "|---|---|---|---|---|---|---|---|---|", *rows])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA))
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK)
-    ap.add_argument("--limit-mb", type=float, default=30.0)
-    ap.add_argument("--shard-mb", type=float, default=2.0)
+    ap.add_argument("--limit-mb", type=float, default=None, help="only the first N MB of each corpus")
+    ap.add_argument("--shard-mb", type=float, default=8.0)
     ap.add_argument("--overhead-tasks", type=int, default=200)
     ap.add_argument("--port", type=int, default=6391)
     ap.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
@@ -228,12 +305,11 @@ def main() -> None:
     finally:
         subprocess.run([*RAY_SH, "stop"], env=cluster["env"], check=False)
     summary = {"limit_mb": args.limit_mb, "shard_mb": args.shard_mb, "runs": runs}
-    write_results(
-        "ray",
-        summary,
-        _markdown(runs),
-        f"python -m bench.ray.run --limit-mb {args.limit_mb:g} --shard-mb {args.shard_mb:g}",
-    )
+    limit = f" --limit-mb {args.limit_mb:g}" if args.limit_mb else ""
+    command = f"python -m bench.ray.run{limit} --shard-mb {args.shard_mb:g}"
+    write_results("ray", summary, _markdown(runs), command)
+    table, md = sizing(runs)
+    write_results("ray_sizing", {"window_h": WINDOW_H, "node_cores": NODE_CORES, "corpora": table}, md, command)
 
 
 if __name__ == "__main__":

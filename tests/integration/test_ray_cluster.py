@@ -87,8 +87,8 @@ def _night_env(home: Path, recipe: Path, address: str | None) -> dict:
 
 def _launch(env: dict) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "pipelines.launch", "nightly_curation", "--partition", NIGHT]
-    log = open(Path(env["WINNOW_HOME"]) / "night.log", "w")
-    return subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    with open(Path(env["WINNOW_HOME"]) / "night.log", "w") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _finish(proc: subprocess.Popen, env: dict, timeout: float = 1500) -> None:
@@ -102,16 +102,16 @@ def _release(home: Path) -> Path:
     return found.parent
 
 
-_TIMELY = re.compile(r"(_at|time|timings|seconds|duration|_s|run_id|path|dir|file_url|data_docs.*|upstream)$")
+_TIMELY = re.compile(r"(_at|timings|^data_docs)$")  # data_docs: a path named by run id and time
 
 
-def _timeless(value):
-    """The manifest without what depends on when and where it ran."""
+def _timeless(value, home: Path):
+    """The manifest without times, and with the deployment's own data directory as ``<home>``."""
     if isinstance(value, dict):
-        return {k: _timeless(v) for k, v in value.items() if not _TIMELY.search(k)}
+        return {k: _timeless(v, home) for k, v in value.items() if not _TIMELY.search(k)}
     if isinstance(value, list):
-        return [_timeless(v) for v in value]
-    return value
+        return [_timeless(v, home) for v in value]
+    return value.replace(str(home), "<home>") if isinstance(value, str) else value
 
 
 def _table(home: Path, asset: str, cols: list[str]) -> pl.DataFrame:
@@ -125,13 +125,32 @@ def _assert_same_night(a: Path, b: Path) -> None:
     for name in shards:
         assert hashlib.sha256((ra / name).read_bytes()).digest() == hashlib.sha256((rb / name).read_bytes()).digest()
     ma, mb = (json.loads((r / "manifest.json").read_text()) for r in (ra, rb))
-    assert _timeless(ma) == _timeless(mb)
+    assert _timeless(ma, a) == _timeless(mb, b)
     assert _table(a, "duplicates", ["doc_id", "dup_of", "dup_kind"]).equals(
         _table(b, "duplicates", ["doc_id", "dup_of", "dup_kind"])
     )
     assert _table(a, "annotation_sample", ["doc_id"]).equals(_table(b, "annotation_sample", ["doc_id"]))
     qa, qb = (_table(h, "quarantine", ["source_line", "reason"]) for h in (a, b))
     assert qa.equals(qb) and qa.height >= len(BAD_LINES)
+
+
+EXECUTION = """
+import json, dagster as dg
+with dg.DagsterInstance.get() as inst:
+    out = {}
+    for key in ["raw_documents", "document_signals", "filtered_documents", "scored_documents",
+                "deduplicated_documents", "curated_release"]:
+        ev = inst.get_latest_materialization_event(dg.AssetKey(key))
+        md = ev.asset_materialization.metadata.get("execution")
+        out[key] = md.value if md else None
+    print(json.dumps(out))
+"""
+
+
+def _execution(env: dict) -> dict:
+    """Each stage's task summary from its materialization metadata (tasks, nodes, peak task RSS)."""
+    out = subprocess.run([sys.executable, "-c", EXECUTION], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
 
 
 def _tasks(dashboard: str, name: str) -> list:
@@ -159,6 +178,11 @@ def test_a_night_on_two_nodes_equals_the_local_night(tmp_path, night_data, clust
     assert len(nodes) == 2, nodes  # the signal shards ran on the head and on the worker
     for stage in ("ingest", "filters", "scoring", "dedup_map", "dedup_reduce", "release_shards"):
         assert any(t.state == "FINISHED" for t in _tasks(cluster["dashboard"], stage)), stage
+    # memory per task: every stage's largest worker stays under what each task declares (2 GiB)
+    stages = {label: s for summary in _execution(env).values() for label, s in summary.items() if label != "runner"}
+    assert {"ingest", "signals", "filters", "scoring", "dedup_map", "dedup_reduce", "release_shards"} <= set(stages)
+    assert stages["signals"]["tasks"] >= 8 and stages["signals"]["nodes"] == 2
+    assert all(0 < s["peak_task_rss_mb"] <= 2048 for s in stages.values()), stages
 
 
 def test_the_night_survives_the_worker_node_dying_mid_run(tmp_path, night_data, cluster, local_night):

@@ -20,7 +20,6 @@ band key; two documents are LSH candidates when they share a key in some band.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import polars as pl
 
 from winnow.dedup.hashing import HASH_SCHEME, fmix64, splitmix64
 from winnow.dedup.shingles import TokenBatch, cjk_share, content_hashes, shingle_hashes, tokenize
+from winnow.execution.cpus import available_cpus
 
 _U64_MAX = np.iinfo(np.uint64).max
 
@@ -108,7 +108,7 @@ class MinHasher:
         self._donors = None  # densification donor table, built on first use
         self._first_attempt = None  # its first-attempt table (k, k), likewise
         self._local = threading.local()  # one scratch matrix per worker thread
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads or min(4, available_cpus())
 
     # -- shingles -----------------------------------------------------------------
     def ngram_sizes(self, texts: pl.Series, tokens: TokenBatch) -> np.ndarray | int:

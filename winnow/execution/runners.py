@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from winnow.execution.cpus import TASK_CPUS_VAR
+
 #: how to get a cluster when none answers (the message names it)
 START_HINT = (
     "start a local one with `bash scripts/ray.sh start` (it listens on 127.0.0.1:6390), "
@@ -149,6 +151,8 @@ class RayRunner:
         if not jobs:
             return []
         options: dict[str, Any] = {"num_cpus": 1, "max_retries": self.retries, "name": label}
+        # one core per task: polars and our thread pools size themselves from these at import
+        options["runtime_env"] = {"env_vars": {"POLARS_MAX_THREADS": "1", TASK_CPUS_VAR: "1"}}
         if memory_mb:
             options["memory"] = int(memory_mb * 2**20)  # the scheduler never packs more than fits
         task = ray.remote(run_reported).options(**options)
