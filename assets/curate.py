@@ -172,22 +172,20 @@ def deduplication(
             raise RuntimeError(f"deduplication lost documents: {n_in} in, {n_kept} kept + {n_dups} duplicates")
         metadata = {**_kept_metadata(kept, outcome, n_in, index), "execution": execution_md(runner)}
         yield dg.Output(kept, output_name="deduplicated_documents", metadata=metadata)
-        yield dg.Output(
-            dups,
-            output_name="duplicates",
-            metadata={
-                "dagster/row_count": n_dups,
-                "by_kind": table_md(dups.group_by("dup_kind").agg(documents=pl.len()).sort("dup_kind").collect()),
-                "preview": preview(
-                    dups, ["doc_id", "dup_of", "dup_kind", "dup_cluster_id", "dup_cluster_size", "text"]
-                ),
-            },
-        )
+        yield dg.Output(dups, output_name="duplicates", metadata=_dups_metadata(dups, n_dups))
         yield dg.Output(
             outcome.signatures.with_columns(partition=pl.lit(night)),
             output_name="dedup_signatures",
             metadata={"dagster/row_count": n_kept, "params": dg.MetadataValue.json(cfg.params.identity())},
         )
+
+
+def _dups_metadata(dups: pl.LazyFrame, n_dups: int) -> dict:
+    return {
+        "dagster/row_count": n_dups,
+        "by_kind": table_md(dups.group_by("dup_kind").agg(documents=pl.len()).sort("dup_kind").collect()),
+        "preview": preview(dups, ["doc_id", "dup_of", "dup_kind", "dup_cluster_id", "dup_cluster_size", "text"]),
+    }
 
 
 def _kept_metadata(kept: pl.LazyFrame, outcome: DedupOutcome, n_in: int, index: SignatureIndex | None) -> dict:

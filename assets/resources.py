@@ -135,7 +135,7 @@ class ExecutionResource(RayResource):
         return host_port(self.address)[0] if self.address else "127.0.0.1"
 
     @property
-    def ray_address(self) -> str:  # type: ignore[override]
+    def ray_address(self) -> str:
         return self.address or ""
 
     @property
@@ -150,7 +150,7 @@ class ExecutionResource(RayResource):
     def ready(self) -> bool:
         return True
 
-    def connect(self, context):  # type: ignore[override]
+    def connect(self, context):
         if not self.address:
             runner_for("ray")  # raises: mode ray without an address, with how to get one
         check_reachable(self.address)

@@ -206,6 +206,16 @@ def load_settings() -> Settings:
     return _load(path, tuple(sorted(env.items())))
 
 
+#: set for every Ray task (``winnow.execution.RayRunner``): the cores its thread pools may use
+TASK_CPUS_VAR = "WINNOW_TASK_CPUS"
+
+
+def available_cpus() -> int:
+    """Cores this process may keep busy: one for a Ray task (``WINNOW_TASK_CPUS``), else the machine's."""
+    value = os.environ.get(TASK_CPUS_VAR)
+    return max(1, int(value)) if value else (os.cpu_count() or 1)
+
+
 def quiet_great_expectations() -> None:
     """Great Expectations reports usage over the network unless told not to; we run offline."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

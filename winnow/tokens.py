@@ -28,7 +28,7 @@ import tiktoken
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-from winnow.execution.cpus import available_cpus
+from winnow.settings import available_cpus
 
 TOKENIZER_DIR = Path(__file__).resolve().parent / "tokenizer"
 

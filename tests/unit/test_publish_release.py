@@ -81,6 +81,17 @@ def test_equal_inputs_give_byte_identical_shards_whatever_the_input_order(tmp_pa
         assert (tmp_path / "a" / s["file"]).read_bytes() == (tmp_path / "b" / s["file"]).read_bytes()
 
 
+def test_shards_written_in_parallel_processes_equal_the_ones_written_in_turn(tmp_path):
+    from winnow.execution import LocalRunner
+
+    docs = _docs()
+    a = _write(docs.lazy(), tmp_path / "a", shard_target_bytes=6_000)
+    runner = LocalRunner(workers=2)
+    b = _write(docs.lazy(), tmp_path / "b", shard_target_bytes=6_000, runner=runner)
+    assert len(a) > 2 and a == b  # file, rows, tokens, bytes and sha256 of every shard
+    assert len(runner.reports["release_shards"]) == len(a)
+
+
 def test_carried_token_counts_give_the_same_shards_and_gaps_are_counted(tmp_path):
     """document_signals carries n_tokens: the writer reads it (no second tokenization, #17), its shards
     are byte-identical to counting at publish time, and a document without a count is still counted."""

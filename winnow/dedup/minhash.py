@@ -29,7 +29,7 @@ import polars as pl
 
 from winnow.dedup.hashing import HASH_SCHEME, fmix64, splitmix64
 from winnow.dedup.shingles import TokenBatch, cjk_share, content_hashes, shingle_hashes, tokenize
-from winnow.execution.cpus import available_cpus
+from winnow.settings import available_cpus
 
 _U64_MAX = np.iinfo(np.uint64).max
 

@@ -9,6 +9,7 @@ bad input is the job's to quarantine, and anything else is a bug that must surfa
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import socket
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from winnow.execution.cpus import TASK_CPUS_VAR
+from winnow.settings import TASK_CPUS_VAR
 
 #: how to get a cluster when none answers (the message names it)
 START_HINT = (
@@ -127,7 +128,7 @@ def connect(address: str, timeout_s: float = 5.0) -> None:
         return
     check_reachable(address, timeout_s)
     try:
-        ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except ConnectionError as exc:
         raise ClusterUnreachableError(
             f"Ray cluster at {address} refused the connection ({exc}); {START_HINT}"
