@@ -125,11 +125,14 @@ def ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
 
 
-def write_results(name: str, summary: dict, markdown: str, command: str | None = None) -> Path:
+def write_results(
+    name: str, summary: dict, markdown: str, command: str | None = None, measured_at: str | None = None
+) -> Path:
     """``bench/results/<name>.json`` (everything) and ``.md`` (the table the docs include);
-    ``command`` is what made them (default ``python -m bench.<name>.run``)."""
+    ``command`` is what made them (default ``python -m bench.<name>.run``); ``measured_at`` keeps
+    the time of a measurement whose files are only re-rendered."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    stamp = measured_at or datetime.now(UTC).isoformat(timespec="seconds")
     (RESULTS / f"{name}.json").write_text(json.dumps({"measured_at": stamp, **summary}, indent=2, default=str) + "\n")
     md = RESULTS / f"{name}.md"
     command = command or f"python -m bench.{name}.run"
