@@ -181,7 +181,7 @@ def test_a_night_on_two_nodes_equals_the_local_night(tmp_path, night_data, clust
     # memory per task: every stage's largest worker stays under what each task declares (2 GiB)
     stages = {label: s for summary in _execution(env).values() for label, s in summary.items() if label != "runner"}
     assert {"ingest", "signals", "filters", "scoring", "dedup_map", "dedup_reduce", "release_shards"} <= set(stages)
-    assert stages["signals"]["tasks"] >= 8 and stages["signals"]["nodes"] == 2
+    assert stages["signals"]["tasks"] >= 6 and stages["signals"]["nodes"] == 2  # >= 50 MB in 8 MB shards
     assert all(0 < s["peak_task_rss_mb"] <= 2048 for s in stages.values()), stages
 
 
