@@ -113,7 +113,7 @@ class ExecutionResource(RayResource):
 
     mode: str = Field(default="local", description="local | ray")
     address: str | None = Field(default=None, description="The cluster: host:port of its head, or ray://host:port.")
-    shard_mb: float = Field(default=32.0, description="Text per shard (one task each).")
+    shard_mb: float = Field(default=8.0, description="Text per shard (one task each).")
     retries: int = Field(default=3, description="Reruns of a task whose worker or node died.")
     task_memory_mb: float = Field(default=2048.0, description="Memory each task declares to Ray's scheduler.")
 

@@ -93,8 +93,8 @@ class ExecutionSettings(_Strict):
     #: a running cluster: ``host:port`` of its head (``bash scripts/ray.sh start`` gives
     #: 127.0.0.1:6390) or a Ray client address ``ray://host:10001`` (KubeRay)
     ray_address: str | None = None
-    #: text per shard, one task each; a task's memory is about ``task_memory_mb`` (docs/production.md)
-    shard_mb: float = Field(32.0, gt=0)
+    #: text per shard, one task each; the default keeps a task under ``task_memory_mb`` (docs/production.md)
+    shard_mb: float = Field(8.0, gt=0)
     #: times Ray reruns a task whose worker or node died
     task_retries: int = Field(3, ge=0)
     #: memory each task declares to Ray's scheduler, so a node never runs more tasks than fit

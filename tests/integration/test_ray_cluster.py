@@ -74,13 +74,13 @@ def cluster(tmp_path_factory):
 
 
 def _night_env(home: Path, recipe: Path, address: str | None) -> dict:
-    """A deployment of its own; on the cluster with shards of 8 MB (local: the default 32 MB, so the
+    """A deployment of its own; on the cluster with shards of 4 MB (local: the default 8 MB, so the
     comparison also shows that the cut changes nothing)."""
     env = deployment(home, "in_process", recipe=recipe, nights=[NIGHT])
     if address:
         env.update(WINNOW_EXECUTION="ray", WINNOW_RAY_ADDRESS=address)
         settings = yaml.safe_load((home / "settings.yaml").read_text())
-        settings["execution"] = {"shard_mb": 8}
+        settings["execution"] = {"shard_mb": 4}
         (home / "settings.yaml").write_text(yaml.safe_dump(settings))
     return env
 
@@ -181,7 +181,7 @@ def test_a_night_on_two_nodes_equals_the_local_night(tmp_path, night_data, clust
     # memory per task: every stage's largest worker stays under what each task declares (2 GiB)
     stages = {label: s for summary in _execution(env).values() for label, s in summary.items() if label != "runner"}
     assert {"ingest", "signals", "filters", "scoring", "dedup_map", "dedup_reduce", "release_shards"} <= set(stages)
-    assert stages["signals"]["tasks"] >= 6 and stages["signals"]["nodes"] == 2  # >= 50 MB in 8 MB shards
+    assert stages["signals"]["tasks"] >= 12 and stages["signals"]["nodes"] == 2  # >= 50 MB in 4 MB shards
     assert all(0 < s["peak_task_rss_mb"] <= 2048 for s in stages.values()), stages
 
 
