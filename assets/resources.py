@@ -15,7 +15,7 @@ from pydantic import Field
 
 from schemas.recipe import Recipe, load_recipe
 from winnow.execution import Runner, map_shards, runner_for
-from winnow.execution.runners import check_reachable, host_port, summarize
+from winnow.execution.runners import START_HINT, check_reachable, host_port, summarize
 from winnow.settings import ExecutionSettings, Settings
 from winnow.store import Store
 
@@ -152,7 +152,7 @@ class ExecutionResource(RayResource):
 
     def connect(self, context):
         if not self.address:
-            runner_for("ray")  # raises: mode ray without an address, with how to get one
+            raise ValueError(f"execution.mode is ray but execution.ray_address is not set; {START_HINT}")
         check_reachable(self.address)
         return super().connect(context)
 

@@ -40,27 +40,37 @@ def _children_cpu() -> float:
 CMDLINES: dict[tuple[int, float], str] = {}
 
 
+def process_tree(root_pid: int) -> list[psutil.Process]:
+    """The process and all its descendants now (empty if it is gone)."""
+    try:
+        root = psutil.Process(root_pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def sample_cpu(p: psutil.Process, sampled: dict[tuple[int, float], float]) -> tuple[int, float]:
+    """Record ``p``'s CPU seconds so far in ``sampled`` under its key (pid, start time); returns the key."""
+    ct = p.cpu_times()
+    key = (p.pid, p.create_time())
+    sampled[key] = ct.user + ct.system
+    return key
+
+
 def _watch(
     proc: subprocess.Popen, interval: float, peaks: dict[tuple[int, float], int]
 ) -> tuple[int, int, dict[tuple[int, float], float]]:
     """Sample the tree under ``proc`` until it exits: peak RSS (tree, largest process), last CPU per process;
     ``peaks`` gets each process's peak RSS, keyed by (pid, start time)."""
-    root = psutil.Process(proc.pid)
     sampled: dict[tuple[int, float], float] = {}
     peak_tree = peak_single = 0
     cmdlines = CMDLINES
     while proc.poll() is None:
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            procs = []
         rss = []
-        for p in procs:
+        for p in process_tree(proc.pid):
             try:
                 with p.oneshot():
-                    ct = p.cpu_times()
-                    key = (p.pid, p.create_time())
-                    sampled[key] = ct.user + ct.system
+                    key = sample_cpu(p, sampled)
                     rss.append(p.memory_info().rss)
                     peaks[key] = max(peaks.get(key, 0), rss[-1])
                     if key not in cmdlines:

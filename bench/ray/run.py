@@ -36,7 +36,7 @@ from pathlib import Path
 import psutil
 
 from bench.filters.run import CORPORA, CORPUS_SCRIPTS, bench_recipe, prepare
-from bench.harness import REPO, ratio, run_measured, write_results
+from bench.harness import REPO, process_tree, ratio, run_measured, sample_cpu, write_results
 
 RAY_SH = ["bash", str(REPO / "scripts" / "ray.sh")]
 DEFAULT_WORK = REPO / ".winnow" / "bench" / "ray"
@@ -103,14 +103,12 @@ class NodeCPU:
     def _sample(self) -> None:
         for pidfile in self.pidfiles:
             try:
-                root = psutil.Process(int(pidfile.read_text()))
-                procs = [root, *root.children(recursive=True)]
-            except (psutil.Error, ValueError, OSError):
+                procs = process_tree(int(pidfile.read_text()))
+            except (ValueError, OSError):
                 continue
             for p in procs:
                 try:
-                    ct = p.cpu_times()
-                    self.last[(p.pid, p.create_time())] = ct.user + ct.system
+                    sample_cpu(p, self.last)
                 except psutil.Error:
                     pass
 

@@ -9,8 +9,6 @@ per-row stage gives the same rows in the same order for any cut.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from winnow.execution.runners import Runner
+from winnow.storage import atomic_path
 
 
 @dataclass(frozen=True)
@@ -71,19 +70,13 @@ def shard_frame(source: pl.LazyFrame, shard: Shard, where: pl.Expr | None = None
     return part if where is None else part.filter(where.fill_null(False))
 
 
-def write_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    """Write then rename: a task killed mid-write leaves no part for its retry to trip on."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    frame.write_parquet(tmp, compression="lz4")
-    os.replace(tmp, path)
-    return path
-
-
 def _part_task(fn: Callable, frame: pl.LazyFrame, path: Path, args: tuple) -> int:
     out = fn(frame, *args)
     if isinstance(out, pl.LazyFrame):  # a lazy stage function: the task collects its one shard
         out = out.collect()
-    write_atomic(out, path)
+    # write then rename: a task killed mid-write leaves no part for its retry to trip on
+    with atomic_path(path) as tmp:
+        out.write_parquet(tmp, compression="lz4")
     return out.height
 
 
